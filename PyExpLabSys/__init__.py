@@ -1,0 +1,1 @@
+"""PyExpLabSys: resilient data logging from laboratory instruments."""
