@@ -1,0 +1,144 @@
+"""The backend interface: the one way the logging core talks to a database.
+
+A backend connects, translates codenames into type ids, writes a batch of points in one
+transaction, and closes. Everything above it (the drain, the logger) speaks only this
+interface; each database (MySQL via PyMySQL, ODBC, SQLite, the in-memory mock) is one
+module below it.
+
+Errors are sorted by what the drain must do next, not by which driver raised them:
+
+- :class:`ConnectionFailed`: nothing was written; reconnect with back-off and retry.
+- :class:`OutcomeUnknown`: the connection broke after the batch was sent; whether it was
+  committed is unknown until :meth:`Backend.reconcile` has looked.
+- :class:`BatchRejected`: the server refused the batch for good (a data error in one of
+  its points); retrying the same batch cannot succeed.
+- :class:`MayHeal`: refused for a reason an operator can fix (missing table, revoked
+  privilege); retried with back-off, nothing dropped.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "ConnectionFailed",
+    "OutcomeUnknown",
+    "BatchRejected",
+    "MayHeal",
+    "CodenameError",
+]
+
+Point = tuple[int, float, "float | None"]  # (type_id, unixtime, value): see datalog.points
+
+
+class BackendError(Exception):
+    """Base of the errors a backend raises; the message never contains a password."""
+
+    #: True when the error is a time-out (the server did not answer in time).
+    timed_out: bool = False
+
+    def __init__(self, message: str = "", timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+class ConnectionFailed(BackendError):
+    """The database could not be reached, or the connection broke before a batch was sent."""
+
+
+class OutcomeUnknown(BackendError):
+    """The connection broke after a batch was sent: it may or may not be committed."""
+
+
+class BatchRejected(BackendError):
+    """The server rejected the batch for a reason that retrying will not cure."""
+
+
+class MayHeal(BackendError):
+    """The server refused for a reason that an operator may fix (table, privilege)."""
+
+
+class CodenameError(BackendError):
+    """A codename has no row, or more than one, in the descriptions table."""
+
+
+class Backend(abc.ABC):
+    """A database the logger writes points into (the classic dateplots layout)."""
+
+    #: Smallest and largest unix time the time column can store.
+    time_range: tuple[float, float] = (1.0, 2147483647.0)
+
+    @abc.abstractmethod
+    def connect(self) -> None:
+        """Open the connection; raise ConnectionFailed (or MayHeal) when it cannot."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the connection; never raises."""
+
+    @property
+    @abc.abstractmethod
+    def connected(self) -> bool:
+        """Whether a connection is open (as far as the client knows)."""
+
+    @abc.abstractmethod
+    def resolve_codenames(self, codenames: Iterable[str]) -> dict[str, int]:
+        """Map each codename to its type id; CodenameError names each one that has no
+        row or more than one."""
+
+    @abc.abstractmethod
+    def insert_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+        """Write ``points`` and commit them, all or nothing where the engine allows.
+
+        ``first_seq`` is the stream position of ``points[0]``: together with the logger's
+        id it names the batch, so that a resend of the same points can be recognised.
+        Returns once the database has committed; raises a BackendError otherwise.
+        """
+
+    def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
+        """After OutcomeUnknown, on a fresh connection: how many leading ``points`` the
+        database has committed (0 to len(points)). The default knows nothing and says 0,
+        which means a resend; backends that can find out do better."""
+        return 0
+
+    def interrupt(self) -> None:
+        """From another thread: make a call that is blocked in the database fail now."""
+
+    def describe(self) -> str:
+        """Where this backend writes, for logs and status; never includes a password."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.describe()}>"
+
+
+def describe_error(error: BaseException) -> str:
+    """A one-line description of a driver error, for logs and status."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def map_codenames(
+    wanted: Iterable[str], rows: Iterable[tuple[Any, str]], table: str
+) -> dict[str, int]:
+    """Codename→id from ``(id, codename)`` rows; CodenameError unless each is unique."""
+    found: dict[str, list[int]] = {}
+    for type_id, codename in rows:
+        found.setdefault(codename, []).append(int(type_id))
+    problems = []
+    mapping = {}
+    for codename in wanted:
+        ids = found.get(codename, [])
+        if len(ids) == 1:
+            mapping[codename] = ids[0]
+        elif not ids:
+            problems.append(f"{codename!r} has no row in {table}")
+        else:
+            problems.append(f"{codename!r} has {len(ids)} rows in {table} (ids {sorted(ids)})")
+    if problems:
+        raise CodenameError("codename translation failed: " + "; ".join(problems))
+    return mapping

@@ -1,0 +1,135 @@
+"""SQLite backend: the embedded default, same table layout as the MySQL database.
+
+Used by the demo and by labs without a database server. The ``time`` column holds unix
+seconds as REAL (SQLite has no TIMESTAMP type); everything else is as in MySQL:
+``dateplots_descriptions (id, codename, description)`` and
+``<table> (id, time, type, value)``. Batches are one transaction each, in WAL mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .base import Backend, BatchRejected, ConnectionFailed, MayHeal, Point, describe_error, map_codenames
+from .mysql import quote_identifier
+
+LOG = logging.getLogger(__name__)
+
+__all__ = ["SQLiteBackend", "create_tables"]
+
+
+class SQLiteBackend(Backend):
+    """Writes points into ``table`` of an SQLite file."""
+
+    time_range = (1.0, 253402300799.0)  # REAL unix seconds: up to year 9999
+
+    def __init__(
+        self,
+        path: str | Path,
+        table: str,
+        descriptions_table: str = "dateplots_descriptions",
+        timeout: float = 10.0,
+    ) -> None:
+        self.path = Path(path)
+        self.table = table
+        self.descriptions_table = descriptions_table
+        self._table_sql = quote_identifier(table)
+        self._descriptions_sql = quote_identifier(descriptions_table)
+        self.timeout = timeout
+        self._conn: sqlite3.Connection | None = None
+
+    def describe(self) -> str:
+        return f"SQLite {self.path}:{self.table}"
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    def connect(self) -> None:
+        self.close()
+        try:
+            # The logger's drain thread uses the connection made at start-up; only one
+            # thread uses it at a time.
+            conn = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (self.table,)
+            ).fetchone()
+        except sqlite3.Error as error:
+            raise ConnectionFailed(f"cannot open {self.path}: {describe_error(error)}") from None
+        if found is None:
+            conn.close()
+            raise MayHeal(f"table {self.table} does not exist in {self.path}")
+        self._conn = conn
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                LOG.debug("error while closing", exc_info=True)
+
+    def resolve_codenames(self, codenames: Iterable[str]) -> dict[str, int]:
+        wanted = list(codenames)
+        conn = self._require()
+        placeholders = ",".join("?" * len(wanted))
+        try:
+            rows = conn.execute(
+                f"SELECT id, codename FROM {self._descriptions_sql} WHERE codename IN ({placeholders})",
+                wanted,
+            ).fetchall()
+        except sqlite3.Error as error:
+            raise MayHeal(describe_error(error)) from None
+        return map_codenames(wanted, rows, self.descriptions_table)
+
+    def insert_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+        conn = self._require()
+        try:
+            with conn:  # one transaction: commit on success, rollback on error
+                conn.executemany(
+                    f"INSERT INTO {self._table_sql} (time, type, value) VALUES (?, ?, ?)",
+                    [(t, type_id, v) for type_id, t, v in points],
+                )
+        except sqlite3.OperationalError as error:  # locked, disk full, read-only …
+            raise MayHeal(describe_error(error)) from None
+        except sqlite3.Error as error:
+            raise BatchRejected(describe_error(error)) from None
+
+    def _require(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ConnectionFailed("not connected")
+        return self._conn
+
+
+def create_tables(
+    path: str | Path,
+    table: str,
+    codenames: Iterable[str] = (),
+    descriptions_table: str = "dateplots_descriptions",
+) -> dict[str, int]:
+    """Create the layout in an SQLite file and register ``codenames``; returns their ids."""
+    table_sql, descriptions_sql = quote_identifier(table), quote_identifier(descriptions_table)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {descriptions_sql} ("
+            " id INTEGER PRIMARY KEY AUTOINCREMENT, codename TEXT NOT NULL UNIQUE, description TEXT)"
+        )
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table_sql} ("
+            " id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL,"
+            " type INTEGER NOT NULL, value REAL)"
+        )
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_type_time ON {table_sql} (type, time)")
+        for codename in codenames:
+            conn.execute(
+                f"INSERT OR IGNORE INTO {descriptions_sql} (codename, description) VALUES (?, ?)",
+                (codename, codename),
+            )
+        rows = conn.execute(f"SELECT id, codename FROM {descriptions_sql}").fetchall()
+    conn.close()
+    return {codename: type_id for type_id, codename in rows}

@@ -1,0 +1,146 @@
+"""PyExpLabSys's logger API, unchanged for lab scripts, over the new logging core.
+
+``ContinuousLogger(table, username, password, measurement_codenames)`` works as it did:
+``start()``, ``enqueue_point_now(codename, value)``, ``enqueue_point(codename, (t, v))``,
+``stop()``. What changed is underneath (see :mod:`PyExpLabSys.datalog`): points are
+committed in batches, kept until the database has committed them, and the enqueue calls
+never wait for the network. This module only translates names and arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from ..backends.base import Backend
+from ..backends.mysql import MySQLBackend
+from ..datalog.logger import DataLogger, LoggerStoppedError, StartupException
+from ..datalog.points import UnknownCodenameError
+from ..datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
+from ..datalog.status import LoggerStatus, StopReport
+from ..settings import resolve_server_location
+
+LOG = logging.getLogger(__name__)
+
+__all__ = [
+    "ContinuousLogger",
+    "StartupException",
+    "NONE_RESPONSE",
+    "timeout_query",
+    "InterruptableThread",
+    "LoggerStatus",
+    "StopReport",
+    "LoggerStoppedError",
+    "UnknownCodenameError",
+]
+
+#: What :func:`timeout_query` returns when the query did not finish in time.
+NONE_RESPONSE = None
+
+
+class ContinuousLogger(DataLogger):
+    """Logs points continuously into the table ``table`` (PyExpLabSys-compatible).
+
+    Positional arguments are PyExpLabSys's. ``reconnect_waittime`` caps the back-off
+    between reconnection attempts. ``dequeue_timeout`` is accepted for compatibility;
+    batching is governed by ``batch`` (a :class:`BatchPolicy`). New options are
+    keyword-only: ``host``, ``port``, ``database`` (else environment, user settings,
+    defaults; see :mod:`PyExpLabSys.settings`), ``backend`` (any
+    :class:`~PyExpLabSys.backends.base.Backend`, e.g. SQLite or the mock, instead of
+    MySQL), and the policies ``batch``, ``retry``, ``timeouts``, ``nonfinite``.
+    """
+
+    def __init__(
+        self,
+        table: str,
+        username: str,
+        password: str,
+        measurement_codenames: Iterable[str],
+        dequeue_timeout: float = 1,
+        reconnect_waittime: float = 60,
+        dsn: str | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        database: str | None = None,
+        backend: Backend | None = None,
+        batch: BatchPolicy = BatchPolicy(),
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts = Timeouts(),
+        nonfinite: NonFinitePolicy | str = NonFinitePolicy.NULL,
+        stop_timeout: float = 30.0,
+    ) -> None:
+        if retry is None:
+            retry = RetryPolicy(max_delay=float(reconnect_waittime))
+        self.dequeue_timeout = dequeue_timeout
+        self.reconnect_waittime = reconnect_waittime
+        if backend is None:
+            if dsn is not None:
+                raise StartupException(
+                    f"ODBC data source {dsn!r}: the ODBC backend is not available yet"
+                )
+            location = resolve_server_location(host, port, database)
+            backend = MySQLBackend(
+                table, username, password, location.host, location.port, location.database,
+                timeouts=timeouts,
+            )
+        super().__init__(
+            backend,
+            measurement_codenames,
+            batch=batch,
+            retry=retry,
+            timeouts=timeouts,
+            nonfinite=nonfinite,
+            stop_timeout=stop_timeout,
+            name=f"ContinuousLogger({table})",
+        )
+
+
+class InterruptableThread(threading.Thread):
+    """Runs ``cursor.execute(query)`` in a thread; ``result`` holds its return value."""
+
+    def __init__(self, cursor: Any, query: str, args: Any = None) -> None:
+        super().__init__(daemon=True, name="InterruptableThread")
+        self.cursor = cursor
+        self.query = query
+        self.args = args
+        self.result: Any = NONE_RESPONSE
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.cursor.execute(self.query, self.args)
+        except BaseException as error:  # reported through .error, the thread just ends
+            self.error = error
+
+    def interrupt(self) -> None:
+        """Shut the cursor's connection down, so the statement's wait ends now."""
+        sock = getattr(getattr(self.cursor, "connection", None), "_sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def timeout_query(cursor: Any, query: str, timeout_duration: float = 3) -> Any:
+    """Execute ``query``; return what ``execute`` returned, or NONE_RESPONSE on time-out.
+
+    Unlike the original, a query that times out is really interrupted: the connection's
+    socket is shut down (the connection is unusable afterwards and must be reopened), so
+    the statement cannot complete later in a forgotten thread.
+    """
+    thread = InterruptableThread(cursor, query)
+    thread.start()
+    thread.join(timeout_duration)
+    if thread.is_alive():
+        LOG.warning("query did not finish within %.1f s: interrupting it", timeout_duration)
+        thread.interrupt()
+        thread.join(timeout_duration)
+        return NONE_RESPONSE
+    if thread.error is not None:
+        raise thread.error
+    return thread.result

@@ -1,0 +1,58 @@
+"""The point buffer: where points wait, in order, until the database has committed them.
+
+Producers (instrument threads) only ever ``append``; that is one ``deque.append``, atomic
+under the GIL, so enqueueing never takes a lock and never waits for the database. The one
+consumer (the drain) ``peek``s a batch, which moves points from the incoming deque into an
+in-flight list that the consumer alone owns, and ``ack``s them once they are committed.
+Points in flight are still in the buffer: they count as queued and are handed out again
+by the next ``peek`` until acknowledged, so a failed batch is simply retried.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+__all__ = ["PointBuffer"]
+
+
+class PointBuffer:
+    """FIFO of points with peek/ack semantics; many producers, one consumer."""
+
+    def __init__(self) -> None:
+        self._incoming: deque[Any] = deque()
+        self._inflight: list[Any] = []
+        # Bound method: the fastest way for producers to add a point.
+        self.append = self._incoming.append
+
+    def __len__(self) -> int:
+        return len(self._incoming) + len(self._inflight)
+
+    def peek(self, max_points: int) -> list[Any]:
+        """Up to ``max_points`` oldest points, without removing them (consumer only)."""
+        inflight = self._inflight
+        incoming = self._incoming
+        missing = max_points - len(inflight)
+        while missing > 0 and incoming:
+            inflight.append(incoming.popleft())
+            missing -= 1
+        return inflight[:max_points]
+
+    def ack(self, count: int) -> None:
+        """Remove the ``count`` oldest points: the database has committed them."""
+        if count > len(self._inflight):
+            raise ValueError(f"cannot acknowledge {count} points, only {len(self._inflight)} in flight")
+        del self._inflight[:count]
+
+    def oldest(self) -> Any | None:
+        """The oldest point still queued, or None (a racy but safe read for status)."""
+        for queue in (self._inflight, self._incoming):
+            try:
+                return queue[0]
+            except IndexError:
+                continue
+        return None
+
+    def snapshot(self) -> list[Any]:
+        """A copy of every queued point, oldest first (consumer only, e.g. at stop)."""
+        return self._inflight + list(self._incoming)

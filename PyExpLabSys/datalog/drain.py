@@ -1,0 +1,164 @@
+"""The drain loop: moves batches from the point buffer into the database.
+
+One thread runs :meth:`Drain.run`. It peeks a batch (the points stay queued), writes it
+through the backend, and acknowledges it only when the backend says it is committed.
+On a broken connection it reconnects with back-off; when the outcome of a batch is
+unknown (the connection broke after the COMMIT was sent) it asks the backend, on the
+new connection, how much of the batch is already stored before sending anything again.
+
+Every point has a stream position (``seq``): the number of points acknowledged before
+it. A batch is named by the position of its first point, which is what lets a backend
+recognise a resend of the same points.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from ..backends.base import (
+    Backend,
+    BackendError,
+    BatchRejected,
+    ConnectionFailed,
+    MayHeal,
+    OutcomeUnknown,
+)
+from .buffer import PointBuffer
+from .policies import BatchPolicy, RetryPolicy
+
+LOG = logging.getLogger(__name__)
+
+__all__ = ["Drain"]
+
+
+class Drain:
+    """Delivers the buffer's points through ``backend``; owned by one thread."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        buffer: PointBuffer,
+        batch: BatchPolicy = BatchPolicy(),
+        retry: RetryPolicy = RetryPolicy(),
+        wake: threading.Event | None = None,
+    ) -> None:
+        self.backend = backend
+        self.buffer = buffer
+        self.batch = batch
+        self.retry = retry
+        self.wake = wake or threading.Event()  # set to cut a wait short (stop)
+        self.seq = 0  # stream position of the buffer's oldest point
+        self.unknown: tuple[int, int] | None = None  # (first_seq, n) of an unsettled batch
+        self.failures = 0
+        # Counters for status(); written by the drain thread only.
+        self.committed = 0
+        self.batches = 0
+        self.reconnects = 0
+        self.timeouts = 0
+        self.reconciled_batches = 0
+        self.dead_lettered = 0
+        self.last_commit_time: float | None = None
+        self.current_backoff = 0.0
+        self.last_error: str | None = None
+        self.deadline: float | None = None  # monotonic; set by stop()
+        self._was_connected = backend.connected
+        self._logged_outage = False
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self, keep_going: Callable[[], bool]) -> None:
+        """Deliver until ``keep_going()`` is false and the buffer is empty, or until the
+        monotonic ``self.deadline`` (None: no deadline) has passed."""
+        while True:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                return
+            if not self.step():  # nothing queued
+                if not keep_going():
+                    return
+                self.sleep(self.batch.flush_interval)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, but not past the deadline, and wake early when ``wake`` is set."""
+        if self.deadline is not None:
+            seconds = min(seconds, max(0.0, self.deadline - time.monotonic()))
+        if self.wake.wait(seconds):
+            self.wake.clear()
+
+    def step(self) -> bool:
+        """One attempt to make progress; False when there was nothing to deliver."""
+        points = self.buffer.peek(self.batch.max_points)
+        if not points:
+            return False
+        try:
+            if not self.backend.connected:
+                self._connect()
+            if self.unknown is not None:
+                self._reconcile(points)
+                return True
+            self.backend.insert_batch(self.seq, points)
+        except OutcomeUnknown as error:
+            self.unknown = (self.seq, len(points))
+            self._failed(error)
+        except BatchRejected as error:
+            # Issue #3 isolates the offending point; until then nothing is dropped.
+            self._failed(error)
+        except BackendError as error:  # ConnectionFailed, MayHeal
+            self._failed(error)
+        else:
+            self._acknowledge(len(points))
+        return True
+
+    # -- pieces ---------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        self.backend.connect()
+        if self._was_connected or self.failures:
+            self.reconnects += 1
+            LOG.info("reconnected to %s after %d failed attempt(s)", self.backend.describe(), self.failures)
+        self._was_connected = True
+
+    def _reconcile(self, points: list) -> None:
+        first_seq, count = self.unknown  # type: ignore[misc]
+        stored = self.backend.reconcile(first_seq, points[:count])
+        self.unknown = None
+        self.reconciled_batches += 1
+        LOG.warning(
+            "batch at %d had an unknown outcome: %d of %d points were committed, %s",
+            first_seq, stored, count, "nothing to resend" if stored == count else "resending the rest",
+        )
+        if stored:
+            self._acknowledge(stored)
+
+    def _acknowledge(self, count: int) -> None:
+        self.buffer.ack(count)
+        self.seq += count
+        self.committed += count
+        self.batches += 1
+        self.last_commit_time = time.time()
+        if self.failures:
+            LOG.info("delivering again after %d failure(s)", self.failures)
+        self.failures = 0
+        self.current_backoff = 0.0
+        self._logged_outage = False
+
+    def _failed(self, error: BackendError) -> None:
+        self.failures += 1
+        self.last_error = str(error) if str(error) else type(error).__name__
+        if error.timed_out:
+            self.timeouts += 1
+        delay = self.retry.delay(self.failures)
+        self.current_backoff = delay
+        level = logging.WARNING if not self._logged_outage else logging.DEBUG
+        if isinstance(error, MayHeal):
+            level = logging.ERROR if not self._logged_outage else logging.DEBUG
+        LOG.log(
+            level, "%s (%s) on %s; %d point(s) queued; retrying in %.2f s",
+            type(error).__name__, self.last_error, self.backend.describe(), len(self.buffer), delay,
+        )
+        self._logged_outage = True
+        if not isinstance(error, (MayHeal, BatchRejected)):
+            self.backend.close()
+        self.sleep(delay)

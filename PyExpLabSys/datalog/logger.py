@@ -1,0 +1,237 @@
+"""The data logger: validates points, queues them, and drains them into a database.
+
+:class:`DataLogger` is the core that the compatible ``ContinuousLogger`` façade and the
+service build on. It is a thread: ``start()`` begins draining, ``stop(timeout)`` delivers
+what is queued within the time-out and reports whatever it could not deliver.
+
+The enqueue methods never touch the network and never wait for the database: a known
+codename with a finite float value costs one dictionary look-up, two comparisons and a
+``deque.append``. Everything else goes through :class:`~.points.PointValidator`, which
+raises a clear error at the call and leaves the queue untouched.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from ..backends.base import Backend, BackendError, CodenameError
+from .buffer import PointBuffer
+from .drain import Drain
+from .points import PointValidator
+from .policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
+from .status import LoggerStatus, StopReport
+
+LOG = logging.getLogger(__name__)
+
+__all__ = ["DataLogger", "StartupException", "LoggerStoppedError"]
+
+_now = time.time
+
+
+class StartupException(Exception):
+    """The logger could not start: the database is unreachable or a codename is wrong."""
+
+
+class LoggerStoppedError(RuntimeError):
+    """A point was enqueued after ``stop()``; it was not queued."""
+
+
+class DataLogger(threading.Thread):
+    """Logs (codename, time, value) points into a database through ``backend``.
+
+    The constructor connects (retrying for ``timeouts.startup`` seconds) and translates
+    the codenames once; it raises :class:`StartupException` if either fails.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        codenames: Iterable[str],
+        *,
+        batch: BatchPolicy = BatchPolicy(),
+        retry: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts = Timeouts(),
+        nonfinite: NonFinitePolicy | str = NonFinitePolicy.NULL,
+        stop_timeout: float = 30.0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name or "DataLogger", daemon=True)
+        codenames = list(codenames)
+        if isinstance(codenames, str) or not all(isinstance(c, str) for c in codenames):
+            raise TypeError("codenames must be an iterable of strings")
+        self.backend = backend
+        self.timeouts = timeouts
+        self.stop_timeout = stop_timeout
+        self._codename_translation = self._start_up(codenames)
+        self._validator = PointValidator(
+            self._codename_translation, NonFinitePolicy(nonfinite), backend.time_range
+        )
+        self._type_names = {v: k for k, v in self._codename_translation.items()}
+        self._buffer = PointBuffer()
+        self._append = self._buffer.append
+        self._wake = threading.Event()
+        self._drain = Drain(backend, self._buffer, batch, retry, self._wake)
+        self._stopping = False
+        self._accepting = True
+        self._report: StopReport | None = None
+        self._stop_lock = threading.Lock()
+        self._time_low, self._time_high = backend.time_range
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def _start_up(self, codenames: list[str]) -> dict[str, int]:
+        deadline = time.monotonic() + self.timeouts.startup
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.backend.connect()
+                return self.backend.resolve_codenames(codenames)
+            except CodenameError as error:
+                self.backend.close()
+                raise StartupException(f"{self.backend.describe()}: {error}") from None
+            except BackendError as error:
+                self.backend.close()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StartupException(
+                        f"cannot reach {self.backend.describe()} after {attempt} attempt(s) "
+                        f"in {self.timeouts.startup:.0f} s: {error}"
+                    ) from None
+                LOG.warning("start-up attempt %d failed: %s", attempt, error)
+                time.sleep(min(RetryPolicy().delay(attempt), remaining))
+
+    # -- enqueue (any thread) ---------------------------------------------------------------
+
+    def enqueue_point_now(self, codename: str, value: float) -> float:
+        """Queue ``value`` for ``codename`` at the current time; returns that unix time."""
+        now = _now()
+        type_id = self._codename_translation.get(codename)
+        if (
+            type_id is not None
+            and type(value) is float
+            and value - value == 0.0  # finite: inf - inf and nan - nan are nan
+            and self._accepting
+        ):
+            self._append((type_id, now, value))
+        else:
+            self._enqueue_checked(codename, now, value)
+        return now
+
+    def enqueue_point(self, codename: str, point: tuple[float, float]) -> None:
+        """Queue ``point``, a ``(unixtime, value)`` pair, for ``codename``."""
+        if type(point) is tuple and len(point) == 2:
+            unixtime, value = point
+            type_id = self._codename_translation.get(codename)
+            if (
+                type_id is not None
+                and type(value) is float
+                and value - value == 0.0
+                and type(unixtime) is float
+                and self._time_low <= unixtime <= self._time_high
+                and self._accepting
+            ):
+                self._append((type_id, unixtime, value))
+                return
+        else:
+            unixtime, value = PointValidator.unpack(point)
+        self._enqueue_checked(codename, unixtime, value)
+
+    def _enqueue_checked(self, codename: Any, unixtime: Any, value: Any) -> None:
+        if not self._accepting:
+            raise LoggerStoppedError("the logger is stopped: the point was not queued")
+        point = self._validator.check(codename, unixtime, value)
+        if point is not None:
+            self._append(point)
+
+    # -- the thread -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start draining the queue into the database."""
+        super().start()
+        atexit.register(self._stop_at_exit)
+
+    def run(self) -> None:
+        LOG.info("logging to %s", self.backend.describe())
+        try:
+            self._drain.run(lambda: not self._stopping)
+        except Exception:  # a bug: say so loudly, the points are still queued
+            LOG.exception("the drain loop failed; %d point(s) stay queued", len(self._buffer))
+        finally:
+            self.backend.close()
+
+    def stop(self, timeout: float | None = None) -> StopReport:
+        """Deliver what is queued within ``timeout`` seconds, stop, and report.
+
+        Points that could not be delivered are counted in the report and logged; they
+        are never dropped silently. Calling ``stop`` again returns the same report.
+        """
+        with self._stop_lock:
+            if self._report is not None:
+                return self._report
+            timeout = self.stop_timeout if timeout is None else timeout
+            self._accepting = False
+            self._drain.deadline = time.monotonic() + timeout
+            self._stopping = True
+            self._wake.set()
+            if self.is_alive():
+                self.join(timeout)
+                if self.is_alive():  # stuck in a statement: cut it short
+                    self.backend.interrupt()
+                    self.join(self.timeouts.connect)
+            else:
+                self.backend.close()
+            self._report = self._make_report()
+            atexit.unregister(self._stop_at_exit)
+            return self._report
+
+    def _make_report(self) -> StopReport:
+        left = self._buffer.snapshot()
+        unknown = self._drain.unknown[1] if self._drain.unknown else 0
+        if not left:
+            LOG.info("stopped; all %d point(s) delivered", self._drain.committed)
+            return StopReport(True, 0)
+        per_codename = dict(Counter(self._type_names.get(p[0], str(p[0])) for p in left))
+        reason = self._drain.last_error or "stop time-out reached"
+        LOG.error(
+            "stopped with %d point(s) NOT delivered (%d with unknown outcome) to %s: %s; "
+            "per codename: %s",
+            len(left), unknown, self.backend.describe(), reason, per_codename,
+        )
+        return StopReport(False, len(left), unknown, per_codename, reason)
+
+    def _stop_at_exit(self) -> None:
+        if self._report is None:
+            LOG.info("interpreter exits: stopping the logger")
+            self.stop()
+
+    # -- status ---------------------------------------------------------------------------
+
+    def status(self) -> LoggerStatus:
+        """A snapshot of the queue, the counters and the connection."""
+        drain = self._drain
+        oldest = self._buffer.oldest()
+        return LoggerStatus(
+            running=self.is_alive(),
+            connected=self.backend.connected,
+            backend=self.backend.describe(),
+            queued=len(self._buffer),
+            committed=drain.committed,
+            batches=drain.batches,
+            reconnects=drain.reconnects,
+            timeouts=drain.timeouts,
+            reconciled_batches=drain.reconciled_batches,
+            dead_lettered=drain.dead_lettered,
+            last_commit_time=drain.last_commit_time,
+            oldest_queued_age=None if oldest is None else max(0.0, _now() - oldest[1]),
+            nonfinite_seen=self._validator.nonfinite_seen,
+            nonfinite_dropped=self._validator.nonfinite_dropped,
+            current_backoff=drain.current_backoff,
+            last_error=drain.last_error,
+        )

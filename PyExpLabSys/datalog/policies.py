@@ -1,0 +1,104 @@
+"""Policies of the logging core: small frozen objects with their defaults written once.
+
+Each policy says *what* the logger does in one situation (a connection fails, a value is
+not finite, a batch is due) so that the code that acts on it stays free of magic numbers.
+Replace a policy with ``dataclasses.replace(policy, field=...)`` or by constructing one.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass
+
+__all__ = ["RetryPolicy", "Timeouts", "NonFinitePolicy", "BatchPolicy"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off with full jitter between attempts to reach the database.
+
+    The first retry comes fast (``first_delay``), so a single dropped connection costs
+    almost nothing; after that the ceiling doubles per failure up to ``max_delay`` and the
+    actual wait is drawn uniformly below it (full jitter), so many lab PCs that lost the
+    same server do not hammer it in lock-step when it comes back.
+    """
+
+    first_delay: float = 0.05
+    base_delay: float = 0.5
+    multiplier: float = 2.0
+    max_delay: float = 60.0
+
+    def __post_init__(self) -> None:
+        if min(self.first_delay, self.base_delay, self.max_delay) < 0:
+            raise ValueError("RetryPolicy delays must be >= 0")
+        if self.multiplier < 1:
+            raise ValueError("RetryPolicy.multiplier must be >= 1")
+
+    def ceiling(self, failures: int) -> float:
+        """Upper bound of the wait after ``failures`` consecutive failures (>= 1)."""
+        if failures <= 1:
+            return min(self.first_delay, self.max_delay)
+        exponent = min(failures - 2, 64)  # keeps the power finite
+        return min(self.base_delay * self.multiplier**exponent, self.max_delay)
+
+    def delay(self, failures: int, rng: random.Random | None = None) -> float:
+        """The wait before the next attempt: uniform in [0, ceiling] (full jitter)."""
+        ceiling = self.ceiling(failures)
+        return (rng or random).uniform(0.0, ceiling) if failures > 1 else ceiling
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Time limits on every database conversation, in seconds.
+
+    ``read`` and ``write`` bound each socket operation (PyMySQL waits forever without
+    them); ``query`` bounds one whole statement, enforced by the server
+    (``max_statement_time``) and by the client, which closes the connection when it
+    passes; ``startup`` is how long the constructor keeps trying to reach the database.
+    """
+
+    connect: float = 5.0
+    read: float = 10.0
+    write: float = 10.0
+    query: float = 10.0
+    startup: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "write", "query"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Timeouts.{name} must be > 0")
+        if self.startup < 0:
+            raise ValueError("Timeouts.startup must be >= 0")
+
+
+class NonFinitePolicy(enum.Enum):
+    """What to do with NaN and ±inf, which are real readings (an over-range gauge).
+
+    NULL: store the point with a NULL value (the classic column allows it) and count it.
+    DROP: do not store the point, count it.
+    REJECT: raise ``ValueError`` at the enqueue call.
+    """
+
+    NULL = "null"
+    DROP = "drop"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """How points are grouped into one INSERT + COMMIT.
+
+    A batch takes whatever is queued, up to ``max_points``: at a low rate every point is
+    committed within ``flush_interval``; under load batches grow by themselves, which is
+    what keeps the committed rate close to what the server can take.
+    """
+
+    max_points: int = 5000
+    flush_interval: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.max_points < 1:
+            raise ValueError("BatchPolicy.max_points must be >= 1")
+        if not self.flush_interval > 0:
+            raise ValueError("BatchPolicy.flush_interval must be > 0")

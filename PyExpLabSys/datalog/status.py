@@ -1,0 +1,60 @@
+"""Snapshots of what the logger is doing, for scripts, the service and monitoring."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["LoggerStatus", "StopReport"]
+
+
+@dataclass(frozen=True)
+class LoggerStatus:
+    """One consistent-enough look at the logger (counters since start).
+
+    Times are unix seconds; ages are seconds. ``last_error`` never contains a password:
+    it is built from driver messages, which do not carry them.
+    """
+
+    running: bool
+    connected: bool
+    backend: str
+    queued: int
+    committed: int
+    batches: int
+    reconnects: int
+    timeouts: int
+    reconciled_batches: int
+    dead_lettered: int
+    last_commit_time: float | None
+    oldest_queued_age: float | None
+    nonfinite_seen: int
+    nonfinite_dropped: int
+    current_backoff: float
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line for a log or systemd's STATUS=."""
+        state = "connected" if self.connected else "disconnected"
+        age = "-" if self.oldest_queued_age is None else f"{self.oldest_queued_age:.1f}s"
+        return (
+            f"{state}, queued {self.queued} (oldest {age}), committed {self.committed} "
+            f"in {self.batches} batches, reconnects {self.reconnects}"
+        )
+
+
+@dataclass(frozen=True)
+class StopReport:
+    """What ``stop()`` achieved: delivered everything, or what is left and why."""
+
+    delivered_all: bool
+    undelivered: int
+    outcome_unknown: int = 0
+    per_codename: dict[str, int] = field(default_factory=dict)
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.delivered_all

@@ -1,0 +1,91 @@
+"""Where the database server is: keyword arguments, environment, user settings, defaults.
+
+The order is the one PyExpLabSys lab scripts rely on: an explicit argument wins, then the
+environment variables ``PYEXPLABSYS_SQL_SERVER_HOST``, ``PYEXPLABSYS_SQL_SERVER_PORT`` and
+``PYEXPLABSYS_SQL_DATABASE``, then the user settings file
+``~/.config/PyExpLabSys/user_settings.yaml`` (keys ``sql_server_host``,
+``sql_server_port``, ``sql_database``), then localhost:3306, database ``cinfdata``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+__all__ = ["ServerLocation", "resolve_server_location", "user_settings_path"]
+
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 3306
+DEFAULT_DATABASE = "cinfdata"
+
+_ENV = {
+    "host": "PYEXPLABSYS_SQL_SERVER_HOST",
+    "port": "PYEXPLABSYS_SQL_SERVER_PORT",
+    "database": "PYEXPLABSYS_SQL_DATABASE",
+}
+_SETTINGS_KEYS = {"host": "sql_server_host", "port": "sql_server_port", "database": "sql_database"}
+
+
+@dataclass(frozen=True)
+class ServerLocation:
+    """Host, port and database of the MySQL/MariaDB server."""
+
+    host: str
+    port: int
+    database: str
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}/{self.database}"
+
+
+def user_settings_path() -> Path:
+    """The PyExpLabSys user settings file (honours ``XDG_CONFIG_HOME``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "PyExpLabSys" / "user_settings.yaml"
+
+
+def _read_user_settings(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    import yaml  # only needed when the file exists
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        LOG.warning("ignoring unreadable user settings file %s: %s", path, error)
+        return {}
+    if not isinstance(data, dict):
+        LOG.warning("ignoring user settings file %s: it is not a mapping", path)
+        return {}
+    return data
+
+
+def resolve_server_location(
+    host: str | None = None,
+    port: int | str | None = None,
+    database: str | None = None,
+    settings_file: Path | None = None,
+) -> ServerLocation:
+    """Fill in what the caller did not give from the environment, settings file, defaults."""
+    given = {"host": host, "port": port, "database": database}
+    settings: dict[str, Any] | None = None
+    defaults = {"host": DEFAULT_HOST, "port": DEFAULT_PORT, "database": DEFAULT_DATABASE}
+    resolved: dict[str, Any] = {}
+    for key, value in given.items():
+        if value is None:
+            value = os.environ.get(_ENV[key]) or None
+        if value is None:
+            if settings is None:
+                settings = _read_user_settings(settings_file or user_settings_path())
+            value = settings.get(_SETTINGS_KEYS[key])
+        resolved[key] = defaults[key] if value is None else value
+    try:
+        resolved["port"] = int(resolved["port"])
+    except (TypeError, ValueError):
+        raise ValueError(f"database port must be an integer, got {resolved['port']!r}") from None
+    return ServerLocation(str(resolved["host"]), resolved["port"], str(resolved["database"]))
