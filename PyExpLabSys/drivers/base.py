@@ -1,0 +1,402 @@
+"""Foundation shared by the serial instrument drivers.
+
+A driver subclasses :class:`SerialInstrument`, states the instrument's port settings as
+class attributes (overridable by keyword) and implements one method per instrument
+command on top of :meth:`SerialInstrument.transaction`, :meth:`SerialInstrument.send`
+and :meth:`SerialInstrument.receive` (or the one-shot :meth:`SerialInstrument.exchange`).
+
+Design rules, taken from drivers that ran against real units:
+
+* Replies are framed by terminator and/or length against a deadline; the driver never
+  sleeps a fixed time and then reads whatever happens to be waiting.
+* Every failure is an :class:`InstrumentError`; no sentinel is ever returned as a value.
+* Status that the instrument reports together with a value is returned with it, as a
+  :class:`Reading`.
+* Each transaction starts with an empty input buffer; after an error the driver also
+  drains late bytes (and may send a protocol-specific resynchronisation) first.
+* When the device vanishes, the port is closed and :class:`PortGone` raised; the next
+  exchange reopens a port given by name or URL (or call :meth:`SerialInstrument.reopen`).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+import termios
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import serial
+
+LOG = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Errors that mean "the port (device) is not usable any more". termios.error is not an
+# OSError, but tcflush on a hung-up pty raises it.
+_PORT_ERRORS = (serial.SerialException, OSError, termios.error)
+
+
+# --------------------------------------------------------------------------- errors
+class InstrumentError(Exception):
+    """Base class of all driver errors."""
+
+
+class InstrumentTimeout(InstrumentError):
+    """No complete reply arrived before the deadline (``partial`` holds what did)."""
+
+    def __init__(self, message: str, partial: bytes = b"") -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+class GarbledReply(InstrumentError):
+    """A complete reply arrived but does not have the form the protocol prescribes."""
+
+    def __init__(self, message: str, reply: bytes = b"") -> None:
+        super().__init__(f"{message}: {reply!r}" if reply else message)
+        self.reply = reply
+
+
+class ChecksumError(GarbledReply):
+    """A reply's checksum does not match its contents."""
+
+
+class InstrumentReportedError(InstrumentError):
+    """The instrument answered with an error (NAK, ``?``); ``code`` is its own code."""
+
+    def __init__(self, code: str, meaning: str = "", reply: bytes = b"") -> None:
+        text = f"instrument reported error {code}"
+        if meaning:
+            text += f" ({meaning})"
+        super().__init__(text)
+        self.code = code
+        self.meaning = meaning
+        self.reply = reply
+
+
+class PortGone(InstrumentError):
+    """The serial device vanished (unplugged, pty closed) or cannot be opened."""
+
+
+# --------------------------------------------------------------------------- readings
+class Status(str, enum.Enum):
+    """Status reported by an instrument together with a reading."""
+
+    OK = "ok"
+    UNDERRANGE = "underrange"
+    OVERRANGE = "overrange"
+    SENSOR_ERROR = "sensor error"
+    SENSOR_OFF = "sensor off"
+    NO_SENSOR = "no sensor"
+    IDENTIFICATION_ERROR = "identification error"
+    WAIT = "wait"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A measured value with the status the instrument gave with it.
+
+    ``value`` is None only when the status says there is no number (sensor off, ``LO``
+    without a number, ...). Instruments without status always give ``Status.OK``.
+    """
+
+    value: float | None
+    status: Status = Status.OK
+
+    @property
+    def ok(self) -> bool:
+        """True when the instrument reports a normal measurement."""
+        return self.status is Status.OK
+
+
+# --------------------------------------------------------------------------- parsing helpers
+_NUMBER = re.compile(rb"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def parse_float(text: bytes | str, reply: bytes = b"") -> float:
+    """Parse a decimal number or raise :class:`GarbledReply`.
+
+    Stricter than ``float()``: ``nan``, ``inf`` and ``1_0`` are garbage, not readings.
+    """
+    data = _as_bytes(text)
+    if not _NUMBER.fullmatch(data):
+        raise GarbledReply("not a number", reply or data)
+    return float(data)
+
+
+def decode_ascii(data: bytes) -> str:
+    """Decode an ASCII reply or raise :class:`GarbledReply`."""
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        raise GarbledReply("non-ASCII bytes in reply", data) from None
+
+
+def strip_terminator(reply: bytes, terminator: bytes) -> bytes:
+    """Return ``reply`` without its terminator, raising if it does not end with it."""
+    if not reply.endswith(terminator):
+        raise GarbledReply(f"reply does not end with {terminator!r}", reply)
+    return reply[: len(reply) - len(terminator)]
+
+
+def _as_bytes(text: bytes | str) -> bytes:
+    return text if isinstance(text, bytes) else str(text).encode("ascii", "replace")
+
+
+def frame_end(buf: bytes | bytearray, terminator: bytes | None, trailer: int = 0,
+              length: int | None = None) -> int | None:
+    """Return the length of the first complete frame in ``buf``, or None if incomplete.
+
+    A frame ends ``trailer`` bytes after ``terminator`` (a checksum follows the
+    terminator in some protocols), or after ``length`` bytes when no terminator is set.
+    With both, the frame ends at whichever comes first (a short error frame).
+    """
+    if terminator is not None:
+        pos = buf.find(terminator)
+        if pos >= 0 and len(buf) >= pos + len(terminator) + trailer:
+            end = pos + len(terminator) + trailer
+            return end if length is None else min(end, length)
+    if length is not None and len(buf) >= length:
+        return length
+    return None
+
+
+# --------------------------------------------------------------------------- the driver base
+class SerialInstrument:
+    """Base class of serial instrument drivers.
+
+    ``port`` is a device path (``/dev/ttyUSB0``), any pyserial URL (``socket://``,
+    ``rfc2217://``, ``loop://``...) or an already opened ``serial.SerialBase``. The port
+    settings default to the class attributes and can be overridden by keyword.
+    """
+
+    baudrate: ClassVar[int] = 9600
+    bytesize: ClassVar[int] = serial.EIGHTBITS
+    parity: ClassVar[str] = serial.PARITY_NONE
+    stopbits: ClassVar[float] = serial.STOPBITS_ONE
+    #: Deadline for one reply, seconds.
+    timeout: float = 1.0
+    #: How long the line must stay quiet while draining late bytes after an error.
+    resync_quiet: ClassVar[float] = 0.02
+    #: Default framing of replies.
+    reply_terminator: ClassVar[bytes | None] = b"\r"
+    reply_trailer: ClassVar[int] = 0
+    #: Longest reply accepted before the reply counts as garbage.
+    max_reply: ClassVar[int] = 1024
+
+    def __init__(self, port: str | serial.SerialBase, *, baudrate: int | None = None,
+                 bytesize: int | None = None, parity: str | None = None,
+                 stopbits: float | None = None, timeout: float | None = None,
+                 write_timeout: float | None = None) -> None:
+        self.settings: dict[str, Any] = {
+            "baudrate": baudrate or type(self).baudrate,
+            "bytesize": bytesize or type(self).bytesize,
+            "parity": parity or type(self).parity,
+            "stopbits": stopbits or type(self).stopbits,
+        }
+        self.timeout = float(timeout if timeout is not None else type(self).timeout)
+        self.write_timeout = write_timeout if write_timeout is not None else self.timeout
+        self._lock = threading.RLock()
+        self._dirty = False
+        if isinstance(port, serial.SerialBase):
+            self._spec: str | None = None
+            self.serial: serial.SerialBase | None = port
+            self._read_timeout = port.timeout
+        else:
+            self._spec = port
+            self.serial = None
+            self._read_timeout = None
+            self._open()
+
+    # ------------------------------------------------------------------ port handling
+    @property
+    def port_name(self) -> str:
+        """The device path or URL this driver talks to."""
+        if self._spec is not None:
+            return self._spec
+        return str(getattr(self.serial, "port", None) or self.serial)
+
+    def _open(self) -> serial.SerialBase:
+        try:
+            ser = serial.serial_for_url(self._spec, timeout=self.timeout,
+                                        write_timeout=self.write_timeout, **self.settings)
+        except (ValueError, *_PORT_ERRORS) as exc:
+            raise PortGone(f"cannot open {self._spec}: {exc}") from exc
+        self.serial = ser
+        self._read_timeout = self.timeout
+        self._dirty = False
+        LOG.debug("opened %s", self._spec)
+        return ser
+
+    def reopen(self) -> None:
+        """Close and open the port again, e.g. after the device came back."""
+        with self._lock:
+            self._close_quietly()
+            if self._spec is not None:
+                self._open()
+                return
+            ser = self.serial
+            if ser is None or getattr(ser, "port", None) is None:
+                raise PortGone("port object has no name to reopen")
+            try:
+                ser.open()
+            except _PORT_ERRORS as exc:
+                raise PortGone(f"cannot reopen {ser.port}: {exc}") from exc
+            self._dirty = False
+
+    def close(self) -> None:
+        """Close the port (a later exchange reopens a port given by name or URL)."""
+        with self._lock:
+            self._close_quietly()
+
+    def _close_quietly(self) -> None:
+        ser = self.serial
+        if ser is not None and ser.is_open:
+            try:
+                ser.close()
+            except _PORT_ERRORS:
+                LOG.debug("error while closing %s", self.port_name, exc_info=True)
+        if self._spec is not None:
+            self.serial = None
+
+    def _port(self) -> serial.SerialBase:
+        ser = self.serial
+        if ser is None:
+            return self._open()
+        if not ser.is_open:
+            self.reopen()
+            assert self.serial is not None
+            return self.serial
+        return ser
+
+    def __enter__(self: T) -> T:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ exchanges
+    @contextmanager
+    def transaction(self) -> Iterator[serial.SerialBase]:
+        """Hold the port for one request/reply sequence, starting from a clean line.
+
+        Any :class:`InstrumentError` inside marks the line dirty, so the next
+        transaction drains and resynchronises first; port errors close the port.
+        """
+        with self._lock:
+            ser = self._port()
+            try:
+                if self._dirty:
+                    self._resync(ser)
+                    self._dirty = False
+                ser.reset_input_buffer()
+                yield ser
+            except InstrumentError:
+                self._dirty = True
+                raise
+            except _PORT_ERRORS as exc:
+                self._dirty = True
+                self._close_quietly()
+                raise PortGone(f"{self.port_name}: {exc}") from exc
+
+    def send(self, data: bytes) -> None:
+        """Write ``data`` (inside a transaction)."""
+        ser = self.serial
+        assert ser is not None
+        try:
+            ser.write(data)
+        except serial.SerialTimeoutException as exc:
+            raise InstrumentTimeout(f"write to {self.port_name} timed out") from exc
+        except _PORT_ERRORS as exc:
+            self._close_quietly()
+            raise PortGone(f"{self.port_name}: write failed: {exc}") from exc
+
+    def receive(self, terminator: bytes | None = None, trailer: int | None = None,
+                length: int | None = None, timeout: float | None = None) -> bytes:
+        """Read one reply frame (inside a transaction) and return it, terminator included.
+
+        Framing defaults to the class's ``reply_terminator`` / ``reply_trailer``; pass
+        ``length`` alone (with ``terminator=None``) for fixed-length frames.
+        """
+        if terminator is None and length is None:
+            terminator = self.reply_terminator
+        if trailer is None:
+            trailer = self.reply_trailer if terminator == self.reply_terminator else 0
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        ser = self.serial
+        assert ser is not None
+        buf = bytearray()
+        try:
+            while True:
+                waiting = ser.in_waiting
+                if waiting:
+                    buf += ser.read(waiting)
+                else:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise self._timeout_error(buf)
+                    self._set_read_timeout(ser, remaining)
+                    chunk = ser.read(1)
+                    if not chunk:
+                        raise self._timeout_error(buf)
+                    buf += chunk
+                end = frame_end(buf, terminator, trailer, length)
+                if end is not None:
+                    if end < len(buf):
+                        LOG.debug("%s: %d bytes after the frame", self.port_name,
+                                  len(buf) - end)
+                        self._dirty = True
+                    return bytes(buf[:end])
+                if len(buf) > self.max_reply:
+                    raise GarbledReply("reply too long, no terminator", bytes(buf[:64]))
+        except serial.SerialTimeoutException as exc:  # pragma: no cover - write only
+            raise InstrumentTimeout(str(exc)) from exc
+        except _PORT_ERRORS as exc:
+            self._close_quietly()
+            raise PortGone(f"{self.port_name}: read failed: {exc}") from exc
+
+    def exchange(self, request: bytes, parse: Callable[[bytes], T] | None = None,
+                 **framing: Any) -> Any:
+        """Send ``request``, read one framed reply and return ``parse(reply)``.
+
+        Parsing happens inside the transaction so that a garbled reply also marks the
+        line for resynchronisation.
+        """
+        with self.transaction():
+            self.send(request)
+            reply = self.receive(**framing)
+            return parse(reply) if parse is not None else reply
+
+    def _timeout_error(self, buf: bytearray) -> InstrumentTimeout:
+        what = f"incomplete reply {bytes(buf)!r}" if buf else "no reply"
+        return InstrumentTimeout(f"{self.port_name}: {what} within {self.timeout:g} s",
+                                 bytes(buf))
+
+    def _set_read_timeout(self, ser: serial.SerialBase, remaining: float) -> None:
+        # Reconfiguring a port costs system calls: only do it when it matters.
+        current = self._read_timeout
+        if current is None or abs(current - remaining) > 0.005:
+            ser.timeout = remaining
+            self._read_timeout = remaining
+
+    def _resync(self, ser: serial.SerialBase) -> None:
+        """Bring the line back to a known state after an error.
+
+        Drains bytes that arrive late until the line has been quiet for
+        ``resync_quiet`` seconds (bounded by the time-out). Protocols with a reset
+        character override this and send it first.
+        """
+        deadline = time.monotonic() + self.timeout
+        ser.reset_input_buffer()
+        while time.monotonic() < deadline:
+            self._set_read_timeout(ser, self.resync_quiet)
+            junk = ser.read(max(1, ser.in_waiting))
+            if not junk:
+                break
+            LOG.debug("%s: drained %r", self.port_name, junk)

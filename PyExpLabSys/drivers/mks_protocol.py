@@ -1,0 +1,125 @@
+"""The ``@<address><command>;FF`` protocol of MKS gauge controllers (925, 937B ...).
+
+Request: ``@`` + 3-digit address + command + ``;FF``. Address 254 is the broadcast
+address any unit answers (units default to 253). Reply: ``@`` + the unit's own address
++ ``ACK`` + data + ``;FF``, or ``NAK`` + error code. No checksum. The reply parsing in
+:func:`parse_ack` is shared with the G-series mass-flow controllers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import serial
+
+from .base import (
+    GarbledReply,
+    InstrumentReportedError,
+    Reading,
+    SerialInstrument,
+    Status,
+    decode_ascii,
+    parse_float,
+    strip_terminator,
+)
+
+LOG = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BROADCAST = 254
+TERMINATOR = b";FF"
+#: Error codes of the gauge controllers (others: see the manual).
+NAK_CODES = {
+    "152": "not an ion gauge",
+    "160": "command error",
+}
+
+_BODY = re.compile(r"(\d{3})(ACK|NAK)(.*)", re.S)
+
+
+def format_address(address: int) -> str:
+    """The 3-digit address field."""
+    if not 0 <= address <= 999:
+        raise ValueError(f"address out of range: {address}")
+    return f"{address:03d}"
+
+
+def parse_ack(body: str, reply: bytes, expect_address: int | None,
+              meanings: dict[str, str]) -> str:
+    """Split ``<addr>ACK<data>`` and return the data.
+
+    ``<addr>NAK<code>`` raises :class:`InstrumentReportedError` with the unit's code;
+    a reply from another address than ``expect_address`` is garbled (None: any).
+    """
+    match = _BODY.fullmatch(body)
+    if match is None:
+        raise GarbledReply("expected <address>ACK|NAK", reply)
+    address, kind, data = match.groups()
+    if kind == "NAK":
+        raise InstrumentReportedError(data, meanings.get(data, ""), reply)
+    if expect_address is not None and int(address) != expect_address:
+        raise GarbledReply(f"reply from address {address}, expected {expect_address}",
+                           reply)
+    return data
+
+
+def request_frame(address: int, command: str) -> bytes:
+    """``@aaa<command>;FF``."""
+    return f"@{format_address(address)}{command}".encode("ascii") + TERMINATOR
+
+
+def parse_reply(reply: bytes, address: int = BROADCAST) -> str:
+    """Data of a ``@aaaACK<data>;FF`` reply to a request sent to ``address``."""
+    text = decode_ascii(strip_terminator(reply, TERMINATOR))
+    if not text.startswith("@"):
+        raise GarbledReply("reply does not start with @", reply)
+    return parse_ack(text[1:], reply, None if address == BROADCAST else address,
+                     NAK_CODES)
+
+
+def parse_pressure_value(text: str, reply: bytes = b"") -> Reading:
+    """One pressure field: a number, ``LO`` (below range), ``<x``, ``>x`` / ``>``
+    (over range), ``OFF`` (sensor off) or ``WAIT`` (gauge not ready)."""
+    text = text.strip()
+    if text == "LO":
+        return Reading(None, Status.UNDERRANGE)
+    if text == "OFF":
+        return Reading(None, Status.SENSOR_OFF)
+    if text == "WAIT":
+        return Reading(None, Status.WAIT)
+    if text[:1] in ("<", ">"):
+        status = Status.UNDERRANGE if text[0] == "<" else Status.OVERRANGE
+        rest = text[1:].strip()
+        return Reading(parse_float(rest, reply) if rest else None, status)
+    return Reading(parse_float(text, reply), Status.OK)
+
+
+class MksGauge(SerialInstrument):
+    """Common part of the MKS gauge controller drivers (9600 8N1, ``;FF`` frames)."""
+
+    baudrate = 9600
+    reply_terminator = TERMINATOR
+
+    def __init__(self, port: str | serial.SerialBase, address: int = BROADCAST,
+                 **settings: Any) -> None:
+        format_address(address)
+        self.address = address
+        super().__init__(port, **settings)
+
+    def query(self, command: str, parse_data: Callable[[str, bytes], T]) -> T:
+        """Send ``command`` and return ``parse_data(data, reply)`` of the ACK reply."""
+        return self.exchange(
+            request_frame(self.address, command),
+            lambda reply: parse_data(parse_reply(reply, self.address), reply))
+
+    def command(self, command: str) -> str:
+        """Send ``command`` (e.g. ``U?``) and return the data of the ACK reply."""
+        return self.query(command, lambda data, reply: data)
+
+    def query_reading(self, command: str) -> Reading:
+        """Send a pressure query (e.g. ``PR1?``) and parse its single reading."""
+        return self.query(command, parse_pressure_value)
