@@ -77,7 +77,9 @@ class MemoryDatabase:
 
     def _wait_running(self, timeout: float) -> None:
         if not self._running.wait(timeout):
-            raise ConnectionFailed(f"statement timed out after {timeout:.1f} s (server hangs)")
+            raise ConnectionFailed(
+                f"statement timed out after {timeout:.1f} s (server hangs)", timed_out=True
+            )
         if self.unreachable:
             raise ConnectionFailed("database unreachable")
 

@@ -277,6 +277,7 @@ class MySQLBackend(Backend):
         )
         transactional = self.engine.upper() != "MYISAM"
         sent = False
+        fired = self._guard.fired
         try:
             with self._guarded():
                 with conn.cursor() as cursor:
@@ -286,6 +287,7 @@ class MySQLBackend(Backend):
                 conn.commit()
         except Exception as error:
             translated = classify(error, outcome_unknown=sent)
+            translated.timed_out = translated.timed_out or self._guard.fired != fired
             if isinstance(translated, (BatchRejected, MayHeal)):
                 self._rollback()
             else:
