@@ -1,0 +1,108 @@
+"""Simulator of a Pfeiffer TPG 262 (speaks the TPG 261 / 262 protocol).
+
+Two-step exchange: mnemonic + CR LF → ACK CR LF (NAK CR LF if unknown), then ENQ →
+data + CR LF. ETX clears the input buffer. Gauge 1 reads a drifting pressure, gauge 2
+reports "no sensor" (status 5), as on a controller with one gauge plugged in; change
+``gauges`` to model other states. Faults hit the data reply (after ENQ), except ``nak``
+which replaces the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .pty_device import PtySimulator
+
+LOG = logging.getLogger(__name__)
+
+ACK = b"\x06\r\n"
+NAK = b"\x15\r\n"
+ENQ = b"\x05"
+ETX = b"\x03"
+CRLF = b"\r\n"
+#: What the unit answers to an ENQ without a valid preceding request (syntax error).
+ERROR_WORD = b"0001\r\n"
+
+
+@dataclass
+class Gauge:
+    """State of one gauge: status code (0 ok ... 6), base pressure, identification."""
+
+    status: int = 0
+    pressure: float = 1.23e-3
+    ident: str = "TPR"
+
+
+class Tpg26xSimulator(PtySimulator):
+    """A TPG 262 with a Pirani on gauge 1 and nothing on gauge 2."""
+
+    name = "tpg26x"
+    request_terminator = CRLF
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.gauges = [Gauge(), Gauge(status=5, pressure=2.0e-2, ident="noSEn")]
+        self.unit = 0  # 0 mbar, 1 Torr, 2 Pa
+        self.firmware = "BG5540-C"
+        self._pending: str | None = None
+
+    def split_requests(self, buf: bytearray) -> list[bytes]:
+        """ENQ and ETX are requests of their own; ETX also drops what came before."""
+        requests = []
+        while buf:
+            if buf[0] == ENQ[0]:
+                requests.append(ENQ)
+                del buf[:1]
+                continue
+            etx, crlf = buf.find(ETX), buf.find(CRLF)
+            if etx >= 0 and (crlf < 0 or etx < crlf):
+                requests.append(ETX)
+                del buf[:etx + 1]
+            elif crlf >= 0:
+                requests.append(bytes(buf[:crlf + 2]))
+                del buf[:crlf + 2]
+            else:
+                break
+        return requests
+
+    def fault_applies(self, kind: str, request: bytes) -> bool:
+        if request == ETX:
+            return False
+        return (request != ENQ) if kind == "nak" else (request == ENQ)
+
+    def nak(self, request: bytes, code: str | None) -> bytes:
+        self._pending = None
+        return NAK
+
+    def _pressure(self, index: int) -> str:
+        gauge = self.gauges[index]
+        return f"{gauge.status},{self.drift(gauge.pressure):+.4E}"
+
+    def _data(self, mnemonic: str) -> str | None:
+        if mnemonic in ("PR1", "PR2"):
+            return self._pressure(int(mnemonic[2]) - 1)
+        answers = {
+            "PRX": lambda: f"{self._pressure(0)},{self._pressure(1)}",
+            "TID": lambda: ",".join(g.ident for g in self.gauges),
+            "UNI": lambda: str(self.unit),
+            "PNR": lambda: self.firmware,
+            "RST": lambda: "",
+        }
+        answer = answers.get(mnemonic)
+        return answer() if answer else None
+
+    def handle(self, request: bytes) -> bytes | None:
+        if request == ETX:
+            self._pending = None
+            return None
+        if request == ENQ:
+            mnemonic, self._pending = self._pending, None
+            data = self._data(mnemonic) if mnemonic else None
+            return ERROR_WORD if data is None else data.encode("ascii") + CRLF
+        mnemonic = request[:-2].decode("ascii", "replace")
+        if self._data(mnemonic) is None:
+            self._pending = None
+            return NAK
+        self._pending = mnemonic
+        return ACK

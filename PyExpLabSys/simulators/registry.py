@@ -1,0 +1,42 @@
+"""Name → simulator class registry and the :func:`start_simulator` context manager."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .mks_925_pirani import Mks925Simulator
+from .mks_937b import Mks937bSimulator
+from .mks_g_series import MksGSeriesSimulator
+from .omega_cni import ISeriesSimulator
+from .pfeiffer import Tpg26xSimulator
+from .polyscience_4100 import Polyscience4100Simulator
+from .pty_device import PtySimulator
+
+LOG = logging.getLogger(__name__)
+
+SIMULATORS: dict[str, type[PtySimulator]] = {
+    cls.name: cls
+    for cls in (Tpg26xSimulator, Mks925Simulator, Mks937bSimulator, ISeriesSimulator,
+                MksGSeriesSimulator, Polyscience4100Simulator)
+}
+
+
+def simulator_class(name: str) -> type[PtySimulator]:
+    """The simulator class registered under ``name`` (e.g. ``tpg26x``)."""
+    try:
+        return SIMULATORS[name]
+    except KeyError:
+        raise KeyError(f"no simulator {name!r}; known: {', '.join(SIMULATORS)}") from None
+
+
+@contextmanager
+def start_simulator(name: str, **kwargs: Any) -> Iterator[PtySimulator]:
+    """Run simulator ``name`` for the duration of the block; ``.port`` is its path."""
+    simulator = simulator_class(name)(**kwargs).start()
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
