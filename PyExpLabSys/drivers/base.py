@@ -182,8 +182,11 @@ class SerialInstrument:
     stopbits: ClassVar[float] = serial.STOPBITS_ONE
     #: Deadline for one reply, seconds.
     timeout: float = 1.0
-    #: How long the line must stay quiet while draining late bytes after an error.
-    resync_quiet: ClassVar[float] = 0.02
+    #: The port's own read time-out: a blocked read returns after this slice so the
+    #: driver can check its deadline. It is set once when the port is opened, because
+    #: reconfiguring costs system calls (and fails on a pty in 7-bit mode). It is also
+    #: how long the line must stay quiet while draining late bytes after an error.
+    poll_interval: ClassVar[float] = 0.02
     #: Default framing of replies.
     reply_terminator: ClassVar[bytes | None] = b"\r"
     reply_trailer: ClassVar[int] = 0
@@ -207,11 +210,11 @@ class SerialInstrument:
         if isinstance(port, serial.SerialBase):
             self._spec: str | None = None
             self.serial: serial.SerialBase | None = port
-            self._read_timeout = port.timeout
+            if port.timeout != self.poll_interval:
+                port.timeout = self.poll_interval
         else:
             self._spec = port
             self.serial = None
-            self._read_timeout = None
             self._open()
 
     # ------------------------------------------------------------------ port handling
@@ -224,12 +227,11 @@ class SerialInstrument:
 
     def _open(self) -> serial.SerialBase:
         try:
-            ser = serial.serial_for_url(self._spec, timeout=self.timeout,
+            ser = serial.serial_for_url(self._spec, timeout=self.poll_interval,
                                         write_timeout=self.write_timeout, **self.settings)
         except (ValueError, *_PORT_ERRORS) as exc:
             raise PortGone(f"cannot open {self._spec}: {exc}") from exc
         self.serial = ser
-        self._read_timeout = self.timeout
         self._dirty = False
         LOG.debug("opened %s", self._spec)
         return ser
@@ -337,14 +339,13 @@ class SerialInstrument:
                 waiting = ser.in_waiting
                 if waiting:
                     buf += ser.read(waiting)
+                elif time.monotonic() >= deadline:
+                    raise self._timeout_error(buf)
                 else:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise self._timeout_error(buf)
-                    self._set_read_timeout(ser, remaining)
+                    # Blocks until a byte arrives or one poll slice has passed.
                     chunk = ser.read(1)
                     if not chunk:
-                        raise self._timeout_error(buf)
+                        continue
                     buf += chunk
                 end = frame_end(buf, terminator, trailer, length)
                 if end is not None:
@@ -378,25 +379,17 @@ class SerialInstrument:
         return InstrumentTimeout(f"{self.port_name}: {what} within {self.timeout:g} s",
                                  bytes(buf))
 
-    def _set_read_timeout(self, ser: serial.SerialBase, remaining: float) -> None:
-        # Reconfiguring a port costs system calls: only do it when it matters.
-        current = self._read_timeout
-        if current is None or abs(current - remaining) > 0.005:
-            ser.timeout = remaining
-            self._read_timeout = remaining
-
     def _resync(self, ser: serial.SerialBase) -> None:
         """Bring the line back to a known state after an error.
 
         Drains bytes that arrive late until the line has been quiet for
-        ``resync_quiet`` seconds (bounded by the time-out). Protocols with a reset
+        ``poll_interval`` seconds (bounded by the time-out). Protocols with a reset
         character override this and send it first.
         """
         deadline = time.monotonic() + self.timeout
         ser.reset_input_buffer()
         while time.monotonic() < deadline:
-            self._set_read_timeout(ser, self.resync_quiet)
-            junk = ser.read(max(1, ser.in_waiting))
+            junk = ser.read(max(1, ser.in_waiting))  # waits one poll slice at most
             if not junk:
                 break
             LOG.debug("%s: drained %r", self.port_name, junk)

@@ -7,6 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..drivers.base import SerialInstrument
+from ..drivers.mks_925_pirani import Mks925
+from ..drivers.mks_937b import Mks937b
+from ..drivers.mks_g_series import MksGSeries
+from ..drivers.omega_cni import ISeries
+from ..drivers.pfeiffer import TPG262
+from ..drivers.polyscience_4100 import Polyscience4100
 from .mks_925_pirani import Mks925Simulator
 from .mks_937b import Mks937bSimulator
 from .mks_g_series import MksGSeriesSimulator
@@ -21,6 +28,16 @@ SIMULATORS: dict[str, type[PtySimulator]] = {
     cls.name: cls
     for cls in (Tpg26xSimulator, Mks925Simulator, Mks937bSimulator, ISeriesSimulator,
                 MksGSeriesSimulator, Polyscience4100Simulator)
+}
+
+#: Simulator name → (driver class that speaks to it, its main reading method).
+DRIVERS: dict[str, tuple[type[SerialInstrument], str]] = {
+    "tpg26x": (TPG262, "pressure_gauge"),
+    "mks925": (Mks925, "read_pressure"),
+    "mks937b": (Mks937b, "read_pressure"),
+    "omega": (ISeries, "read_temperature"),
+    "mksg": (MksGSeries, "read_flow"),
+    "polyscience": (Polyscience4100, "read_temperature"),
 }
 
 

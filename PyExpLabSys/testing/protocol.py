@@ -3,8 +3,9 @@
 A script is a list of ``(written, answered)`` pairs. :class:`ScriptedSerial` is a
 ``serial.SerialBase`` (so drivers accept it as an already opened port) that expects the
 driver to write exactly ``written``, then makes ``answered`` available for reading.
-``answered`` may be ``b""`` (the instrument stays silent: the driver's read returns
-empty at once, as a real port does when its time-out expires) or an exception instance
+``answered`` may be ``b""`` (the instrument stays silent: like a real port, a read
+then waits the port's ``timeout`` and returns empty, so give the driver a short
+time-out in such tests) or an exception instance
 (raised by the next read, e.g. ``serial.SerialException`` for a vanished device).
 
 Any write that deviates from the script fails the test at once with
@@ -17,6 +18,7 @@ unconsumed or answer bytes unread.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -73,6 +75,8 @@ class ScriptedSerial(serial.SerialBase):
         if self._raise is not None and not self._answer:
             exc, self._raise = self._raise, None
             raise exc
+        if not self._answer and self.timeout:
+            time.sleep(self.timeout)  # what a real port does when nothing arrives
         data = bytes(self._answer[:size])
         del self._answer[:size]
         return data

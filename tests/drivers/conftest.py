@@ -1,0 +1,42 @@
+"""Fixtures for the driver tests: a simulator per instrument and a driver on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from PyExpLabSys.drivers.base import SerialInstrument
+from PyExpLabSys.simulators import DRIVERS, PtySimulator, start_simulator
+
+#: Driver time-out in the pty tests: short, so time-out tests stay fast.
+TIMEOUT = 0.25
+
+
+@pytest.fixture(params=sorted(DRIVERS))
+def sim_name(request: pytest.FixtureRequest) -> str:
+    """Each simulated instrument in turn."""
+    return request.param
+
+
+@pytest.fixture
+def simulator(sim_name: str) -> Iterator[PtySimulator]:
+    """The running simulator of ``sim_name``."""
+    with start_simulator(sim_name) as sim:
+        yield sim
+
+
+@pytest.fixture
+def driver(sim_name: str, simulator: PtySimulator) -> Iterator[SerialInstrument]:
+    """The matching driver, opened by the simulator's stable path."""
+    driver_cls, _ = DRIVERS[sim_name]
+    instrument = driver_cls(simulator.port, timeout=TIMEOUT)
+    yield instrument
+    instrument.close()
+
+
+@pytest.fixture
+def read(sim_name: str, driver: SerialInstrument) -> Any:
+    """The driver's main reading method, bound."""
+    return getattr(driver, DRIVERS[sim_name][1])
