@@ -319,15 +319,21 @@ class MariaDBServer:
         """Open a PyMySQL connection over TCP; ``kw`` overrides the defaults."""
         return pymysql.connect(**self.connection_kwargs(database, **kw))
 
+    def query(self, sql: str, args: Any = None, database: str | None = None) -> tuple[tuple[Any, ...], ...]:
+        """Run one statement on a fresh autocommit connection and return its rows
+        (a direct look at the server, e.g. to check what really got stored)."""
+        conn = self.connect(database, autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                return cur.fetchall()
+        finally:
+            conn.close()
+
     def create_database(self, name: str) -> None:
         """CREATE DATABASE IF NOT EXISTS ``name``."""
         quoted = name.replace("`", "``")
-        conn = self.connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{quoted}`")
-        finally:
-            conn.close()
+        self.query(f"CREATE DATABASE IF NOT EXISTS `{quoted}`")
 
     # -- internals -------------------------------------------------------
 

@@ -48,15 +48,6 @@ def scalar(conn: pymysql.connections.Connection, sql: str) -> object:
         return cur.fetchone()[0]
 
 
-def fresh_scalar(server: MariaDBServer, sql: str, database: str | None = None) -> object:
-    """Run ``sql`` on a new connection and return the first value."""
-    conn = server.connect(database, read_timeout=5)
-    try:
-        return scalar(conn, sql)
-    finally:
-        conn.close()
-
-
 def test_start_and_query(server: MariaDBServer) -> None:
     assert server.pid is not None and server.port > 0
     assert server.socket_path.exists() and server.datadir.is_dir()
@@ -81,7 +72,7 @@ def test_pause_makes_clients_time_out_and_resume_heals(server: MariaDBServer) ->
     with pytest.raises(pymysql.err.OperationalError):
         server.connect(connect_timeout=1, read_timeout=1)
     server.resume()
-    assert fresh_scalar(server, "SELECT 1") == 1
+    assert server.query("SELECT 1")[0][0] == 1
 
 
 def test_kill_and_restart_keeps_committed_data_and_port(server: MariaDBServer) -> None:
@@ -98,7 +89,7 @@ def test_kill_and_restart_keeps_committed_data_and_port(server: MariaDBServer) -
     server.kill()  # idempotent
     server.restart()
     assert server.port == port and server.pid != old_pid
-    assert fresh_scalar(server, "SELECT v FROM survivor WHERE id = 1", "t") == 2.5
+    assert server.query("SELECT v FROM survivor WHERE id = 1", database="t")[0][0] == 2.5
 
 
 def test_stop_is_idempotent_and_restart_works(server: MariaDBServer) -> None:
@@ -106,7 +97,7 @@ def test_stop_is_idempotent_and_restart_works(server: MariaDBServer) -> None:
     server.stop()
     assert not server.running
     server.restart()
-    assert fresh_scalar(server, "SELECT 1") == 1
+    assert server.query("SELECT 1")[0][0] == 1
 
 
 def test_stop_of_a_paused_server(server: MariaDBServer) -> None:
