@@ -31,11 +31,10 @@ class PointBuffer:
     def peek(self, max_points: int) -> list[Any]:
         """Up to ``max_points`` oldest points, without removing them (consumer only)."""
         inflight = self._inflight
-        incoming = self._incoming
-        missing = max_points - len(inflight)
-        while missing > 0 and incoming:
-            inflight.append(incoming.popleft())
-            missing -= 1
+        take = min(max_points - len(inflight), len(self._incoming))
+        if take > 0:  # producers only append on the right: these `take` are there
+            popleft = self._incoming.popleft
+            inflight.extend([popleft() for _ in range(take)])
         return inflight[:max_points]
 
     def ack(self, count: int) -> None:

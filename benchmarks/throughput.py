@@ -1,0 +1,109 @@
+"""Throughput of the ContinuousLogger against a throw-away MariaDB, next to LOAD DATA.
+
+One thread enqueues N points as fast as it can; the benchmark reports the enqueue cost
+(µs/point), the rate at which they are committed (points/s, from the first enqueue until
+the last commit), and, in the same run on the same server, the rate of
+``LOAD DATA LOCAL INFILE`` for the same rows, with the ratio. Prints figures, asserts
+nothing: see README.rst for the targets.
+
+    python benchmarks/throughput.py [--points 300000] [--engine InnoDB]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PyExpLabSys.backends.mysql import create_tables  # noqa: E402
+from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
+from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
+
+DATABASE = "bench"
+
+
+def load_data_rate(server: MariaDBServer, table: str, rows: list[tuple[float, int, float]]) -> float:
+    """Rows per second for LOAD DATA LOCAL INFILE of ``rows`` (time, type, value)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
+        for stamp, type_id, value in rows:
+            handle.write(f"{stamp!r}\t{type_id}\t{value!r}\n")
+        path = handle.name
+    conn = server.connect(DATABASE, local_infile=True, read_timeout=600, write_timeout=600)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET time_zone = '+00:00'")
+            started = time.perf_counter()
+            cursor.execute(
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} (@t, type, value) "
+                "SET time = FROM_UNIXTIME(@t)",
+                (path,),
+            )
+            conn.commit()
+            elapsed = time.perf_counter() - started
+    finally:
+        conn.close()
+        os.unlink(path)
+    return len(rows) / elapsed
+
+
+def run(points: int, engine: str) -> None:
+    ensure_mariadb_installed()
+    with MariaDBServer() as server:
+        server.create_database(DATABASE)
+        conn = server.connect(DATABASE)
+        create_tables(conn, "dateplots_bench", engine=engine)
+        create_tables(conn, "dateplots_loaddata", engine=engine)
+        with conn.cursor() as cursor:
+            for name in ("bench_a", "bench_b"):
+                cursor.execute("INSERT INTO dateplots_descriptions (codename) VALUES (%s)", (name,))
+        conn.commit()
+        conn.close()
+
+        logger = ContinuousLogger(
+            "dateplots_bench", server.user, server.password, ["bench_a", "bench_b"],
+            host=server.host, port=server.port, database=DATABASE,
+        )
+        logger.start()
+        enqueue = logger.enqueue_point_now
+        base = 1.0
+        started = time.perf_counter()
+        for index in range(points):
+            enqueue("bench_a" if index & 1 else "bench_b", base + index * 1e-3)
+        enqueued = time.perf_counter()
+        while logger.status().queued:
+            time.sleep(0.005)
+        committed = time.perf_counter()
+        report = logger.stop(timeout=30)
+        status = logger.status()
+        assert report.delivered_all, report
+
+        enqueue_us = (enqueued - started) / points * 1e6
+        commit_rate = points / (committed - started)
+        type_ids = list(logger._codename_translation.values())
+        now = time.time()
+        rows = [(now + i * 1e-3, type_ids[i & 1], base + i * 1e-3) for i in range(points)]
+        load_rate = load_data_rate(server, "dateplots_loaddata", rows)
+
+    print(f"engine                      {engine}")
+    print(f"points                      {points}")
+    print(f"enqueue cost                {enqueue_us:.2f} us/point (target <= 1.5)")
+    print(f"committed rate              {commit_rate:,.0f} points/s in {status.batches} batches")
+    print(f"LOAD DATA LOCAL INFILE rate {load_rate:,.0f} rows/s")
+    print(f"ratio committed / LOAD DATA {commit_rate / load_rate:.2f} (target >= 0.6, aim 0.8)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=300_000)
+    parser.add_argument("--engine", default="InnoDB", choices=["InnoDB", "MyISAM"])
+    args = parser.parse_args()
+    run(args.points, args.engine)
+
+
+if __name__ == "__main__":
+    main()
