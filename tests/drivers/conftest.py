@@ -40,3 +40,25 @@ def driver(sim_name: str, simulator: PtySimulator) -> Iterator[SerialInstrument]
 def read(sim_name: str, driver: SerialInstrument) -> Any:
     """The driver's main reading method, bound."""
     return getattr(driver, DRIVERS[sim_name][1])
+
+
+def scripted(driver_cls: type, pairs: list, call: Any, **kwargs: Any) -> Any:
+    """Run ``call(driver)`` on a driver talking to a protocol script; verify the script."""
+    from PyExpLabSys.testing.protocol import expected_protocol
+
+    kwargs.setdefault("timeout", 0.05)
+    with expected_protocol(driver_cls, pairs, **kwargs) as instrument:
+        return call(instrument)
+
+
+def fails_then_recovers(driver_cls: type, pairs: list, call: Any, error: type[Exception],
+                        **kwargs: Any) -> Any:
+    """``call`` raises ``error`` on the first exchange(s) of the script, then succeeds:
+    return the second result."""
+
+    def twice(instrument: Any) -> Any:
+        with pytest.raises(error):
+            call(instrument)
+        return call(instrument)
+
+    return scripted(driver_cls, pairs, twice, **kwargs)

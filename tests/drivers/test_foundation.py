@@ -1,0 +1,137 @@
+"""The driver foundation and the protocol-script helper."""
+
+from __future__ import annotations
+
+import pytest
+import serial
+
+from PyExpLabSys.drivers.base import (
+    GarbledReply,
+    InstrumentTimeout,
+    PortGone,
+    Reading,
+    Status,
+    frame_end,
+    parse_float,
+)
+from PyExpLabSys.drivers.polyscience_4100 import Polyscience4100
+from PyExpLabSys.testing.protocol import ProtocolMismatch, ScriptedSerial, expected_protocol
+
+RT = b"RT\r"
+
+
+@pytest.mark.parametrize("buf, terminator, trailer, length, end", [
+    (b"abc\r", b"\r", 0, None, 4),
+    (b"abc", b"\r", 0, None, None),
+    (b"abc\rdef", b"\r", 0, None, 4),
+    (b"@@@000ACK1;5", b";", 2, None, None),
+    (b"@@@000ACK1;52", b";", 2, None, 13),
+    (b"12345", None, 0, 4, 4),
+    (b"123", None, 0, 4, None),
+    (b"\x06\r\nxx", b"\r\n", 0, 10, 3),
+])
+def test_frame_end(buf, terminator, trailer, length, end) -> None:
+    assert frame_end(buf, terminator, trailer, length) == end
+
+
+@pytest.mark.parametrize("text, value", [
+    (b"+023.4", 23.4), (b"1.23E-3", 1.23e-3), ("-5", -5.0), (b" .5 ", 0.5), (b"7.", 7.0),
+])
+def test_parse_float(text, value) -> None:
+    assert parse_float(text) == value
+
+
+@pytest.mark.parametrize("text", [b"", b"nan", b"inf", b"1_0", b"#23.4", b"1.2.3", b"E5"])
+def test_parse_float_rejects_garbage(text) -> None:
+    with pytest.raises(GarbledReply):
+        parse_float(text)
+
+
+def test_reading_is_frozen_and_knows_ok() -> None:
+    reading = Reading(1.0)
+    assert reading.ok and not Reading(None, Status.SENSOR_OFF).ok
+    with pytest.raises(AttributeError):
+        reading.value = 2.0  # type: ignore[misc]
+
+
+def test_script_rejects_an_unexpected_write() -> None:
+    with pytest.raises(ProtocolMismatch, match="expected write"):
+        with expected_protocol(Polyscience4100, [(b"RW\r", b"1\r")]) as chiller:
+            chiller.read_temperature()
+
+
+def test_script_fails_when_pairs_are_left() -> None:
+    with pytest.raises(ProtocolMismatch, match="not consumed"):
+        with expected_protocol(Polyscience4100, [(RT, b"+023.4\r"), (RT, b"+023.4\r")]) as c:
+            c.read_temperature()
+
+
+def test_script_fails_on_unread_answer_bytes() -> None:
+    port = ScriptedSerial([(RT, b"+023.4\r")])
+    port.write(RT)
+    with pytest.raises(ProtocolMismatch, match="never read"):
+        port.verify()
+
+
+def test_script_fails_on_a_swallowed_mismatch() -> None:
+    port = ScriptedSerial([(RT, b"")])
+    with pytest.raises(ProtocolMismatch):
+        port.write(b"XX")
+    with pytest.raises(ProtocolMismatch):
+        port.verify()
+
+
+def test_timeout_then_the_next_exchange_starts_clean() -> None:
+    pairs = [(RT, b"+02"), (RT, b"+023.4\r")]
+    with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
+        with pytest.raises(InstrumentTimeout) as info:
+            chiller.read_temperature()
+        assert info.value.partial == b"+02"
+        assert chiller.read_temperature() == Reading(23.4)
+
+
+def test_bytes_after_a_frame_are_drained_before_the_next_exchange() -> None:
+    pairs = [(RT, b"+023.4\rjunk"), (RT, b"+024.0\r")]
+    with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
+        assert chiller.read_temperature().value == 23.4
+        assert chiller.read_temperature().value == 24.0
+        assert chiller.serial.flushes >= 3
+
+
+def test_reply_without_terminator_is_garbage() -> None:
+    pairs = [(RT, b"x" * 2000)]
+    with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
+        with pytest.raises(GarbledReply):
+            chiller.read_temperature()
+        chiller.serial.reset_input_buffer()
+
+
+def test_vanished_port_raises_port_gone_and_is_reopened() -> None:
+    lost = serial.SerialException("device reports readiness to read but returned no data")
+    pairs = [(RT, lost), (RT, b"+023.4\r")]
+    with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
+        with pytest.raises(PortGone):
+            chiller.read_temperature()
+        assert not chiller.serial.is_open
+        assert chiller.read_temperature().value == 23.4
+        assert chiller.serial.opens == 1
+
+
+def test_missing_device_path_is_port_gone() -> None:
+    with pytest.raises(PortGone):
+        Polyscience4100("/dev/does-not-exist-pyexplabsys")
+
+
+def test_url_ports_are_accepted() -> None:
+    chiller = Polyscience4100("loop://", timeout=0.05)  # loop:// echoes the request
+    with pytest.raises(GarbledReply):
+        chiller.read_temperature()
+    chiller.close()
+
+
+def test_port_settings_default_to_the_class_and_can_be_overridden() -> None:
+    from PyExpLabSys.drivers.omega_cni import ISeries
+
+    assert ISeries("loop://").settings == {
+        "baudrate": 19200, "bytesize": 7, "parity": "O", "stopbits": 1}
+    assert ISeries("loop://", baudrate=9600).settings["baudrate"] == 9600

@@ -1,0 +1,97 @@
+"""MKS G-series driver on protocol scripts: checksums, NAK codes, every command."""
+
+from __future__ import annotations
+
+import pytest
+
+from PyExpLabSys.drivers.base import (
+    ChecksumError,
+    GarbledReply,
+    InstrumentReportedError,
+    InstrumentTimeout,
+    Reading,
+)
+from PyExpLabSys.drivers.mks_g_series import MksGSeries, checksum, parse_reply, request_frame
+
+from .conftest import fails_then_recovers, scripted
+
+
+def ack(data: str) -> bytes:
+    """A reply as a real unit sends it: checksum over the whole ``@@@...;``."""
+    body = f"@@@000ACK{data};".encode()
+    return body + checksum(body)
+
+
+def test_checksums_from_the_card() -> None:
+    assert checksum(b"@254FX?;") == b"F3"
+    assert checksum(b"@@@000ACK1.234;") == b"52"
+    assert request_frame(254, "FX?") == b"@@@254FX?;F3"
+
+
+def test_parse_reply() -> None:
+    assert parse_reply(b"@@@000ACK1.234;52") == "1.234"
+    with pytest.raises(ChecksumError):
+        parse_reply(b"@@@000ACK1.234;53")
+    with pytest.raises(ChecksumError):
+        parse_reply(b"@@@000ACK1.#34;52")
+    for garbage in (b"@@000ACK1.234;52", b"@@@000ACK1.234", ack("1")[:-1]):
+        with pytest.raises(GarbledReply):
+            parse_reply(garbage)
+    with pytest.raises(GarbledReply, match="address 001"):  # not to the master
+        parse_reply(b"@@@001ACK1;" + checksum(b"@@@001ACK1;"))
+
+
+@pytest.mark.parametrize("reply, code, meaning", [
+    (b"@@@000NAK17;..", "17", "invalid command"),  # checksum deviates: still the code
+    (b"@@@000NAK01;00", "01", "checksum error"),
+    (b"@@@000NAK25;5C", "25", "flow too large"),
+    (b"@@@000NAK42;5C", "42", ""),
+])
+def test_nak_is_reported_whatever_its_checksum(reply, code, meaning) -> None:
+    with pytest.raises(InstrumentReportedError) as info:
+        parse_reply(reply)
+    assert (info.value.code, info.value.meaning) == (code, meaning)
+
+
+@pytest.mark.parametrize("call, command, data, expected", [
+    (lambda d: d.read_flow(), "FX?", "1.234", Reading(1.234)),
+    (lambda d: d.read_setpoint(), "SX?", "10.000", 10.0),
+    (lambda d: d.set_flow(20), "SX!20.000", "20.000", 20.0),
+    (lambda d: d.read_full_scale_range(), "FS?", "100.000", 100.0),
+    (lambda d: d.read_unit(), "U?", "SCCM", "SCCM"),
+    (lambda d: d.read_current_gas_type(), "PG?", "N2", "N2"),
+    (lambda d: d.read_serial_number(), "SN?", "017654321", "017654321"),
+    (lambda d: d.read_internal_temperature(), "TA?", "24.5", Reading(24.5)),
+    (lambda d: d.read_run_hours(), "RH?", "1234", 1234.0),
+    (lambda d: d.read_address(), "CA?", "001", 1),
+    (lambda d: d.purge(True), "VO!PURGE", "PURGE", "PURGE"),
+    (lambda d: d.purge(False), "VO!NORMAL", "NORMAL", "NORMAL"),
+])
+def test_commands(call, command, data, expected) -> None:
+    pairs = [(request_frame(254, command), ack(data))]
+    assert scripted(MksGSeries, pairs, call) == expected
+
+
+def test_addr_argument_and_set_address() -> None:
+    pairs = [(request_frame(3, "FX?"), ack("0.500")),
+             (request_frame(254, "CA!005"), ack("005")),
+             (request_frame(5, "FX?"), ack("0.600"))]
+
+    def call(mfc: MksGSeries) -> list:
+        return [mfc.read_flow(addr=3).value, mfc.set_address(5), mfc.read_flow().value]
+
+    assert scripted(MksGSeries, pairs, call) == [0.5, 5, 0.6]
+
+
+@pytest.mark.parametrize("reply, error", [
+    (b"@@@000ACK1.234;53", ChecksumError),
+    (b"@@@000NAK17;00", InstrumentReportedError),
+    (b"", InstrumentTimeout),
+    (b"@@@000ACK1.234;5", InstrumentTimeout),
+    (ack("x.yz"), GarbledReply),
+])
+def test_errors_then_recovers(reply, error) -> None:
+    frame = request_frame(254, "FX?")
+    pairs = [(frame, reply), (frame, ack("1.000"))]
+    result = fails_then_recovers(MksGSeries, pairs, lambda d: d.read_flow(), error)
+    assert result == Reading(1.0)
