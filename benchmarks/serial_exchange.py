@@ -1,0 +1,40 @@
+"""Median time of one driver exchange over a pseudo-terminal, per driver.
+
+Each driver talks to its simulator (``PyExpLabSys.simulators``) over a real pty and
+performs its main reading ``N`` times. Run: ``python benchmarks/serial_exchange.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from PyExpLabSys.simulators import DRIVERS, start_simulator  # noqa: E402
+
+N = 500
+
+
+def main() -> None:
+    """Print the median µs per exchange for each driver."""
+    print(f"{'simulator':<12} {'driver':<16} {'median µs':>10} {'p90 µs':>8}")
+    for name, (driver_cls, method) in DRIVERS.items():
+        with start_simulator(name) as sim, driver_cls(sim.port, timeout=1.0) as driver:
+            read = getattr(driver, method)
+            for _ in range(20):
+                read()
+            samples = []
+            for _ in range(N):
+                start = time.perf_counter()
+                read()
+                samples.append((time.perf_counter() - start) * 1e6)
+        samples.sort()
+        print(f"{name:<12} {driver_cls.__name__:<16} {statistics.median(samples):>10.0f} "
+              f"{samples[int(0.9 * N)]:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
