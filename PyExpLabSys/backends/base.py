@@ -55,7 +55,13 @@ class OutcomeUnknown(BackendError):
 
 
 class BatchRejected(BackendError):
-    """The server rejected the batch for a reason that retrying will not cure."""
+    """The server rejected the batch for a reason that retrying will not cure.
+
+    ``stored`` is how many leading points were stored all the same (a non-transactional
+    table keeps the rows before the offending one); they must not be sent again.
+    """
+
+    stored: int = 0
 
 
 class MayHeal(BackendError):

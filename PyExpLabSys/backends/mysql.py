@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import time
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
@@ -37,7 +39,17 @@ from .deadline import DeadlineGuard
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["MySQLBackend", "create_tables", "render_rows", "quote_identifier"]
+__all__ = ["MySQLBackend", "create_tables", "render_rows", "quote_identifier", "default_logger_id"]
+
+#: The table that records committed batches (InnoDB data tables only).
+LEDGER_TABLE = "pyexplabsys_ledger"
+#: Every so many batches, ledger rows of acknowledged batches are deleted.
+LEDGER_PRUNE_EVERY = 1000
+
+
+def default_logger_id(table: str) -> str:
+    """A name for this logger's batches: host, table and a random part (<= 64 chars)."""
+    return f"{socket.gethostname()[:24]}:{table[:24]}:{uuid.uuid4().hex[:12]}"
 
 # Client errors that mean the conversation with the server broke (not a verdict on data).
 CONNECTION_ERRORS = {
@@ -69,6 +81,23 @@ MAY_HEAL_ERRORS = {
     1114,  # table is full
     1021,  # disk full
     1030,  # got error from storage engine
+    145,  # table is marked as crashed (MyISAM after a kill; repair heals it)
+    1194,  # table is marked as crashed
+    1195,  # table is crashed and last repair failed
+}
+
+# Server verdicts on the data of a batch: retrying the same points cannot succeed.
+REJECTED_ERRORS = {
+    1048,  # column cannot be null
+    1062,  # duplicate entry (a unique key on the data table)
+    1264,  # out of range value
+    1265,  # data truncated
+    1292,  # incorrect datetime value
+    1366,  # incorrect number value
+    1406,  # data too long
+    1644,  # SIGNAL from a trigger
+    3819,  # CHECK constraint violated (MySQL)
+    4025,  # CHECK constraint failed (MariaDB)
 }
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
@@ -105,12 +134,13 @@ def classify(error: BaseException, outcome_unknown: bool) -> Exception:
     timed_out = code == 1969 or isinstance(error, TimeoutError) or "timed out" in text
     if code in MAY_HEAL_ERRORS:
         return MayHeal(text)
-    if isinstance(error, pymysql.err.MySQLError) and not (
-        isinstance(error, pymysql.err.InterfaceError)
-        or code in CONNECTION_ERRORS
-        or (isinstance(error, pymysql.err.OperationalError) and (code is None or code >= 2000))
+    if code in REJECTED_ERRORS or isinstance(
+        error, (pymysql.err.DataError, pymysql.err.IntegrityError, pymysql.err.ProgrammingError)
     ):
         return BatchRejected(text)
+    if isinstance(error, pymysql.err.MySQLError) and code is not None and code < 2000 \
+            and code not in CONNECTION_ERRORS:
+        return MayHeal(text)  # an unknown server refusal: keep the points, retry
     kind = OutcomeUnknown if outcome_unknown else ConnectionFailed
     return kind(text, timed_out=timed_out)
 
@@ -129,8 +159,18 @@ class MySQLBackend(Backend):
         timeouts: Timeouts = Timeouts(),
         descriptions_table: str = "dateplots_descriptions",
         connect: Callable[..., Any] = pymysql.connect,
+        logger_id: str | None = None,
+        ledger_table: str = LEDGER_TABLE,
     ) -> None:
         self.table = table
+        self.logger_id = logger_id or default_logger_id(table)
+        if len(self.logger_id) > 64:
+            raise ValueError("logger_id must be at most 64 characters")
+        self.ledger_table = ledger_table
+        self._ledger_sql = quote_identifier(ledger_table)
+        self._stale_ids: list[int] = []  # earlier connections that may still be running
+        self._watermark: int | None = None  # non-transactional: highest id known stored
+        self._batches = 0
         self._table_sql = quote_identifier(table)
         self._descriptions_sql = quote_identifier(descriptions_table)
         self.descriptions_table = descriptions_table
@@ -186,6 +226,12 @@ class MySQLBackend(Backend):
                     cursor.execute("SELECT CONNECTION_ID()")
                     self.connection_id = int(cursor.fetchone()[0])
                     self._read_table_layout(cursor)
+                    self._kill_stale_connections(cursor)
+                    if self.transactional:
+                        self._create_ledger(cursor)
+                    elif self._watermark is None:
+                        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self._table_sql}")
+                        self._watermark = int(cursor.fetchone()[0])
                 conn.commit()
         except Exception as error:
             self.close()
@@ -217,8 +263,57 @@ class MySQLBackend(Backend):
             raise MayHeal(f"table {self.database}.{self.table} has no column 'time'")
         self.precision = int(row[0])
 
+    @property
+    def transactional(self) -> bool:
+        """Whether the data table has transactions (InnoDB): then the ledger is used."""
+        return self.engine.upper() == "INNODB"
+
+    def _kill_stale_connections(self, cursor: Any) -> None:
+        """End our earlier connections before anything is (re)sent.
+
+        A connection we gave up on (time-out, partition) may still be executing on the
+        server, or hold an open transaction: kill it and wait until it is gone, so its
+        outcome is final before reconciliation looks at the table.
+        """
+        if not self._stale_ids:
+            return
+        for stale in self._stale_ids:
+            try:
+                cursor.execute("KILL CONNECTION %s", (stale,))
+                LOG.info("killed stale connection %d", stale)
+            except pymysql.err.MySQLError as error:
+                if error.args[0] != 1094:  # 1094: unknown thread id, already gone
+                    raise
+        placeholders = ",".join(["%s"] * len(self._stale_ids))
+        deadline = time.monotonic() + self.timeouts.query
+        while True:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID IN ({placeholders})",
+                self._stale_ids,
+            )
+            if cursor.fetchone()[0] == 0:
+                break
+            if time.monotonic() > deadline:
+                raise ConnectionFailed(f"stale connection(s) {self._stale_ids} still running")
+            time.sleep(0.01)
+        self._stale_ids.clear()
+
+    def _create_ledger(self, cursor: Any) -> None:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {self._ledger_sql} ("
+            " logger_id VARCHAR(64) NOT NULL,"
+            " first_seq BIGINT UNSIGNED NOT NULL,"
+            " points INT UNSIGNED NOT NULL,"
+            " committed_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+            " PRIMARY KEY (logger_id, first_seq)"
+            ") ENGINE=InnoDB"
+        )
+
     def close(self) -> None:
         conn, self._conn = self._conn, None
+        if self.connection_id is not None:
+            self._stale_ids.append(self.connection_id)
+            self.connection_id = None
         if conn is None:
             return
         try:
@@ -271,28 +366,124 @@ class MySQLBackend(Backend):
         return map_codenames(wanted, rows, self.descriptions_table)
 
     def insert_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+        """One multi-row INSERT; on InnoDB with its ledger row, in one transaction.
+
+        The ledger row ``(logger_id, first_seq)`` has a primary key: a batch that was
+        already committed cannot commit again (the duplicate key rolls it back), and
+        after a lost COMMIT answer the ledger tells whether it committed.
+        """
         conn = self._require()
         sql = f"INSERT INTO {self._table_sql} (time, type, value) VALUES " + render_rows(
             points, self.precision
         )
-        transactional = self.engine.upper() != "MYISAM"
         sent = False
+        in_ledger = False
         fired = self._guard.fired
         try:
-            with self._guarded():
-                with conn.cursor() as cursor:
-                    sent = not transactional  # MyISAM: the INSERT itself is durable
+            with self._guarded(), conn.cursor() as cursor:
+                if self.transactional:
+                    in_ledger = True
+                    cursor.execute(
+                        f"INSERT INTO {self._ledger_sql} (logger_id, first_seq, points) "
+                        "VALUES (%s, %s, %s)",
+                        (self.logger_id, first_seq, len(points)),
+                    )
+                    in_ledger = False
                     cursor.execute(sql)
-                sent = True
-                conn.commit()
+                    sent = True
+                    conn.commit()
+                else:  # the INSERT itself is durable, possibly in part
+                    sent = True
+                    cursor.execute(sql)
+                    if cursor.lastrowid:
+                        self._watermark = cursor.lastrowid + len(points) - 1
         except Exception as error:
+            code = error.args[0] if error.args else None
+            if in_ledger and code == 1062:
+                self._rollback()
+                raise OutcomeUnknown(f"batch {first_seq} is already in the ledger") from None
             translated = classify(error, outcome_unknown=sent)
             translated.timed_out = translated.timed_out or self._guard.fired != fired
             if isinstance(translated, (BatchRejected, MayHeal)):
                 self._rollback()
+                if isinstance(translated, BatchRejected) and not self.transactional:
+                    translated.stored = self._stored_prefix(points)
             else:
                 self.close()
             raise translated from None
+        self._batches += 1
+        if self._batches % LEDGER_PRUNE_EVERY == 0 and self.transactional:
+            self._prune_ledger(first_seq)
+
+    def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
+        """How many leading ``points`` are stored, asked on a fresh connection.
+
+        InnoDB: the ledger row of the batch says all or nothing. MyISAM: the rows after
+        the watermark are read back and compared with the batch (this logger is assumed
+        to be the only writer of its codenames).
+        """
+        conn = self._require()
+        if not self.transactional:
+            return self._stored_prefix(points)
+        try:
+            with self._guarded(), conn.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT points FROM {self._ledger_sql} WHERE logger_id = %s AND first_seq = %s",
+                    (self.logger_id, first_seq),
+                )
+                row = cursor.fetchone()
+            conn.commit()
+        except Exception as error:
+            self.close()
+            raise classify(error, outcome_unknown=False) from None
+        return 0 if row is None else min(int(row[0]), len(points))
+
+    def _stored_prefix(self, points: Sequence[Point]) -> int:
+        """Non-transactional tables: how many leading ``points`` the table holds
+        after the watermark (a killed multi-row INSERT leaves a prefix)."""
+        conn = self._require()
+        types = sorted({p[0] for p in points})
+        try:
+            with self._guarded(), conn.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id, type, UNIX_TIMESTAMP(time), value FROM {self._table_sql} "
+                    f"WHERE id > %s AND type IN ({','.join(['%s'] * len(types))}) ORDER BY id",
+                    [self._watermark or 0, *types],
+                )
+                rows = cursor.fetchall()
+            conn.commit()
+        except Exception as error:
+            self.close()
+            raise classify(error, outcome_unknown=False) from None
+        tolerance = 0.6 * 10.0**-self.precision
+        stored = 0
+        for row_id, type_id, stamp, value in rows:
+            if stored < len(points):
+                want_type, want_time, want_value = points[stored]
+                if (type_id == want_type and value == want_value
+                        and abs(float(stamp) - want_time) <= tolerance):
+                    stored += 1
+                    self._watermark = row_id
+                    continue
+            LOG.error(
+                "read-back of %s found rows this logger did not write after id %s: another "
+                "writer uses its codenames; reconciliation may be wrong", self.table, self._watermark,
+            )
+            break
+        return stored
+
+    def _prune_ledger(self, below_seq: int) -> None:
+        """Forget ledger rows of batches that can no longer be resent."""
+        try:
+            with self._guarded(), self._conn.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {self._ledger_sql} WHERE logger_id = %s AND first_seq < %s",
+                    (self.logger_id, below_seq),
+                )
+            self._conn.commit()
+        except Exception as error:  # pruning can wait for the next time
+            LOG.warning("could not prune the ledger: %s", describe_error(error))
+            self._rollback()
 
     def _rollback(self) -> None:
         try:

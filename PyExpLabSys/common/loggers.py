@@ -13,10 +13,12 @@ import logging
 import socket
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ..backends.base import Backend
 from ..backends.mysql import MySQLBackend
+from ..datalog.deadletter import default_dead_letter_path
 from ..datalog.logger import DataLogger, LoggerStoppedError, StartupException
 from ..datalog.points import UnknownCodenameError
 from ..datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
@@ -50,7 +52,10 @@ class ContinuousLogger(DataLogger):
     keyword-only: ``host``, ``port``, ``database`` (else environment, user settings,
     defaults; see :mod:`PyExpLabSys.settings`), ``backend`` (any
     :class:`~PyExpLabSys.backends.base.Backend`, e.g. SQLite or the mock, instead of
-    MySQL), and the policies ``batch``, ``retry``, ``timeouts``, ``nonfinite``.
+    MySQL), the policies ``batch``, ``retry``, ``timeouts``, ``nonfinite``,
+    ``dead_letter_path`` (where points the database rejects for good are kept; default
+    ``~/.local/state/PyExpLabSys/dead_letters_<table>.jsonl``) and ``logger_id`` (the
+    name of this logger's batches in the ledger; random by default).
     """
 
     def __init__(
@@ -72,6 +77,8 @@ class ContinuousLogger(DataLogger):
         timeouts: Timeouts = Timeouts(),
         nonfinite: NonFinitePolicy | str = NonFinitePolicy.NULL,
         stop_timeout: float = 30.0,
+        dead_letter_path: str | Path | None = None,
+        logger_id: str | None = None,
     ) -> None:
         if retry is None:
             retry = RetryPolicy(max_delay=float(reconnect_waittime))
@@ -85,8 +92,10 @@ class ContinuousLogger(DataLogger):
             location = resolve_server_location(host, port, database)
             backend = MySQLBackend(
                 table, username, password, location.host, location.port, location.database,
-                timeouts=timeouts,
+                timeouts=timeouts, logger_id=logger_id,
             )
+        if dead_letter_path is None:
+            dead_letter_path = default_dead_letter_path(table)
         super().__init__(
             backend,
             measurement_codenames,
@@ -95,6 +104,7 @@ class ContinuousLogger(DataLogger):
             timeouts=timeouts,
             nonfinite=nonfinite,
             stop_timeout=stop_timeout,
+            dead_letter_path=dead_letter_path,
             name=f"ContinuousLogger({table})",
         )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ..backends.base import (
     Backend,
@@ -27,6 +27,7 @@ from ..backends.base import (
     OutcomeUnknown,
 )
 from .buffer import PointBuffer
+from .deadletter import DeadLetterStore
 from .policies import BatchPolicy, RetryPolicy
 
 LOG = logging.getLogger(__name__)
@@ -44,8 +45,14 @@ class Drain:
         batch: BatchPolicy = BatchPolicy(),
         retry: RetryPolicy = RetryPolicy(),
         wake: threading.Event | None = None,
+        dead_letters: DeadLetterStore | None = None,
+        type_names: Mapping[int, str] | None = None,
     ) -> None:
         self.backend = backend
+        self.dead_letters = dead_letters or DeadLetterStore()
+        self.type_names = dict(type_names or {})
+        self.limit = batch.max_points  # smaller while a rejected batch is being split
+        self.suspect_end = 0  # stream position up to which points are under suspicion
         self.buffer = buffer
         self.batch = batch
         self.retry = retry
@@ -59,7 +66,6 @@ class Drain:
         self.reconnects = 0
         self.timeouts = 0
         self.reconciled_batches = 0
-        self.dead_lettered = 0
         self.last_commit_time: float | None = None
         self.current_backoff = 0.0
         self.last_error: str | None = None
@@ -89,7 +95,7 @@ class Drain:
 
     def step(self) -> bool:
         """One attempt to make progress; False when there was nothing to deliver."""
-        points = self.buffer.peek(self.batch.max_points)
+        points = self.buffer.peek(self.limit)
         if not points:
             return False
         try:
@@ -103,8 +109,7 @@ class Drain:
             self.unknown = (self.seq, len(points))
             self._failed(error)
         except BatchRejected as error:
-            # Issue #3 isolates the offending point; until then nothing is dropped.
-            self._failed(error)
+            self._rejected(points, error)
         except BackendError as error:  # ConnectionFailed, MayHeal
             self._failed(error)
         else:
@@ -132,9 +137,35 @@ class Drain:
         if stored:
             self._acknowledge(stored)
 
+    @property
+    def dead_lettered(self) -> int:
+        return self.dead_letters.count
+
+    def _rejected(self, points: list, error: BatchRejected) -> None:
+        """Split a rejected batch until the offending point stands alone, then set it
+        aside in the dead-letter store; the healthy points keep flowing."""
+        reason = str(error) or type(error).__name__
+        self.last_error = reason
+        if error.stored:  # a non-transactional table kept the rows before the bad one
+            self._acknowledge(error.stored)
+            points = points[error.stored:]
+        if len(points) == 1:
+            type_id, unixtime, value = points[0]
+            codename = self.type_names.get(type_id, str(type_id))
+            self.dead_letters.add(codename, unixtime, value, reason)
+            self.buffer.ack(1)
+            self.seq += 1
+            return
+        self.suspect_end = max(self.suspect_end, self.seq + len(points))
+        self.limit = max(1, len(points) // 2)
+        LOG.warning("batch of %d point(s) rejected (%s): splitting it to isolate the cause",
+                    len(points), reason)
+
     def _acknowledge(self, count: int) -> None:
         self.buffer.ack(count)
         self.seq += count
+        if self.seq >= self.suspect_end:
+            self.limit = self.batch.max_points
         self.committed += count
         self.batches += 1
         self.last_commit_time = time.time()

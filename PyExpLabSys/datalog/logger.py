@@ -18,10 +18,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ..backends.base import Backend, BackendError, CodenameError
 from .buffer import PointBuffer
+from .deadletter import DeadLetterStore
 from .drain import Drain
 from .points import PointValidator
 from .policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
@@ -59,6 +61,7 @@ class DataLogger(threading.Thread):
         timeouts: Timeouts = Timeouts(),
         nonfinite: NonFinitePolicy | str = NonFinitePolicy.NULL,
         stop_timeout: float = 30.0,
+        dead_letter_path: str | Path | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name or "DataLogger", daemon=True)
@@ -76,7 +79,10 @@ class DataLogger(threading.Thread):
         self._buffer = PointBuffer()
         self._append = self._buffer.append
         self._wake = threading.Event()
-        self._drain = Drain(backend, self._buffer, batch, retry, self._wake)
+        self.dead_letters = DeadLetterStore(dead_letter_path)
+        self._drain = Drain(
+            backend, self._buffer, batch, retry, self._wake, self.dead_letters, self._type_names
+        )
         self._stopping = False
         self._accepting = True
         self._report: StopReport | None = None

@@ -299,3 +299,25 @@ def test_retry_policy_backs_off_with_full_jitter():
 def test_policies_reject_nonsense(make):
     with pytest.raises(ValueError):
         make()
+
+
+# -- poison points --------------------------------------------------------------------------
+
+def test_poison_point_is_isolated_and_dead_lettered(db, tmp_path):
+    db.reject = lambda point: "value -666 is forbidden" if point[2] == -666.0 else None
+    letters = tmp_path / "dead.jsonl"
+    logger = make_logger(db, dead_letter_path=letters)
+    values = [float(v) for v in range(1000)]
+    values[437] = -666.0
+    for value in values:
+        logger.enqueue_point_now("a", value)
+    logger.start()
+    assert logger.stop(timeout=5)
+    assert db.values("a") == [v for v in values if v != -666.0]
+    status = logger.status()
+    assert status.dead_lettered == 1 and "forbidden" in status.last_error
+    (record,) = logger.dead_letters.records()
+    assert record["codename"] == "a" and record["value"] == -666.0
+    assert "forbidden" in record["reason"]
+    # after the poison point, batches grow back to full size
+    assert logger._drain.limit == BatchPolicy().max_points
