@@ -101,7 +101,6 @@ def test_bad_checksum_is_an_error_then_recovers() -> None:
 
 def test_vanish_and_return_reopens_the_same_path(simulator, driver, read) -> None:
     assert_fresh_reading(read)
-    old_device = simulator.device
     simulator.vanish()
     assert timed(read, PortGone) < TIMEOUT
     assert timed(read, PortGone) < TIMEOUT  # still unplugged: reopening fails
@@ -109,7 +108,6 @@ def test_vanish_and_return_reopens_the_same_path(simulator, driver, read) -> Non
     assert simulator.device and os.path.realpath(simulator.port) == simulator.device
     assert_fresh_reading(read)  # reopened automatically, same name
     assert driver.port_name == simulator.port
-    del old_device
 
 
 def test_explicit_reopen_after_return(simulator, driver, read) -> None:
