@@ -232,7 +232,7 @@ class MySQLBackend(Backend):
                     elif self._watermark is None:
                         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self._table_sql}")
                         self._watermark = int(cursor.fetchone()[0])
-                conn.commit()
+                conn.rollback()  # nothing to commit: the ledger DDL commits by itself
         except Exception as error:
             self.close()
             if isinstance(error, (MayHeal, ConnectionFailed)):
@@ -359,7 +359,7 @@ class MySQLBackend(Backend):
                     wanted,
                 )
                 rows = cursor.fetchall()
-            conn.commit()
+            conn.rollback()  # read-only: end the transaction
         except Exception as error:
             self.close()
             raise classify(error, outcome_unknown=False) from None
@@ -432,7 +432,7 @@ class MySQLBackend(Backend):
                     (self.logger_id, first_seq),
                 )
                 row = cursor.fetchone()
-            conn.commit()
+            conn.rollback()  # read-only: end the transaction
         except Exception as error:
             self.close()
             raise classify(error, outcome_unknown=False) from None
@@ -451,7 +451,7 @@ class MySQLBackend(Backend):
                     [self._watermark or 0, *types],
                 )
                 rows = cursor.fetchall()
-            conn.commit()
+            conn.rollback()  # read-only: end the transaction
         except Exception as error:
             self.close()
             raise classify(error, outcome_unknown=False) from None
