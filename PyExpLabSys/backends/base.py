@@ -111,6 +111,17 @@ class Backend(abc.ABC):
         which means a resend; backends that can find out do better."""
         return 0
 
+    #: The name of this logger's batches (the durable spool sets it, to survive restarts).
+    logger_id: str = ""
+
+    def checkpoint(self) -> dict:
+        """What the backend must remember, with the acknowledged position, to reconcile
+        after a restart (e.g. the highest row id known stored). Saved by the spool."""
+        return {}
+
+    def restore(self, checkpoint: dict) -> None:
+        """Take back a :meth:`checkpoint` saved by an earlier run (before connecting)."""
+
     def interrupt(self) -> None:
         """From another thread: make a call that is blocked in the database fail now."""
 

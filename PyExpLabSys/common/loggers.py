@@ -21,7 +21,7 @@ from ..backends.mysql import MySQLBackend
 from ..datalog.deadletter import default_dead_letter_path
 from ..datalog.logger import DataLogger, LoggerStoppedError, StartupException
 from ..datalog.points import UnknownCodenameError
-from ..datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
+from ..datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, SpoolPolicy, Timeouts
 from ..datalog.status import LoggerStatus, StopReport
 from ..settings import resolve_server_location
 
@@ -55,7 +55,9 @@ class ContinuousLogger(DataLogger):
     MySQL), the policies ``batch``, ``retry``, ``timeouts``, ``nonfinite``,
     ``dead_letter_path`` (where points the database rejects for good are kept; default
     ``~/.local/state/PyExpLabSys/dead_letters_<table>.jsonl``) and ``logger_id`` (the
-    name of this logger's batches in the ledger; random by default).
+    name of this logger's batches in the ledger; random by default, or kept in the
+    spool), ``spool_path`` (an SQLite file that keeps waiting points through a crash of
+    the process or a long outage) with its policy ``spool`` (a :class:`SpoolPolicy`).
     """
 
     def __init__(
@@ -79,6 +81,8 @@ class ContinuousLogger(DataLogger):
         stop_timeout: float = 30.0,
         dead_letter_path: str | Path | None = None,
         logger_id: str | None = None,
+        spool_path: str | Path | None = None,
+        spool: SpoolPolicy = SpoolPolicy(),
     ) -> None:
         if retry is None:
             retry = RetryPolicy(max_delay=float(reconnect_waittime))
@@ -105,6 +109,8 @@ class ContinuousLogger(DataLogger):
             nonfinite=nonfinite,
             stop_timeout=stop_timeout,
             dead_letter_path=dead_letter_path,
+            spool_path=spool_path,
+            spool=spool,
             name=f"ContinuousLogger({table})",
         )
 

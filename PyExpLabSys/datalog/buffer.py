@@ -22,6 +22,7 @@ class PointBuffer:
     def __init__(self) -> None:
         self._incoming: deque[Any] = deque()
         self._inflight: list[Any] = []
+        self._acked = 0  # stream position of the oldest queued point
         # Bound method: the fastest way for producers to add a point.
         self.append = self._incoming.append
 
@@ -37,11 +38,17 @@ class PointBuffer:
             inflight.extend([popleft() for _ in range(take)])
         return inflight[:max_points]
 
-    def ack(self, count: int) -> None:
-        """Remove the ``count`` oldest points: the database has committed them."""
+    def head_seq(self) -> int:
+        """Stream position of the oldest queued point (points acknowledged before it)."""
+        return self._acked
+
+    def ack(self, count: int, checkpoint: Any = None) -> None:
+        """Remove the ``count`` oldest points: the database has committed them.
+        (``checkpoint`` matters to the durable spool only.)"""
         if count > len(self._inflight):
             raise ValueError(f"cannot acknowledge {count} points, only {len(self._inflight)} in flight")
         del self._inflight[:count]
+        self._acked += count
 
     def oldest(self) -> Any | None:
         """The oldest point still queued, or None (a racy but safe read for status)."""

@@ -6,8 +6,8 @@ On a broken connection it reconnects with back-off; when the outcome of a batch 
 unknown (the connection broke after the COMMIT was sent) it asks the backend, on the
 new connection, how much of the batch is already stored before sending anything again.
 
-Every point has a stream position (``seq``): the number of points acknowledged before
-it. A batch is named by the position of its first point, which is what lets a backend
+Every point has a stream position (``seq``), given by the buffer: the number of points
+acknowledged before it, or its number in the durable spool. A batch is named by the position of its first point, which is what lets a backend
 recognise a resend of the same points.
 """
 
@@ -57,7 +57,6 @@ class Drain:
         self.batch = batch
         self.retry = retry
         self.wake = wake or threading.Event()  # set to cut a wait short (stop)
-        self.seq = 0  # stream position of the buffer's oldest point
         self.unknown: tuple[int, int] | None = None  # (first_seq, n) of an unsettled batch
         self.failures = 0
         # Counters for status(); written by the drain thread only.
@@ -104,9 +103,9 @@ class Drain:
             if self.unknown is not None:
                 self._reconcile(points)
                 return True
-            self.backend.insert_batch(self.seq, points)
+            self.backend.insert_batch(self.buffer.head_seq(), points)
         except OutcomeUnknown as error:
-            self.unknown = (self.seq, len(points))
+            self.unknown = (self.buffer.head_seq(), len(points))
             self._failed(error)
         except BatchRejected as error:
             self._rejected(points, error)
@@ -128,6 +127,8 @@ class Drain:
     def _reconcile(self, points: list) -> None:
         first_seq, count = self.unknown  # type: ignore[misc]
         stored = self.backend.reconcile(first_seq, points[:count])
+        if stored > len(points):  # a batch of an earlier run, larger than this peek
+            stored = min(stored, len(self.buffer.peek(stored)))
         self.unknown = None
         self.reconciled_batches += 1
         LOG.warning(
@@ -153,18 +154,16 @@ class Drain:
             type_id, unixtime, value = points[0]
             codename = self.type_names.get(type_id, str(type_id))
             self.dead_letters.add(codename, unixtime, value, reason)
-            self.buffer.ack(1)
-            self.seq += 1
+            self.buffer.ack(1, self.backend.checkpoint())
             return
-        self.suspect_end = max(self.suspect_end, self.seq + len(points))
+        self.suspect_end = max(self.suspect_end, self.buffer.head_seq() + len(points))
         self.limit = max(1, len(points) // 2)
         LOG.warning("batch of %d point(s) rejected (%s): splitting it to isolate the cause",
                     len(points), reason)
 
     def _acknowledge(self, count: int) -> None:
-        self.buffer.ack(count)
-        self.seq += count
-        if self.seq >= self.suspect_end:
+        self.buffer.ack(count, self.backend.checkpoint())
+        if self.buffer.head_seq() >= self.suspect_end:
             self.limit = self.batch.max_points
         self.committed += count
         self.batches += 1

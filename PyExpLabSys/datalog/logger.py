@@ -26,7 +26,8 @@ from .buffer import PointBuffer
 from .deadletter import DeadLetterStore
 from .drain import Drain
 from .points import PointValidator
-from .policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
+from .policies import BatchPolicy, NonFinitePolicy, RetryPolicy, SpoolPolicy, Timeouts
+from .spool import Spool, SpoolBuffer, SpoolError
 from .status import LoggerStatus, StopReport
 
 LOG = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class DataLogger(threading.Thread):
         nonfinite: NonFinitePolicy | str = NonFinitePolicy.NULL,
         stop_timeout: float = 30.0,
         dead_letter_path: str | Path | None = None,
+        spool_path: str | Path | None = None,
+        spool: SpoolPolicy = SpoolPolicy(),
         name: str | None = None,
     ) -> None:
         super().__init__(name=name or "DataLogger", daemon=True)
@@ -71,12 +74,27 @@ class DataLogger(threading.Thread):
         self.backend = backend
         self.timeouts = timeouts
         self.stop_timeout = stop_timeout
-        self._codename_translation = self._start_up(codenames)
+        self._spool: Spool | None = None
+        if spool_path is not None:
+            try:
+                self._spool = Spool(spool_path, spool)
+            except SpoolError as error:
+                raise StartupException(str(error)) from None
+            backend.logger_id = self._spool.logger_id
+            backend.restore(self._spool.checkpoint)
+        try:
+            self._codename_translation = self._start_up(codenames)
+        except StartupException:
+            if self._spool is not None:
+                self._spool.close()
+            raise
         self._validator = PointValidator(
             self._codename_translation, NonFinitePolicy(nonfinite), backend.time_range
         )
         self._type_names = {v: k for k, v in self._codename_translation.items()}
-        self._buffer = PointBuffer()
+        self._buffer: PointBuffer | SpoolBuffer = (
+            PointBuffer() if self._spool is None else SpoolBuffer(self._spool)
+        )
         self._append = self._buffer.append
         self._wake = threading.Event()
         self.dead_letters = DeadLetterStore(dead_letter_path)
@@ -193,13 +211,21 @@ class DataLogger(threading.Thread):
                     self.join(self.timeouts.connect)
             else:
                 self.backend.close()
-            self._report = self._make_report()
+            spooled = self._buffer.close() if isinstance(self._buffer, SpoolBuffer) else 0
+            self._report = self._make_report(spooled)
             atexit.unregister(self._stop_at_exit)
             return self._report
 
-    def _make_report(self) -> StopReport:
-        left = self._buffer.snapshot()
+    def _make_report(self, spooled: int) -> StopReport:
         unknown = self._drain.unknown[1] if self._drain.unknown else 0
+        if spooled:
+            reason = self._drain.last_error or "stop time-out reached"
+            LOG.warning(
+                "stopped with %d point(s) not yet delivered, kept in the spool %s for the "
+                "next start (%s)", spooled, self._spool.path, reason,  # type: ignore[union-attr]
+            )
+            return StopReport(False, 0, unknown, {}, reason, spooled=spooled)
+        left = self._buffer.snapshot()
         if not left:
             LOG.info("stopped; all %d point(s) delivered", self._drain.committed)
             return StopReport(True, 0)
@@ -240,4 +266,5 @@ class DataLogger(threading.Thread):
             nonfinite_dropped=self._validator.nonfinite_dropped,
             current_backoff=drain.current_backoff,
             last_error=drain.last_error,
+            **(self._buffer.stats() if isinstance(self._buffer, SpoolBuffer) else {}),
         )

@@ -11,7 +11,7 @@ import enum
 import random
 from dataclasses import dataclass
 
-__all__ = ["RetryPolicy", "Timeouts", "NonFinitePolicy", "BatchPolicy"]
+__all__ = ["RetryPolicy", "Timeouts", "NonFinitePolicy", "BatchPolicy", "Overflow", "SpoolPolicy"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +102,44 @@ class BatchPolicy:
             raise ValueError("BatchPolicy.max_points must be >= 1")
         if not self.flush_interval > 0:
             raise ValueError("BatchPolicy.flush_interval must be > 0")
+
+
+class Overflow(enum.Enum):
+    """What the spool gives up when it reaches its size limit (counted and logged).
+
+    DROP_OLDEST: delete the oldest waiting points to make room (the recent past matters
+    most when the outage ends). DROP_NEWEST: keep what is spooled, refuse new points.
+    """
+
+    DROP_OLDEST = "drop_oldest"
+    DROP_NEWEST = "drop_newest"
+
+
+@dataclass(frozen=True)
+class SpoolPolicy:
+    """The durable spool: how often it commits, what it keeps in RAM, how large it gets.
+
+    ``group_commit_interval``: points reach the disk in one transaction at most this
+    often (a point enqueued longer ago than this survives a kill of the process).
+    ``max_ram_points``: the oldest waiting points are kept in RAM for the drain up to
+    this many; the rest wait on disk only. ``max_spool_bytes``: the spool's size limit,
+    enforced by ``overflow``. ``synchronous``: SQLite's setting; NORMAL survives a killed
+    process, FULL also a power cut, at a cost per group commit.
+    """
+
+    group_commit_interval: float = 0.2
+    max_ram_points: int = 100_000
+    max_spool_bytes: int = 2 * 1024**3
+    overflow: Overflow = Overflow.DROP_OLDEST
+    synchronous: str = "NORMAL"
+
+    def __post_init__(self) -> None:
+        if not self.group_commit_interval > 0:
+            raise ValueError("SpoolPolicy.group_commit_interval must be > 0")
+        if self.max_ram_points < 1:
+            raise ValueError("SpoolPolicy.max_ram_points must be >= 1")
+        if self.max_spool_bytes < 64 * 1024:
+            raise ValueError("SpoolPolicy.max_spool_bytes must be at least 64 KiB")
+        object.__setattr__(self, "overflow", Overflow(self.overflow))
+        if self.synchronous.upper() not in {"NORMAL", "FULL"}:
+            raise ValueError("SpoolPolicy.synchronous must be NORMAL or FULL")

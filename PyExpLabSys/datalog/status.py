@@ -32,6 +32,10 @@ class LoggerStatus:
     nonfinite_dropped: int
     current_backoff: float
     last_error: str | None
+    spooled: int = 0
+    spool_bytes: int = 0
+    oldest_spooled_age: float | None = None
+    overflowed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,9 +44,11 @@ class LoggerStatus:
         """One line for a log or systemd's STATUS=."""
         state = "connected" if self.connected else "disconnected"
         age = "-" if self.oldest_queued_age is None else f"{self.oldest_queued_age:.1f}s"
+        spool = f", spooled {self.spooled}" if self.spooled else ""
+        lost = f", OVERFLOWED {self.overflowed}" if self.overflowed else ""
         return (
             f"{state}, queued {self.queued} (oldest {age}), committed {self.committed} "
-            f"in {self.batches} batches, reconnects {self.reconnects}"
+            f"in {self.batches} batches, reconnects {self.reconnects}{spool}{lost}"
         )
 
 
@@ -55,6 +61,7 @@ class StopReport:
     outcome_unknown: int = 0
     per_codename: dict[str, int] = field(default_factory=dict)
     reason: str | None = None
+    spooled: int = 0  # not delivered, but safe in the spool for the next start
 
     def __bool__(self) -> bool:
         return self.delivered_all

@@ -1,0 +1,354 @@
+"""The durable spool: waiting points on disk, so a killed logger loses nothing.
+
+An SQLite file in WAL mode holds every point that has been enqueued but not yet
+committed by the database, numbered by its stream position (``seq``). The enqueue path
+is unchanged (one ``deque.append``); a flusher thread moves the new points to disk in
+one transaction per ``group_commit_interval``, together with the deletion of the points
+acknowledged since the last one and a checkpoint of the acknowledgement (its stream
+position, and what the backend needs to reconcile after a restart).
+
+:class:`SpoolBuffer` has the point buffer's interface (append, peek, ack), so the drain
+does not know whether a spool is there. It keeps the oldest waiting points in RAM, up to
+``max_ram_points``; the rest wait on disk and are read back when the drain gets there,
+so memory stays bounded through an outage of any length. At the size limit the overflow
+policy drops the oldest or the newest points, counted and logged loudly.
+
+Why not ``persist-queue``: it commits (or at least executes an INSERT) per item under a
+lock, which costs tens of microseconds per enqueue, and has no group commit; the stream
+position and the checkpoint also have to live in the same transaction as the points.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from .policies import Overflow, SpoolPolicy
+
+LOG = logging.getLogger(__name__)
+
+__all__ = ["Spool", "SpoolBuffer", "SpoolError"]
+
+SCHEMA_VERSION = "1"
+_ROW_BYTES = 48  # SQLite's size of one point row, for the size-limit estimate
+
+
+class SpoolError(Exception):
+    """The spool file cannot be used (not SQLite, wrong schema, unwritable …)."""
+
+
+class Spool:
+    """The SQLite file: points, the acknowledged position, the logger's identity."""
+
+    def __init__(self, path: str | Path, policy: SpoolPolicy = SpoolPolicy()) -> None:
+        self.path = Path(path)
+        self.policy = policy
+        self.lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            self.conn.execute(f"PRAGMA synchronous={policy.synchronous}")
+            self._create_or_check()
+        except sqlite3.DatabaseError as error:
+            raise SpoolError(f"spool {self.path} cannot be used: {error}") from None
+        except OSError as error:
+            raise SpoolError(f"spool {self.path} cannot be created: {error}") from None
+        meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        self.logger_id: str = meta["logger_id"]
+        self.acked_seq = int(meta.get("acked_seq", "0"))
+        self.checkpoint: dict[str, Any] = json.loads(meta.get("checkpoint", "{}"))
+        first, last, count = self.conn.execute(
+            "SELECT MIN(seq), MAX(seq), COUNT(*) FROM points"
+        ).fetchone()
+        self.next_seq = max(self.acked_seq, (last + 1) if last is not None else 0)
+        self.stored = count  # points on disk, including acknowledged ones not yet deleted
+        if count:
+            LOG.warning("spool %s holds %d point(s) from an earlier run (seq %d to %d); "
+                        "they will be delivered first", self.path, count, first, last)
+
+    def _create_or_check(self) -> None:
+        tables = {row[0] for row in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            with self.conn:
+                self.conn.execute("BEGIN")
+                self.conn.execute("CREATE TABLE points (seq INTEGER PRIMARY KEY, type INTEGER "
+                                  "NOT NULL, time REAL NOT NULL, value REAL)")
+                self.conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                    ("schema", SCHEMA_VERSION),
+                    ("logger_id", f"spool:{uuid.uuid4().hex[:24]}"),
+                    ("acked_seq", "0"),
+                    ("checkpoint", "{}"),
+                ])
+            return
+        if not {"points", "meta"} <= tables:
+            raise SpoolError(f"spool {self.path} is an SQLite file of something else "
+                             f"(tables: {', '.join(sorted(tables))}); not touching it")
+        columns = [row[1] for row in self.conn.execute("PRAGMA table_info(points)")]
+        version = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if columns != ["seq", "type", "time", "value"] or version != (SCHEMA_VERSION,):
+            raise SpoolError(f"spool {self.path} has an unknown layout (columns {columns}, "
+                             f"schema {version}); not touching it")
+        self.conn.execute("PRAGMA quick_check").fetchone()
+
+    def used_bytes(self) -> int:
+        """Bytes of the file in use (freed pages are reused, so the file stops there)."""
+        page_size, pages, free = (self.conn.execute(f"PRAGMA {name}").fetchone()[0]
+                                  for name in ("page_size", "page_count", "freelist_count"))
+        return (pages - free) * page_size
+
+    def read(self, from_seq: int, limit: int) -> list[tuple[int, int, float, float | None]]:
+        with self.lock:
+            return self.conn.execute(
+                "SELECT seq, type, time, value FROM points WHERE seq >= ? ORDER BY seq LIMIT ?",
+                (from_seq, limit),
+            ).fetchall()
+
+    def close(self) -> None:
+        with self.lock:
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
+            self.conn.close()
+
+
+class SpoolBuffer:
+    """The point buffer backed by a :class:`Spool` (same interface as PointBuffer)."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self.policy = spool.policy
+        self._incoming: deque[Any] = deque()
+        self.append = self._incoming.append
+        self._points: list[Any] = []  # the oldest waiting points, in RAM …
+        self._seqs: list[int] = []  # … and their stream positions
+        self._disk_from: int | None = None  # first seq waiting on disk only
+        self._acked = spool.acked_seq  # every seq below is acknowledged
+        self._waiting = 0  # flushed, not acknowledged
+        self._checkpoint: dict[str, Any] = spool.checkpoint
+        self._inflight = 0
+        self._lock = threading.Lock()  # the window: drain vs flusher
+        self.overflowed = 0
+        self.flushes = 0
+        self._stop = threading.Event()
+        self._flushed = threading.Condition()
+        rows = spool.conn.execute("SELECT COUNT(*), MIN(seq) FROM points WHERE seq >= ?",
+                                  (self._acked,)).fetchone()
+        if rows[0]:
+            self._waiting, self._disk_from = rows
+        self._thread = threading.Thread(target=self._run, name="spool-flusher", daemon=True)
+        self._thread.start()
+
+    # -- the buffer interface -----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._incoming) + self._waiting
+
+    def head_seq(self) -> int:
+        """Stream position of the oldest waiting point (after a non-empty peek)."""
+        return self._seqs[0] if self._seqs else self._acked
+
+    def peek(self, max_points: int) -> list[Any]:
+        with self._lock:
+            if len(self._points) < max_points and self._disk_from is not None:
+                self._refill()
+            self._inflight = min(max_points, len(self._points))
+            return self._points[:max_points]
+
+    def ack(self, count: int, checkpoint: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            if count > len(self._points):
+                raise ValueError(f"cannot acknowledge {count} points, only {len(self._points)} peeked")
+            self._acked = self._seqs[count - 1] + 1
+            del self._points[:count], self._seqs[:count]
+            self._waiting -= count
+            self._inflight = max(0, self._inflight - count)
+            if checkpoint is not None:
+                self._checkpoint = checkpoint
+
+    def oldest(self) -> Any | None:
+        for queue in (self._points, self._incoming):
+            try:
+                return queue[0]
+            except IndexError:
+                continue
+        if self._disk_from is not None:
+            rows = self.spool.read(self._disk_from, 1)
+            return rows[0][1:] if rows else None
+        return None
+
+    def snapshot(self) -> list[Any]:
+        """Waiting points held in RAM (those on disk only are counted, not listed)."""
+        return self._points + list(self._incoming)
+
+    # -- the flusher ----------------------------------------------------------------------------
+
+    def _refill(self) -> None:
+        room = self.policy.max_ram_points - len(self._points)
+        rows = self.spool.read(self._disk_from, room) if room > 0 else []
+        for seq, type_id, stamp, value in rows:
+            self._points.append((type_id, stamp, value))
+            self._seqs.append(seq)
+        if rows:
+            last = rows[-1][0] + 1
+            self._disk_from = last if last < self.spool.next_seq else None
+
+    def _run(self) -> None:
+        interval = self.policy.group_commit_interval
+        while not self._stop.wait(interval):
+            self._flush_logged()
+        self._flush_logged()
+
+    def _flush_logged(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # disk full, I/O error: keep the points in RAM and retry
+            LOG.exception("spool %s: group commit failed; %d point(s) wait in RAM",
+                          self.spool.path, len(self._incoming))
+
+    def flush(self) -> int:
+        """One group commit: new points to disk, acknowledged ones deleted. Returns
+        how many points were written."""
+        popleft = self._incoming.popleft
+        batch = [popleft() for _ in range(len(self._incoming))]
+        spool = self.spool
+        with self._lock:
+            acked, checkpoint = self._acked, self._checkpoint
+        if not batch and acked == spool.acked_seq:
+            self._count_flush()
+            return 0
+        batch = self._make_room(batch)
+        first = spool.next_seq
+        try:
+            with spool.lock:
+                spool.conn.execute("BEGIN")
+                spool.conn.executemany(
+                    "INSERT INTO points (seq, type, time, value) VALUES (?, ?, ?, ?)",
+                    [(first + i, *point) for i, point in enumerate(batch)],
+                )
+                deleted = spool.conn.execute("DELETE FROM points WHERE seq < ?", (acked,)).rowcount
+                spool.conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [
+                    (str(acked), "acked_seq"), (json.dumps(checkpoint), "checkpoint")])
+                spool.conn.execute("COMMIT")
+        except BaseException:
+            if spool.conn.in_transaction:
+                spool.conn.execute("ROLLBACK")
+            self._incoming.extendleft(reversed(batch))  # nothing lost: retried next time
+            raise
+        spool.next_seq = first + len(batch)
+        spool.acked_seq = acked
+        spool.stored += len(batch) - deleted
+        with self._lock:
+            self._waiting += len(batch)
+            room = self.policy.max_ram_points - len(self._points)
+            in_ram = batch[:room] if self._disk_from is None else []
+            self._points.extend(in_ram)
+            self._seqs.extend(range(first, first + len(in_ram)))
+            if len(in_ram) < len(batch) and self._disk_from is None:
+                self._disk_from = first + len(in_ram)
+        self._count_flush()
+        return len(batch)
+
+    def _count_flush(self) -> None:
+        with self._flushed:
+            self.flushes += 1
+            self._flushed.notify_all()
+
+    def _make_room(self, batch: list[Any]) -> list[Any]:
+        """Enforce the size limit with the overflow policy before writing ``batch``."""
+        spool = self.spool
+        with spool.lock:
+            used = spool.used_bytes()
+        deletable = max(0, spool.stored - self._waiting)  # acknowledged, still on disk
+        excess = used + (len(batch) - deletable) * _ROW_BYTES - self.policy.max_spool_bytes
+        if excess <= 0 or not batch:
+            return batch
+        count = min(len(batch), -(-excess // _ROW_BYTES))
+        if self.policy.overflow is Overflow.DROP_NEWEST:
+            self._overflowed(count, "newest")
+            return batch[: len(batch) - count]
+        dropped = self._drop_oldest(count)
+        if dropped < count:  # everything older is in flight: drop from the batch instead
+            self._overflowed(count - dropped, "newest (all older points are in flight)")
+            batch = batch[count - dropped:]
+        return batch
+
+    def _drop_oldest(self, count: int) -> int:
+        """Delete up to ``count`` of the oldest waiting points that are not in flight."""
+        with self._lock:
+            keep = self._inflight
+            seqs_in_ram = self._seqs[keep:keep + count]
+            del self._points[keep:keep + len(seqs_in_ram)], self._seqs[keep:keep + len(seqs_in_ram)]
+            doomed = list(seqs_in_ram)
+            if len(doomed) < count and self._disk_from is not None:
+                rows = self.spool.read(self._disk_from, count - len(doomed))
+                doomed += [row[0] for row in rows]
+                if rows:
+                    nxt = rows[-1][0] + 1
+                    self._disk_from = nxt if nxt < self.spool.next_seq else None
+            self._waiting -= len(doomed)
+        if doomed:
+            with self.spool.lock:
+                self.spool.conn.execute("BEGIN")
+                self.spool.conn.executemany("DELETE FROM points WHERE seq = ?",
+                                            [(seq,) for seq in doomed])
+                self.spool.conn.execute("COMMIT")
+                self.spool.stored -= len(doomed)
+            self._overflowed(len(doomed), "oldest")
+        return len(doomed)
+
+    def _overflowed(self, count: int, which: str) -> None:
+        first = self.overflowed == 0
+        self.overflowed += count
+        LOG.log(logging.ERROR if first or self.overflowed % 100_000 < count else logging.DEBUG,
+                "SPOOL FULL (%s, limit %d bytes): dropped the %d %s point(s); %d dropped so far",
+                self.spool.path, self.policy.max_spool_bytes, count, which, self.overflowed)
+
+    def wait_flushed(self, timeout: float) -> bool:
+        """Wait until every point enqueued so far is on disk (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._flushed:
+            target = self.flushes + 2  # a whole group commit that began after this call
+            while self.flushes < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._flushed.wait(remaining)
+        return True
+
+    def close(self) -> int:
+        """Final group commit and close; returns the points left waiting in the spool."""
+        self._stop.set()
+        self._thread.join()
+        waiting = len(self)
+        self.spool.close()
+        return waiting
+
+    def stats(self) -> dict[str, Any]:
+        """Spooled points, bytes, oldest age and overflow count, for status()."""
+        oldest = self.oldest()
+        try:
+            with self.spool.lock:
+                used = self.spool.used_bytes()
+            size = used + (os.path.getsize(f"{self.spool.path}-wal")
+                           if os.path.exists(f"{self.spool.path}-wal") else 0)
+        except (sqlite3.Error, OSError):
+            size = -1
+        return {
+            "spooled": self._waiting,
+            "spool_bytes": size,
+            "oldest_spooled_age": None if oldest is None or not self._waiting
+            else max(0.0, time.time() - oldest[1]),
+            "overflowed": self.overflowed,
+        }
