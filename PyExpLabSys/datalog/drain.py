@@ -80,8 +80,8 @@ class Drain:
         while True:
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 return
-            if not self.step():  # nothing queued
-                if not keep_going():
+            if not self.step():  # nothing to send (a spool may still be writing some)
+                if not keep_going() and not len(self.buffer):
                     return
                 self.sleep(self.batch.flush_interval)
 

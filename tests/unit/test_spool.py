@@ -1,0 +1,155 @@
+"""The durable spool on the mock database: restarts, size limits, damaged files."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
+from PyExpLabSys.datalog.logger import DataLogger, StartupException
+from PyExpLabSys.datalog.policies import RetryPolicy, SpoolPolicy, Timeouts
+
+FAST = Timeouts(connect=0.2, read=0.2, write=0.2, query=0.2, startup=0.3)
+QUICK_RETRY = RetryPolicy(first_delay=0.001, base_delay=0.005, max_delay=0.02)
+QUICK_SPOOL = SpoolPolicy(group_commit_interval=0.02)
+
+
+def make_logger(db: MemoryDatabase, path, policy: SpoolPolicy = QUICK_SPOOL) -> DataLogger:
+    return DataLogger(MemoryBackend(db, timeout=0.2), ["a", "b"], timeouts=FAST,
+                      retry=QUICK_RETRY, spool_path=path, spool=policy)
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+@pytest.fixture
+def db() -> MemoryDatabase:
+    return MemoryDatabase(["a", "b"])
+
+
+def test_points_wait_in_the_spool_across_a_restart(db, tmp_path):
+    path = tmp_path / "spool.sqlite"
+    first = make_logger(db, path)
+    first.start()
+    db.unreachable = True
+    for value in range(300):
+        first.enqueue_point_now("a", float(value))
+    assert first._buffer.wait_flushed(5)
+    status = first.status()
+    assert status.spooled == 300 and status.spool_bytes > 0 and status.oldest_spooled_age >= 0
+    report = first.stop(timeout=0.2)
+    assert not report.delivered_all and report.spooled == 300 and report.undelivered == 0
+
+    db.unreachable = False
+    second = make_logger(db, path)
+    assert second.status().spooled == 300
+    second.enqueue_point_now("b", 1.0)
+    second.start()
+    assert second.stop(timeout=5)
+    assert db.values("a") == [float(v) for v in range(300)] and db.values("b") == [1.0]
+    # the same logger id (kept in the spool) names the batches of both runs
+    assert first.backend.logger_id == second.backend.logger_id
+    assert first.backend.logger_id.startswith("spool:")
+
+
+def test_ram_holds_at_most_max_ram_points(db, tmp_path):
+    policy = SpoolPolicy(group_commit_interval=0.02, max_ram_points=100)
+    logger = make_logger(db, tmp_path / "spool.sqlite", policy)
+    db.unreachable = True
+    logger.start()
+    for value in range(5000):
+        logger.enqueue_point_now("a", float(value))
+    assert logger._buffer.wait_flushed(5)
+    assert len(logger._buffer._points) <= 100 and logger.status().spooled == 5000
+    db.unreachable = False
+    assert logger.stop(timeout=10)
+    assert db.values("a") == [float(v) for v in range(5000)]
+
+
+@pytest.mark.parametrize("overflow", ["drop_oldest", "drop_newest"])
+def test_full_spool_applies_the_overflow_policy(db, tmp_path, overflow, caplog):
+    policy = SpoolPolicy(group_commit_interval=0.02, max_spool_bytes=64 * 1024,
+                         max_ram_points=50, overflow=overflow)
+    path = tmp_path / "spool.sqlite"
+    logger = make_logger(db, path, policy)
+    db.unreachable = True
+    logger.start()
+    total = 20_000
+    for value in range(total):
+        logger.enqueue_point_now("a", float(value))
+    assert logger._buffer.wait_flushed(5)
+    status = logger.status()
+    assert status.overflowed > 0 and "OVERFLOWED" in status.summary()
+    assert "SPOOL FULL" in caplog.text
+    assert path.stat().st_size < 4 * 64 * 1024  # bounded, not the 20,000 points
+    db.unreachable = False
+    assert logger.stop(timeout=10)
+    stored = db.values("a")
+    assert len(stored) + logger.status().overflowed == total
+    assert stored == sorted(stored)  # what survives keeps its order
+    if overflow == "drop_newest":
+        assert stored == [float(v) for v in range(len(stored))]
+    else:
+        assert stored[-1] == float(total - 1)
+
+
+def test_disk_full_is_logged_and_retried_nothing_lost(db, tmp_path, caplog):
+    logger = make_logger(db, tmp_path / "spool.sqlite")
+    spool = logger._spool
+    with spool.lock:
+        pages = spool.conn.execute("PRAGMA page_count").fetchone()[0]
+        spool.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+    for value in range(2000):
+        logger.enqueue_point_now("a", float(value))
+    assert wait_until(lambda: "group commit failed" in caplog.text)
+    assert len(logger._buffer) == 2000
+    with spool.lock:
+        spool.conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+    logger.start()
+    assert logger.stop(timeout=5)
+    assert db.values("a") == [float(v) for v in range(2000)]
+
+
+def test_not_an_sqlite_file_is_a_clear_start_up_error(db, tmp_path):
+    path = tmp_path / "spool.sqlite"
+    path.write_bytes(b"this is not a database, it is a lab notebook\n" * 100)
+    with pytest.raises(StartupException, match=r"spool .*spool.sqlite.*not a database"):
+        make_logger(db, path)
+    assert path.read_bytes().startswith(b"this is not a database")  # left untouched
+
+
+def test_sqlite_file_of_something_else_is_refused(db, tmp_path):
+    path = tmp_path / "spool.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE measurements (x)")
+    conn.close()
+    with pytest.raises(StartupException, match="something else"):
+        make_logger(db, path)
+
+
+def test_truncated_spool_is_a_clear_start_up_error(db, tmp_path):
+    path = tmp_path / "spool.sqlite"
+    logger = make_logger(db, path)
+    db.unreachable = True
+    for value in range(20000):
+        logger.enqueue_point_now("a", float(value))
+    logger.start()
+    assert logger.stop(timeout=0.1).spooled == 20000
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    db.unreachable = False
+    with pytest.raises(StartupException, match="spool"):
+        make_logger(db, path)
+
+
+def test_unwritable_location_is_a_clear_start_up_error(db):
+    with pytest.raises(StartupException, match="cannot be created"):
+        make_logger(db, "/proc/pyexplabsys-spool/spool.sqlite")
