@@ -1,152 +1,71 @@
 """MySQL / MariaDB backend through PyMySQL.
 
-Writes a batch as one hand-built multi-row INSERT followed by an explicit COMMIT (the
-fastest statement form PyMySQL offers; ``executemany`` with ``FROM_UNIXTIME(%s)`` would
-fall back to one statement per row). Every connection has connect, read and write
-time-outs, a server-side ``max_statement_time`` and a client-side deadline that shuts the
-socket down, so no call blocks longer than the policy allows.
-
-Times are sent as ``FROM_UNIXTIME(x)`` in a session whose time zone is UTC, which makes
-the conversion unambiguous (no daylight-saving overlap) and rounds on the client side to
-the precision of the ``time`` column (MariaDB would truncate).
+The SQL (multi-row INSERT, batch ledger, read-back reconciliation, KILL of stale
+connections, error classification by MySQL error code) lives in :mod:`.sql`, shared with
+the ODBC backend. This module adds what is PyMySQL's own: connecting with connect, read
+and write time-outs (PyMySQL waits forever without them), and interrupting a blocked
+call by shutting the connection's socket down.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import socket
-import time
-import uuid
-from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
 import pymysql
 import pymysql.err
 
 from ..datalog.policies import Timeouts
-from .base import (
-    Backend,
-    BatchRejected,
-    ConnectionFailed,
-    MayHeal,
-    OutcomeUnknown,
-    Point,
-    describe_error,
-    map_codenames,
+from .sql import (
+    CONNECTION_ERRORS,
+    LEDGER_TABLE,
+    MAY_HEAL_ERRORS,
+    REJECTED_ERRORS,
+    SQLBackend,
+    classify_code,
+    create_tables,
+    default_logger_id,
+    quote_identifier,
+    render_rows,
 )
-from .deadline import DeadlineGuard
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["MySQLBackend", "create_tables", "render_rows", "quote_identifier", "default_logger_id"]
+__all__ = [
+    "MySQLBackend",
+    "classify",
+    "create_tables",
+    "render_rows",
+    "quote_identifier",
+    "default_logger_id",
+    "CONNECTION_ERRORS",
+    "MAY_HEAL_ERRORS",
+    "REJECTED_ERRORS",
+]
 
-#: The table that records committed batches (InnoDB data tables only).
-LEDGER_TABLE = "pyexplabsys_ledger"
-#: Every so many batches, ledger rows of acknowledged batches are deleted.
-LEDGER_PRUNE_EVERY = 1000
-
-
-def default_logger_id(table: str) -> str:
-    """A name for this logger's batches: host, table and a random part (<= 64 chars)."""
-    return f"{socket.gethostname()[:24]}:{table[:24]}:{uuid.uuid4().hex[:12]}"
-
-# Client errors that mean the conversation with the server broke (not a verdict on data).
-CONNECTION_ERRORS = {
-    1040,  # too many connections
-    1053,  # server shutdown in progress
-    1152,  # aborted connection
-    1159,  # net read interrupted
-    1161,  # net write interrupted
-    1205,  # lock wait timeout
-    1213,  # deadlock
-    1317,  # query interrupted (KILL QUERY)
-    1927,  # connection killed
-    1969,  # max_statement_time exceeded
-    2003,  # can't connect
-    2006,  # server has gone away
-    2013,  # lost connection during query
-    2014,  # commands out of sync
-    2055,  # lost connection (system error)
-}
-# Server refusals an operator can fix; retried with back-off, nothing dropped.
-MAY_HEAL_ERRORS = {
-    1044,  # access denied to database
-    1045,  # access denied for user (wrong password or revoked)
-    1046,  # no database selected
-    1049,  # unknown database
-    1142,  # command denied (privilege revoked)
-    1146,  # table doesn't exist
-    1036,  # table is read only
-    1114,  # table is full
-    1021,  # disk full
-    1030,  # got error from storage engine
-    145,  # table is marked as crashed (MyISAM after a kill; repair heals it)
-    1194,  # table is marked as crashed
-    1195,  # table is crashed and last repair failed
-}
-
-# Server verdicts on the data of a batch: retrying the same points cannot succeed.
-REJECTED_ERRORS = {
-    1048,  # column cannot be null
-    1062,  # duplicate entry (a unique key on the data table)
-    1264,  # out of range value
-    1265,  # data truncated
-    1292,  # incorrect datetime value
-    1366,  # incorrect number value
-    1406,  # data too long
-    1644,  # SIGNAL from a trigger
-    3819,  # CHECK constraint violated (MySQL)
-    4025,  # CHECK constraint failed (MariaDB)
-}
-
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
+_REJECTED_TYPES = (pymysql.err.DataError, pymysql.err.IntegrityError, pymysql.err.ProgrammingError)
 
 
-def quote_identifier(name: str) -> str:
-    """Backquote a table name after checking it is a plain identifier (no injection)."""
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
-        raise ValueError(f"not a valid table name: {name!r} (letters, digits, _ and $ only)")
-    return f"`{name}`"
-
-
-def render_rows(points: Iterable[Point], precision: int) -> str:
-    """The VALUES list of a multi-row INSERT; times rounded to the column's precision.
-
-    Numbers are written with ``repr``, which round-trips a float exactly; None becomes
-    NULL. The points were validated on enqueue, so no quoting is needed.
-    """
-    if precision <= 0:
-        return ",".join(
-            f"(FROM_UNIXTIME({round(t)}),{type_id},{'NULL' if v is None else repr(v)})"
-            for type_id, t, v in points
-        )
-    return ",".join(
-        f"(FROM_UNIXTIME({round(t, precision)!r}),{type_id},{'NULL' if v is None else repr(v)})"
-        for type_id, t, v in points
-    )
+def _pymysql_code(error: BaseException) -> int | None:
+    """PyMySQL puts the MySQL error code first in ``args``."""
+    return error.args[0] if error.args and isinstance(error.args[0], int) else None
 
 
 def classify(error: BaseException, outcome_unknown: bool) -> Exception:
     """Translate a PyMySQL error into the backend error that says what to do next."""
-    code = error.args[0] if error.args and isinstance(error.args[0], int) else None
-    text = describe_error(error)
-    timed_out = code == 1969 or isinstance(error, TimeoutError) or "timed out" in text
-    if code in MAY_HEAL_ERRORS:
-        return MayHeal(text)
-    if code in REJECTED_ERRORS or isinstance(
-        error, (pymysql.err.DataError, pymysql.err.IntegrityError, pymysql.err.ProgrammingError)
-    ):
-        return BatchRejected(text)
-    if isinstance(error, pymysql.err.MySQLError) and code is not None and code < 2000 \
-            and code not in CONNECTION_ERRORS:
-        return MayHeal(text)  # an unknown server refusal: keep the points, retry
-    kind = OutcomeUnknown if outcome_unknown else ConnectionFailed
-    return kind(text, timed_out=timed_out)
+    return classify_code(
+        error, _pymysql_code(error), outcome_unknown,
+        rejected=isinstance(error, _REJECTED_TYPES),
+        server_error=isinstance(error, pymysql.err.MySQLError),
+    )
 
 
-class MySQLBackend(Backend):
-    """Writes points into ``table`` of a MySQL/MariaDB database."""
+class MySQLBackend(SQLBackend):
+    """Writes points into ``table`` of a MySQL/MariaDB database through PyMySQL."""
+
+    placeholder = "%s"
+    driver_errors = (pymysql.err.MySQLError,)
 
     def __init__(
         self,
@@ -162,370 +81,53 @@ class MySQLBackend(Backend):
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
     ) -> None:
-        self.table = table
-        self.logger_id = logger_id or default_logger_id(table)
-        if len(self.logger_id) > 64:
-            raise ValueError("logger_id must be at most 64 characters")
-        self.ledger_table = ledger_table
-        self._ledger_sql = quote_identifier(ledger_table)
-        self._stale_ids: list[int] = []  # earlier connections that may still be running
-        self._watermark: int | None = None  # non-transactional: highest id known stored
-        self._batches = 0
-        self._table_sql = quote_identifier(table)
-        self._descriptions_sql = quote_identifier(descriptions_table)
-        self.descriptions_table = descriptions_table
-        self.user = user
-        self.__password = password  # name-mangled: kept out of vars() and reprs
-        self.host, self.port, self.database = host, int(port), database
-        self.timeouts = timeouts
+        super().__init__(
+            table, user, password, database, timeouts=timeouts,
+            descriptions_table=descriptions_table, logger_id=logger_id,
+            ledger_table=ledger_table, guard_name="mysql",
+        )
+        self.host, self.port = host, int(port)
         self._connect = connect
-        self._conn: Any = None
-        self._guard = DeadlineGuard(f"mysql-deadline-{table}")
-        self.connection_id: int | None = None
-        self.precision = 0
-        self.engine = "unknown"
 
     def describe(self) -> str:
         return f"MySQL {self.user}@{self.host}:{self.port}/{self.database}.{self.table}"
 
-    @property
-    def connected(self) -> bool:
-        return self._conn is not None
-
-    # -- connection ---------------------------------------------------------------------
-
-    def connect(self) -> None:
-        self.close()
+    def _open(self) -> Any:
         timeouts = self.timeouts
-        try:
-            conn = self._connect(
-                host=self.host,
-                port=self.port,
-                user=self.user,
-                password=self.__password,
-                database=self.database,
-                connect_timeout=timeouts.connect,
-                read_timeout=timeouts.read,
-                write_timeout=timeouts.write,
-                autocommit=False,
-                charset="utf8mb4",
-            )
-        except Exception as error:  # PyMySQL raises several types here
-            raise classify(error, outcome_unknown=False) from None
-        self._conn = conn
-        try:
-            with self._guarded():
-                with conn.cursor() as cursor:
-                    cursor.execute("SET SESSION time_zone = '+00:00'")
-                    try:
-                        cursor.execute(
-                            "SET SESSION max_statement_time = %s", (float(timeouts.query),)
-                        )
-                    except pymysql.err.MySQLError:  # MySQL (not MariaDB) has no such variable
-                        conn.rollback()
-                    cursor.execute("SELECT CONNECTION_ID()")
-                    self.connection_id = int(cursor.fetchone()[0])
-                    self._read_table_layout(cursor)
-                    self._kill_stale_connections(cursor)
-                    if self.transactional:
-                        self._create_ledger(cursor)
-                    elif self._watermark is None:
-                        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self._table_sql}")
-                        self._watermark = int(cursor.fetchone()[0])
-                conn.rollback()  # nothing to commit: the ledger DDL commits by itself
-        except Exception as error:
-            self.close()
-            if isinstance(error, (MayHeal, ConnectionFailed)):
-                raise
-            raise classify(error, outcome_unknown=False) from None
-        LOG.info(
-            "connected to %s (connection %s, %s, time precision %d)",
-            self.describe(), self.connection_id, self.engine, self.precision,
+        return self._connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self._password(),
+            database=self.database,
+            connect_timeout=timeouts.connect,
+            read_timeout=timeouts.read,
+            write_timeout=timeouts.write,
+            autocommit=False,
+            charset="utf8mb4",
         )
 
-    def _read_table_layout(self, cursor: Any) -> None:
-        cursor.execute(
-            "SELECT ENGINE FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-            (self.table,),
-        )
-        row = cursor.fetchone()
-        if row is None:
-            raise MayHeal(f"table {self.database}.{self.table} does not exist")
-        self.engine = row[0] or "unknown"
-        cursor.execute(
-            "SELECT COALESCE(DATETIME_PRECISION, 0) FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = 'time'",
-            (self.table,),
-        )
-        row = cursor.fetchone()
-        if row is None:
-            raise MayHeal(f"table {self.database}.{self.table} has no column 'time'")
-        self.precision = int(row[0])
+    def _error_code(self, error: BaseException) -> int | None:
+        return _pymysql_code(error)
 
-    @property
-    def transactional(self) -> bool:
-        """Whether the data table has transactions (InnoDB): then the ledger is used."""
-        return self.engine.upper() == "INNODB"
+    def _is_rejected(self, error: BaseException) -> bool:
+        return isinstance(error, _REJECTED_TYPES)
 
-    def _kill_stale_connections(self, cursor: Any) -> None:
-        """End our earlier connections before anything is (re)sent.
+    def _last_insert_id(self, cursor: Any) -> int:
+        return int(cursor.lastrowid or 0)
 
-        A connection we gave up on (time-out, partition) may still be executing on the
-        server, or hold an open transaction: kill it and wait until it is gone, so its
-        outcome is final before reconciliation looks at the table.
-        """
-        if not self._stale_ids:
-            return
-        for stale in self._stale_ids:
-            try:
-                cursor.execute("KILL CONNECTION %s", (stale,))
-                LOG.info("killed stale connection %d", stale)
-            except pymysql.err.MySQLError as error:
-                if error.args[0] != 1094:  # 1094: unknown thread id, already gone
-                    raise
-        placeholders = ",".join(["%s"] * len(self._stale_ids))
-        deadline = time.monotonic() + self.timeouts.query
-        while True:
-            cursor.execute(
-                f"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID IN ({placeholders})",
-                self._stale_ids,
-            )
-            if cursor.fetchone()[0] == 0:
-                break
-            if time.monotonic() > deadline:
-                raise ConnectionFailed(f"stale connection(s) {self._stale_ids} still running")
-            time.sleep(0.01)
-        self._stale_ids.clear()
+    def _discard(self, conn: Any) -> None:
+        sock = getattr(conn, "_sock", None)
+        if sock is not None:  # do not wait for a polite QUIT on a dead line
+            sock.close()
+        conn._sock = None
+        conn._rfile = None
 
-    def _create_ledger(self, cursor: Any) -> None:
-        cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {self._ledger_sql} ("
-            " logger_id VARCHAR(64) NOT NULL,"
-            " first_seq BIGINT UNSIGNED NOT NULL,"
-            " points INT UNSIGNED NOT NULL,"
-            " committed_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
-            " PRIMARY KEY (logger_id, first_seq)"
-            ") ENGINE=InnoDB"
-        )
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if self.connection_id is not None:
-            self._stale_ids.append(self.connection_id)
-            self.connection_id = None
-        if conn is None:
-            return
-        try:
-            sock = getattr(conn, "_sock", None)
-            if sock is not None:  # do not wait for a polite QUIT on a dead line
-                sock.close()
-            conn._sock = None
-            conn._rfile = None
-        except Exception:  # closing is best effort
-            LOG.debug("error while closing", exc_info=True)
-
-    def interrupt(self) -> None:
-        """Shut the socket down so that a blocked call fails now (any thread)."""
-        conn = self._conn
-        sock = getattr(conn, "_sock", None) if conn is not None else None
+    def _interrupt(self, conn: Any) -> None:
+        """Shut the socket down so that a blocked call fails now."""
+        sock = getattr(conn, "_sock", None)
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-
-    def _deadline_passed(self) -> None:
-        LOG.warning("statement on %s passed its %.1f s time-out: interrupting it",
-                    self.describe(), self.timeouts.query)
-        self.interrupt()
-
-    def _guarded(self):
-        return self._guard.guard(self.timeouts.query, self._deadline_passed)
-
-    # -- the logger's operations ----------------------------------------------------------
-
-    def resolve_codenames(self, codenames: Iterable[str]) -> dict[str, int]:
-        wanted = list(codenames)
-        if not wanted:
-            return {}
-        conn = self._require()
-        placeholders = ",".join(["%s"] * len(wanted))
-        try:
-            with self._guarded(), conn.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT id, codename FROM {self._descriptions_sql} "
-                    f"WHERE codename IN ({placeholders})",
-                    wanted,
-                )
-                rows = cursor.fetchall()
-            conn.rollback()  # read-only: end the transaction
-        except Exception as error:
-            self.close()
-            raise classify(error, outcome_unknown=False) from None
-        return map_codenames(wanted, rows, self.descriptions_table)
-
-    def insert_batch(self, first_seq: int, points: Sequence[Point]) -> None:
-        """One multi-row INSERT; on InnoDB with its ledger row, in one transaction.
-
-        The ledger row ``(logger_id, first_seq)`` has a primary key: a batch that was
-        already committed cannot commit again (the duplicate key rolls it back), and
-        after a lost COMMIT answer the ledger tells whether it committed.
-        """
-        conn = self._require()
-        sql = f"INSERT INTO {self._table_sql} (time, type, value) VALUES " + render_rows(
-            points, self.precision
-        )
-        sent = False
-        in_ledger = False
-        fired = self._guard.fired
-        try:
-            with self._guarded(), conn.cursor() as cursor:
-                if self.transactional:
-                    in_ledger = True
-                    cursor.execute(
-                        f"INSERT INTO {self._ledger_sql} (logger_id, first_seq, points) "
-                        "VALUES (%s, %s, %s)",
-                        (self.logger_id, first_seq, len(points)),
-                    )
-                    in_ledger = False
-                    cursor.execute(sql)
-                    sent = True
-                    conn.commit()
-                else:  # the INSERT itself is durable, possibly in part
-                    sent = True
-                    cursor.execute(sql)
-                    if cursor.lastrowid:
-                        self._watermark = cursor.lastrowid + len(points) - 1
-        except Exception as error:
-            code = error.args[0] if error.args else None
-            if in_ledger and code == 1062:
-                self._rollback()
-                raise OutcomeUnknown(f"batch {first_seq} is already in the ledger") from None
-            translated = classify(error, outcome_unknown=sent)
-            translated.timed_out = translated.timed_out or self._guard.fired != fired
-            if isinstance(translated, (BatchRejected, MayHeal)):
-                self._rollback()
-                if isinstance(translated, BatchRejected) and not self.transactional:
-                    translated.stored = self._stored_prefix(points)
-            else:
-                self.close()
-            raise translated from None
-        self._batches += 1
-        if self._batches % LEDGER_PRUNE_EVERY == 0 and self.transactional:
-            self._prune_ledger(first_seq)
-
-    def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
-        """How many leading ``points`` are stored, asked on a fresh connection.
-
-        InnoDB: the ledger row of the batch says all or nothing. MyISAM: the rows after
-        the watermark are read back and compared with the batch (this logger is assumed
-        to be the only writer of its codenames).
-        """
-        conn = self._require()
-        if not self.transactional:
-            return self._stored_prefix(points)
-        try:
-            with self._guarded(), conn.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT points FROM {self._ledger_sql} WHERE logger_id = %s AND first_seq = %s",
-                    (self.logger_id, first_seq),
-                )
-                row = cursor.fetchone()
-            conn.rollback()  # read-only: end the transaction
-        except Exception as error:
-            self.close()
-            raise classify(error, outcome_unknown=False) from None
-        return 0 if row is None else min(int(row[0]), len(points))
-
-    def _stored_prefix(self, points: Sequence[Point]) -> int:
-        """Non-transactional tables: how many leading ``points`` the table holds
-        after the watermark (a killed multi-row INSERT leaves a prefix)."""
-        conn = self._require()
-        types = sorted({p[0] for p in points})
-        try:
-            with self._guarded(), conn.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT id, type, UNIX_TIMESTAMP(time), value FROM {self._table_sql} "
-                    f"WHERE id > %s AND type IN ({','.join(['%s'] * len(types))}) ORDER BY id",
-                    [self._watermark or 0, *types],
-                )
-                rows = cursor.fetchall()
-            conn.rollback()  # read-only: end the transaction
-        except Exception as error:
-            self.close()
-            raise classify(error, outcome_unknown=False) from None
-        tolerance = 0.6 * 10.0**-self.precision
-        stored = 0
-        for row_id, type_id, stamp, value in rows:
-            if stored < len(points):
-                want_type, want_time, want_value = points[stored]
-                if (type_id == want_type and value == want_value
-                        and abs(float(stamp) - want_time) <= tolerance):
-                    stored += 1
-                    self._watermark = row_id
-                    continue
-            LOG.error(
-                "read-back of %s found rows this logger did not write after id %s: another "
-                "writer uses its codenames; reconciliation may be wrong", self.table, self._watermark,
-            )
-            break
-        return stored
-
-    def _prune_ledger(self, below_seq: int) -> None:
-        """Forget ledger rows of batches that can no longer be resent."""
-        try:
-            with self._guarded(), self._conn.cursor() as cursor:
-                cursor.execute(
-                    f"DELETE FROM {self._ledger_sql} WHERE logger_id = %s AND first_seq < %s",
-                    (self.logger_id, below_seq),
-                )
-            self._conn.commit()
-        except Exception as error:  # pruning can wait for the next time
-            LOG.warning("could not prune the ledger: %s", describe_error(error))
-            self._rollback()
-
-    def _rollback(self) -> None:
-        try:
-            with self._guarded():
-                self._conn.rollback()
-        except Exception:
-            self.close()
-
-    def _require(self) -> Any:
-        if self._conn is None:
-            raise ConnectionFailed("not connected")
-        return self._conn
-
-
-def create_tables(
-    conn: Any,
-    table: str,
-    engine: str = "InnoDB",
-    descriptions_table: str = "dateplots_descriptions",
-    time_precision: int = 0,
-) -> None:
-    """Create the classic layout (descriptions table and one data table) if missing."""
-    if not 0 <= time_precision <= 6:
-        raise ValueError("time_precision must be 0 to 6")
-    if engine.upper() not in {"INNODB", "MYISAM", "ARIA"}:
-        raise ValueError(f"unsupported engine {engine!r}")
-    time_type = f"TIMESTAMP({time_precision})" if time_precision else "TIMESTAMP"
-    with conn.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {quote_identifier(descriptions_table)} ("
-            " id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
-            " codename VARCHAR(128) NOT NULL,"
-            " description VARCHAR(255) NULL"
-            f") ENGINE={engine}"
-        )
-        cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {quote_identifier(table)} ("
-            " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
-            f" time {time_type} NOT NULL DEFAULT CURRENT_TIMESTAMP{'(%d)' % time_precision if time_precision else ''},"
-            " type SMALLINT NOT NULL,"
-            " value DOUBLE NULL,"
-            " KEY type_time (type, time)"
-            f") ENGINE={engine}"
-        )
-    conn.commit()
