@@ -1,50 +1,63 @@
-"""The demo: synthetic lab signals logged through the real logger into an SQLite file.
+"""The demo: simulated instruments on pseudo-terminals, logged by the real service.
 
-It shows the whole path a point travels (validation, buffer, drain, batched commits)
-without any hardware or database server, and ends with a short summary read back from
-the file itself.
+Five instrument simulators serve real ptys; the service (:class:`~.runner.Service`, the
+same code ``pyexplabsys-logger run`` uses) reads them through the real drivers, applies
+the logging criteria and commits the points into an SQLite file. Half-way through, one
+instrument is unplugged and plugged back in and another answers garbage once, so the
+live table shows the readers surviving. The summary is read back from the file itself.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import random
 import sqlite3
+import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from ..backends.sqlite import SQLiteBackend, create_tables
-from ..datalog.logger import DataLogger
+from ..backends.sqlite import create_tables
+from ..simulators import PtySimulator, start_simulator
+from .config import ServiceConfig, parse_config
+from .runner import Service
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DemoSummary", "run_demo", "SIGNALS"]
+__all__ = ["DemoSummary", "run_demo", "SIGNALS", "demo_config"]
 
 TABLE = "dateplots_demo"
 
-
-def _pressure(t: float) -> float:
-    """A chamber pumping down, with a leak check bump every 20 s."""
-    return 1e-6 * (1 + 0.3 * math.sin(t / 3.0)) + (2e-7 if int(t) % 20 < 2 else 0.0)
-
-
-def _temperature(t: float) -> float:
-    return 21.5 + 0.4 * math.sin(t / 7.0) + random.gauss(0, 0.02)
-
-
-def _flow(t: float) -> float:
-    return 5.0 + (0.5 if int(t / 5) % 2 else 0.0) + random.gauss(0, 0.01)
-
-
-#: codename → (signal function of elapsed seconds, samples per second)
-SIGNALS = {
-    "demo_chamber_pressure": (_pressure, 20.0),
-    "demo_bath_temperature": (_temperature, 5.0),
-    "demo_ar_flow": (_flow, 10.0),
+#: codename → (simulator/driver, read method, args, poll interval, criterion, threshold)
+SIGNALS: dict[str, tuple[str, str, list[Any], float, str, float]] = {
+    "demo_chamber_pressure": ("tpg26x", "pressure_gauge", [1], 0.1, "relative", 0.001),
+    "demo_ion_gauge_pressure": ("mks937b", "read_pressure", [1], 0.2, "relative", 0.001),
+    "demo_sample_temperature": ("omega", "read_temperature", [], 0.1, "linear", 0.05),
+    "demo_ar_flow": ("mksg", "read_flow", [], 0.1, "always", 0.0),
+    "demo_bath_temperature": ("polyscience", "read_temperature", [], 0.25, "linear", 0.01),
 }
+#: Heartbeat of the demo channels: a flat signal still shows up every so often.
+MAX_INTERVAL = 2.0
+
+
+def demo_config(ports: dict[str, str], path: Path, state_dir: Path) -> ServiceConfig:
+    """The demo's configuration, validated like a file (ports: simulator → device)."""
+    instruments = [
+        {"name": sim, "driver": sim, "port": ports[sim], "timeout": 0.3,
+         "channels": [{"codename": codename, "read": read, "args": args, "interval": interval,
+                       "criterion": kind, "threshold": threshold, "max_interval": MAX_INTERVAL}]}
+        for codename, (sim, read, args, interval, kind, threshold) in SIGNALS.items()
+    ]
+    return parse_config({
+        "name": "demo",
+        "database": {"backend": "sqlite", "path": str(path), "table": TABLE},
+        "service": {"state_directory": str(state_dir), "status_interval": 0.5,
+                    "stop_timeout": 10.0},
+        "instruments": instruments,
+    }, "<demo>")
 
 
 @dataclass(frozen=True)
@@ -57,61 +70,86 @@ class DemoSummary:
     stored: dict[str, int]
     batches: int
     undelivered: int
+    reads: int = 0
+    reader_errors: int = 0
 
     def lines(self) -> list[str]:
-        rows = [f"  {name:<24} {count:>7} rows" for name, count in sorted(self.stored.items())]
+        rows = [f"  {name:<26} {count:>7} rows" for name, count in sorted(self.stored.items())]
         return [
-            f"Logged {self.enqueued} points in {self.seconds:.1f} s into {self.path} "
-            f"(table {TABLE}), {self.batches} batched commits.",
+            f"Read {self.reads} values from {len(SIGNALS)} simulated instruments in "
+            f"{self.seconds:.1f} s ({self.reader_errors} driver errors survived); logged "
+            f"{self.enqueued} points into {self.path} (table {TABLE}), "
+            f"{self.batches} batched commits.",
             *rows,
             "All points delivered." if self.undelivered == 0
             else f"{self.undelivered} points NOT delivered.",
         ]
 
 
-def _produce(logger: DataLogger, codename: str, rate: float, stop: threading.Event,
-             counts: dict[str, int]) -> None:
-    signal, period = SIGNALS[codename][0], 1.0 / rate
-    started = time.monotonic()
-    count = 0
-    while not stop.wait(max(0.0, started + count * period - time.monotonic())):
-        logger.enqueue_point_now(codename, signal(time.monotonic() - started))
-        count += 1
-    counts[codename] = count
+@contextmanager
+def _simulators() -> Iterator[dict[str, PtySimulator]]:
+    with ExitStack() as stack:
+        yield {sim: stack.enter_context(start_simulator(sim)) for sim, *_ in SIGNALS.values()}
+
+
+def _fault_script(sims: dict[str, PtySimulator], seconds: float,
+                  stop: threading.Event) -> threading.Thread:
+    """Unplug the temperature controller for a fifth of the run; garble one flow reply."""
+    def play() -> None:
+        if stop.wait(seconds * 0.4):
+            return
+        sims["mksg"].inject("corrupt")
+        sims["omega"].vanish()
+        stop.wait(seconds * 0.2)
+        sims["omega"].reappear()
+
+    thread = threading.Thread(target=play, name="demo-faults", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_demo(seconds: float = 10.0, path: str | Path = "demo.sqlite",
-             progress: bool = True) -> DemoSummary:
-    """Log the synthetic signals for ``seconds`` into ``path`` and summarise."""
+             progress: bool | Callable[[dict[str, Any]], None] = True,
+             stop: threading.Event | None = None) -> DemoSummary:
+    """Run the demo for ``seconds`` (or until ``stop`` is set) and summarise.
+
+    ``progress``: a callable given each status snapshot (the CLI's live table), True
+    to log a summary line per tick, False for silence.
+    """
     path = Path(path)
+    stop = stop or threading.Event()
     create_tables(path, TABLE, SIGNALS)
-    logger = DataLogger(SQLiteBackend(path, TABLE), SIGNALS, name="demo-logger")
-    logger.start()
-    stop = threading.Event()
-    counts: dict[str, int] = {}
-    producers = [
-        threading.Thread(target=_produce, args=(logger, name, rate, stop, counts), daemon=True)
-        for name, (_, rate) in SIGNALS.items()
-    ]
-    started = time.monotonic()
-    for thread in producers:
-        thread.start()
-    deadline = started + seconds
-    while not stop.wait(min(1.0, max(0.0, deadline - time.monotonic()))):
-        if progress:
-            LOG.info("%5.1f s  %s", time.monotonic() - started, logger.status().summary())
-        if time.monotonic() >= deadline:
+    on_tick: Callable[[dict[str, Any]], None] | None
+    if callable(progress):
+        on_tick = progress
+    elif progress:
+        on_tick = lambda snap: LOG.info("%s", snap["summary"])  # noqa: E731
+    else:
+        on_tick = None
+    with tempfile.TemporaryDirectory(prefix="pyexplabsys-demo-") as state, _simulators() as sims:
+        config = demo_config({name: sim.port for name, sim in sims.items()}, path, Path(state))
+        service = Service(config, environ={})
+        started = time.monotonic()
+        service.start()
+        faults = _fault_script(sims, seconds, stop)
+        try:
+            service.serve(stop, seconds=seconds, on_tick=on_tick)
+        finally:
             stop.set()
-    for thread in producers:
-        thread.join()
-    report = logger.stop(timeout=10)
-    elapsed = time.monotonic() - started
-    ids = logger._codename_translation
+            faults.join()
+            report = service.stop()
+        elapsed = time.monotonic() - started
+        snapshot = service.snapshot()
+    channels = [c for i in snapshot["instruments"] for c in i["channels"]]
     with sqlite3.connect(path) as conn:
+        ids = dict(conn.execute("SELECT codename, id FROM dateplots_descriptions"))
         stored = {
-            name: conn.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE type = ?", (ids[name],)).fetchone()[0]
+            name: conn.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE type = ? AND time >= ?",
+                               (ids[name], service.started - 1)).fetchone()[0]
             for name in SIGNALS
         }
     conn.close()
-    return DemoSummary(path, elapsed, sum(counts.values()), stored, logger.status().batches,
-                       report.undelivered)
+    return DemoSummary(path, elapsed, sum(c["points"] for c in channels), stored,
+                       snapshot["logger"]["batches"], report.undelivered,
+                       sum(c["reads"] for c in channels),
+                       sum(sum(i["errors"].values()) for i in snapshot["instruments"]))

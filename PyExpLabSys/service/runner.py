@@ -1,0 +1,279 @@
+"""The logging service: a backend, a DataLogger and one reader per instrument.
+
+:class:`Service` builds everything from a :class:`~.config.ServiceConfig`, then every
+``status_interval`` writes a status file (``status.json`` in the state directory, no
+secrets), tells systemd a one-line STATUS= and pings the watchdog while the logger
+thread is alive. :func:`run_service` adds the signal handling: SIGTERM or SIGINT stop
+the readers, deliver (or spool) what is queued within ``stop_timeout`` and exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..backends.base import Backend
+from ..datalog.logger import DataLogger
+from ..datalog.status import StopReport
+from .config import ServiceConfig, spool_supported, state_directory
+from .metrics import MetricsServer
+from .notify import Notifier
+from .readers import InstrumentReader, ReaderPolicy
+
+LOG = logging.getLogger(__name__)
+
+__all__ = ["Service", "run_service", "build_backend", "read_status", "STATUS_FILE"]
+
+STATUS_FILE = "status.json"
+
+#: Exit codes of ``run``: stopped cleanly / bad config or start-up / logger died /
+#: stopped but points were left undelivered.
+EXIT_OK, EXIT_START, EXIT_DIED, EXIT_UNDELIVERED = 0, 1, 2, 3
+
+
+def build_backend(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> Backend:
+    """The backend the ``[database]`` section describes (reads the password if needed)."""
+    db = config.database
+    if db.backend == "sqlite":
+        from ..backends.sqlite import SQLiteBackend
+
+        return SQLiteBackend(db.path, db.table)  # type: ignore[arg-type]
+    password = db.password(environ)
+    if db.backend == "mysql":
+        from ..backends.mysql import MySQLBackend, default_logger_id
+
+        return MySQLBackend(db.table, db.user or "", password, host=db.host, port=db.port,
+                            database=db.database, timeouts=db.timeouts,
+                            logger_id=default_logger_id(db.table))
+    try:
+        from ..backends.odbc import OdbcBackend  # type: ignore[import-not-found]
+    except ImportError:
+        raise RuntimeError("the odbc backend is not available in this version of PyExpLabSys") from None
+    return OdbcBackend(db.table, db.user, password, db.dsn, timeouts=db.timeouts)
+
+
+def _spool_kwargs(config: ServiceConfig, state_dir: Path) -> dict[str, Any]:
+    """``spool_path``/``spool`` for DataLogger, when configured and supported."""
+    if not config.spool.enabled or not spool_supported():
+        return {}
+    from ..datalog.policies import SpoolPolicy  # type: ignore[attr-defined]
+
+    path = config.spool.path
+    assert path is not None
+    return {"spool_path": path if path.is_absolute() else state_dir / path,
+            "spool": SpoolPolicy(**config.spool.options)}
+
+
+class Service:
+    """The running setup. ``start()``, then ``serve()`` until told to stop, ``stop()``."""
+
+    def __init__(self, config: ServiceConfig, *, environ: Mapping[str, str] | None = None,
+                 notifier: Notifier | None = None, reader_policy: ReaderPolicy = ReaderPolicy(),
+                 backend: Backend | None = None) -> None:
+        self.config = config
+        self.environ = os.environ if environ is None else environ
+        self.notifier = notifier or Notifier(self.environ)
+        self.reader_policy = reader_policy
+        self.state_dir = state_directory(config, self.environ)
+        self.status_path = self.state_dir / STATUS_FILE
+        self._backend = backend
+        self.logger: DataLogger | None = None
+        self.readers: list[InstrumentReader] = []
+        self.metrics: MetricsServer | None = None
+        self.started = time.time()
+        self.report: StopReport | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect, start the logger and the readers, and tell systemd READY=1.
+
+        Raises :class:`~..datalog.logger.StartupException` (database or codenames) or
+        ``ValueError`` (password) before any reader starts.
+        """
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        backend = self._backend or build_backend(self.config, self.environ)
+        self.logger = DataLogger(
+            backend, self.config.codenames,
+            timeouts=self.config.database.timeouts,
+            stop_timeout=self.config.service.stop_timeout,
+            dead_letter_path=self.state_dir / "dead_letters.jsonl",
+            name=f"logger-{self.config.name}",
+            **_spool_kwargs(self.config, self.state_dir),
+        )
+        self.logger.start()
+        enqueue = self.logger.enqueue_point_now
+        self.readers = [InstrumentReader(inst, enqueue, self.reader_policy)
+                        for inst in self.config.instruments]
+        for reader in self.readers:
+            reader.start()
+        if self.config.service.metrics_port is not None:
+            self.metrics = MetricsServer(self.snapshot, self.config.service.metrics_host,
+                                         self.config.service.metrics_port).start()
+        self.started = time.time()
+        self.write_status()
+        self.notifier.ready(self.summary())
+        LOG.info("service %s running: %d instrument(s), %d codename(s), state in %s",
+                 self.config.name, len(self.readers), len(self.config.codenames), self.state_dir)
+
+    def serve(self, stop: threading.Event, seconds: float | None = None,
+              on_tick: Callable[[dict[str, Any]], None] | None = None) -> bool:
+        """Tick (status file, STATUS=, watchdog) until ``stop`` is set or ``seconds``
+        have passed. Returns False if the logger thread died (the service must exit)."""
+        assert self.logger is not None
+        tick = self.config.service.status_interval
+        if self.notifier.watchdog_interval is not None:
+            tick = min(tick, self.notifier.watchdog_interval)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while True:
+            wait = tick if deadline is None else max(0.0, min(tick, deadline - time.monotonic()))
+            if stop.wait(wait):
+                return True
+            snapshot = self.tick()
+            if on_tick is not None:
+                on_tick(snapshot)
+            if not self.logger.is_alive():
+                LOG.error("the logger thread died; stopping the service")
+                return False
+            if deadline is not None and time.monotonic() >= deadline:
+                return True
+
+    def tick(self) -> dict[str, Any]:
+        """One status round: file, STATUS=, and WATCHDOG=1 if the logger is alive."""
+        snapshot = self.write_status()
+        self.notifier.status(snapshot["summary"])
+        if self.logger is not None and self.logger.is_alive():
+            self.notifier.watchdog()
+        return snapshot
+
+    def stop(self) -> StopReport:
+        """Stop the readers, deliver or spool what is queued within ``stop_timeout``."""
+        self.notifier.stopping("stopping: delivering queued points")
+        LOG.info("stopping %s", self.config.name)
+        for reader in self.readers:  # all at once: each finishes its current read
+            reader.stop(timeout=0)
+        for reader in self.readers:
+            reader.stop(timeout=(reader.config.timeout or 5.0) + 1.0)
+        if self.logger is not None:
+            self.report = self.logger.stop(self.config.service.stop_timeout)
+        else:
+            self.report = StopReport(True, 0)
+        if self.metrics is not None:
+            self.metrics.stop()
+        self.write_status()
+        return self.report
+
+    # -- status -----------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the status file, ``status`` and the metrics show (no secrets)."""
+        logger = self.logger.status().as_dict() if self.logger is not None else None
+        instruments = [reader.snapshot() for reader in self.readers]
+        snap: dict[str, Any] = {
+            "name": self.config.name,
+            "config": str(self.config.path),
+            "pid": os.getpid(),
+            "state": "stopped" if self.report is not None else "running",
+            "started": self.started,
+            "updated": time.time(),
+            "status_interval": self.config.service.status_interval,
+            "database": self.config.database.describe(),
+            "logger": logger,
+            "instruments": instruments,
+        }
+        if self.report is not None:
+            report = self.report
+            snap["stop_report"] = {"delivered_all": report.delivered_all,
+                                   "undelivered": report.undelivered,
+                                   "per_codename": report.per_codename, "reason": report.reason}
+        snap["summary"] = summary_line(snap)
+        return snap
+
+    def summary(self) -> str:
+        return summary_line(self.snapshot())
+
+    def write_status(self) -> dict[str, Any]:
+        """Write the snapshot atomically to ``status.json``; returns it."""
+        snapshot = self.snapshot()
+        tmp = self.status_path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(snapshot, indent=1, default=str), encoding="utf-8")
+            os.replace(tmp, self.status_path)
+        except OSError as error:
+            LOG.warning("cannot write %s: %s", self.status_path, error)
+        return snapshot
+
+
+def summary_line(snap: dict[str, Any]) -> str:
+    """One line: instruments reading, points taken, and the logger's own summary."""
+    instruments = snap.get("instruments", [])
+    reading = sum(1 for i in instruments if i["connected"] and not i["error_streak"])
+    points = sum(c["points"] for i in instruments for c in i["channels"])
+    logger = snap.get("logger")
+    tail = ""
+    if logger is not None:
+        state = "connected" if logger["connected"] else "disconnected"
+        tail = (f"; {state}, queued {logger['queued']}, committed {logger['committed']} "
+                f"in {logger['batches']} batches")
+    return f"{snap.get('state', '?')}: {reading}/{len(instruments)} instruments reading, {points} points{tail}"
+
+
+def read_status(path: Path) -> dict[str, Any]:
+    """The status file at ``path`` with ``age`` (seconds since written) and ``fresh``
+    (written within three status intervals by a live process)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["age"] = max(0.0, time.time() - float(data.get("updated", 0)))
+    alive = _pid_alive(int(data.get("pid", 0)))
+    data["fresh"] = (data.get("state") == "running" and alive
+                     and data["age"] <= 3 * float(data.get("status_interval", 1.0)) + 1.0)
+    return data
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, belongs to another user (the service user)
+        return True
+    return True
+
+
+def run_service(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code (0: stopped cleanly)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        LOG.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    service = Service(config, environ=environ)
+    try:
+        try:
+            service.start()
+        except Exception as error:  # StartupException, password, port in use …
+            LOG.error("cannot start %s: %s", config.name, error)
+            service.notifier.status(f"failed to start: {error}")
+            if service.logger is not None:
+                service.stop()
+            return EXIT_START
+        healthy = service.serve(stop)
+        report = service.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not healthy:
+        return EXIT_DIED
+    if not report.delivered_all:
+        LOG.error("%d point(s) were not delivered (see above)", report.undelivered)
+        return EXIT_UNDELIVERED
+    LOG.info("stopped cleanly; all points delivered")
+    return EXIT_OK
