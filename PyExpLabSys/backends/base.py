@@ -97,13 +97,20 @@ class Backend(abc.ABC):
         row or more than one."""
 
     @abc.abstractmethod
-    def insert_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+    def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: Any = None) -> None:
         """Write ``points`` and commit them, all or nothing where the engine allows.
 
         ``first_seq`` is the stream position of ``points[0]``: together with the logger's
         id it names the batch, so that a resend of the same points can be recognised.
+        ``prepared`` is what :meth:`prepare` returned for exactly these points, or None.
         Returns once the database has committed; raises a BackendError otherwise.
         """
+
+    def prepare(self, points: Sequence[Point]) -> Any:
+        """Pure, thread-safe work on a batch that can be done ahead of sending it (e.g.
+        rendering the statement). Backends that override it get the next batch prepared
+        in the background while the current one is in flight."""
+        return None
 
     def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
         """After OutcomeUnknown, on a fresh connection: how many leading ``points`` the

@@ -87,7 +87,7 @@ class SQLiteBackend(Backend):
             raise MayHeal(describe_error(error)) from None
         return map_codenames(wanted, rows, self.descriptions_table)
 
-    def insert_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+    def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: object = None) -> None:
         conn = self._require()
         try:
             with conn:  # one transaction: commit on success, rollback on error

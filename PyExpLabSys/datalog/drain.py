@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..backends.base import (
     Backend,
@@ -69,6 +70,11 @@ class Drain:
         self.current_backoff = 0.0
         self.last_error: str | None = None
         self.deadline: float | None = None  # monotonic; set by stop()
+        # Pipelining: a backend that can prepare a batch (render its statement) gets the
+        # next batch prepared by a helper thread while the current one is in flight.
+        self._pipeline = type(backend).prepare is not Backend.prepare
+        self._preparer = ThreadPoolExecutor(1, "drain-prepare") if self._pipeline else None
+        self._ahead: tuple[list, Future] | None = None
         self._was_connected = backend.connected
         self._logged_outage = False
 
@@ -94,26 +100,48 @@ class Drain:
 
     def step(self) -> bool:
         """One attempt to make progress; False when there was nothing to deliver."""
-        points = self.buffer.peek(self.limit)
+        points = self.buffer.peek(self.limit * 2 if self._pipeline else self.limit)
         if not points:
             return False
+        batch, prepared = self._next_batch(points)
         try:
             if not self.backend.connected:
                 self._connect()
             if self.unknown is not None:
                 self._reconcile(points)
                 return True
-            self.backend.insert_batch(self.buffer.head_seq(), points)
+            if self._pipeline:
+                self.backend.insert_batch(self.buffer.head_seq(), batch, prepared)
+            else:
+                self.backend.insert_batch(self.buffer.head_seq(), batch)
         except OutcomeUnknown as error:
-            self.unknown = (self.buffer.head_seq(), len(points))
+            self.unknown = (self.buffer.head_seq(), len(batch))
             self._failed(error)
         except BatchRejected as error:
-            self._rejected(points, error)
+            self._rejected(batch, error)
         except BackendError as error:  # ConnectionFailed, MayHeal
             self._failed(error)
         else:
-            self._acknowledge(len(points))
+            self._acknowledge(len(batch))
         return True
+
+    def _next_batch(self, points: list) -> tuple[list, object]:
+        """The batch to send now, with its prepared statement when the backend has one,
+        and the preparation of the following batch started in the background, so that
+        it is rendered while the server works on this one."""
+        if not self._pipeline:
+            return points, None
+        ahead, self._ahead = self._ahead, None
+        if (ahead is not None and len(points) >= len(ahead[0])
+                and points[0] is ahead[0][0] and points[len(ahead[0]) - 1] is ahead[0][-1]):
+            batch, prepared = ahead[0], ahead[1].result()
+        else:  # first batch, or the queue changed (failure, split): prepare it now
+            batch = points[: self.limit]
+            prepared = self.backend.prepare(batch)
+        following = points[len(batch): len(batch) + self.limit]
+        if following and self.unknown is None:
+            self._ahead = (following, self._preparer.submit(self.backend.prepare, following))
+        return batch, prepared
 
     # -- pieces ---------------------------------------------------------------------------
 
