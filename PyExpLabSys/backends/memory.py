@@ -108,7 +108,7 @@ class MemoryBackend(Backend):
 
     def __init__(self, database: MemoryDatabase, ledger_key: str = "logger", timeout: float = 1.0):
         self.database = database
-        self.ledger_key = ledger_key
+        self.logger_id = ledger_key  # names this client's batches in the ledger
         self.timeout = timeout
         self._connected = False
 
@@ -142,13 +142,14 @@ class MemoryBackend(Backend):
             rows = [(type_id, name) for name, type_id in self.database.codenames.items()]
         return map_codenames(list(codenames), rows, "dateplots_descriptions")
 
-    def insert_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+    def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: object = None) -> None:
         self._require()
-        if self.database._commit((self.ledger_key, first_seq), points):
+        if self.database._commit((self.logger_id, first_seq), points):
             self._connected = False
             raise OutcomeUnknown("connection lost before the COMMIT answer arrived")
 
     def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
         self._require()
         with self.database.lock:
-            return min(self.database.ledger.get((self.ledger_key, first_seq), 0), len(points))
+            # the whole batch of that name: it may be larger than ``points`` after a restart
+            return self.database.ledger.get((self.logger_id, first_seq), 0)

@@ -204,6 +204,7 @@ class SQLBackend(Backend):
         self._ledger_sql = quote_identifier(ledger_table)
         self._stale_ids: list[int] = []  # earlier connections that may still be running
         self._watermark: int | None = None  # non-transactional: highest id known stored
+        self._unverified = False  # non-transactional, after a restart: read back first
         self._batches = 0
         self._table_sql = quote_identifier(table)
         self._descriptions_sql = quote_identifier(descriptions_table)
@@ -471,17 +472,48 @@ class SQLBackend(Backend):
             raise translated from None
         return rows
 
-    def insert_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+    def prepare(self, points: Sequence[Point]) -> tuple[int, str]:
+        """The VALUES list of ``points`` (pure; the drain renders the next batch with it
+        while the current one is in flight)."""
+        precision = self.precision
+        return precision, render_rows(points, precision)
+
+    def checkpoint(self) -> dict:
+        """Non-transactional tables: the highest row id known to hold our points."""
+        if self.transactional or self._watermark is None:
+            return {}
+        return {"watermark": self._watermark}
+
+    def restore(self, checkpoint: dict) -> None:
+        """After a restart: the watermark of the last run; until a batch is found not to
+        be stored, every batch is first read back (it may have landed before the kill)."""
+        if checkpoint.get("watermark") is not None:
+            self._watermark = int(checkpoint["watermark"])
+            self._unverified = True
+
+    def insert_batch(
+        self, first_seq: int, points: Sequence[Point], prepared: tuple[int, str] | None = None
+    ) -> None:
         """One multi-row INSERT; on InnoDB with its ledger row, in one transaction.
 
         The ledger row ``(logger_id, first_seq)`` has a primary key: a batch that was
         already committed cannot commit again (the duplicate key rolls it back), and
-        after a lost COMMIT answer the ledger tells whether it committed.
+        after a lost COMMIT answer the ledger tells whether it committed. On MyISAM after
+        a restart, what the last run may have stored is read back and not sent again.
         """
         conn = self._require()
-        sql = f"INSERT INTO {self._table_sql} (time, type, value) VALUES " + render_rows(
-            points, self.precision
-        )
+        if self._unverified and not self.transactional:
+            stored = self._stored_prefix(points)
+            if stored < len(points):
+                self._unverified = False
+            if stored:
+                LOG.warning("%d point(s) were stored before the restart: not resending them", stored)
+                points, prepared = points[stored:], None
+            if not points:
+                return
+        if prepared is None or prepared[0] != self.precision:
+            prepared = self.prepare(points)
+        sql = f"INSERT INTO {self._table_sql} (time, type, value) VALUES " + prepared[1]
         sent = False
         in_ledger = False
         try:
@@ -533,7 +565,8 @@ class SQLBackend(Backend):
             f"SELECT points FROM {self._ledger_sql} WHERE logger_id = %s AND first_seq = %s",
             (self.logger_id, first_seq),
         )
-        return 0 if not rows else min(int(rows[0][0]), len(points))
+        # the whole batch of that name: after a restart it may be larger than ``points``
+        return 0 if not rows else int(rows[0][0])
 
     def _stored_prefix(self, points: Sequence[Point]) -> int:
         """Non-transactional tables: how many leading ``points`` the table holds

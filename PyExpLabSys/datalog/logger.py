@@ -93,7 +93,7 @@ class DataLogger(threading.Thread):
         )
         self._type_names = {v: k for k, v in self._codename_translation.items()}
         self._buffer: PointBuffer | SpoolBuffer = (
-            PointBuffer() if self._spool is None else SpoolBuffer(self._spool)
+            PointBuffer() if self._spool is None else SpoolBuffer(self._spool, backend.checkpoint())
         )
         self._append = self._buffer.append
         self._wake = threading.Event()

@@ -126,7 +126,7 @@ class Spool:
 class SpoolBuffer:
     """The point buffer backed by a :class:`Spool` (same interface as PointBuffer)."""
 
-    def __init__(self, spool: Spool) -> None:
+    def __init__(self, spool: Spool, checkpoint: dict[str, Any] | None = None) -> None:
         self.spool = spool
         self.policy = spool.policy
         self._incoming: deque[Any] = deque()
@@ -136,7 +136,8 @@ class SpoolBuffer:
         self._disk_from: int | None = None  # first seq waiting on disk only
         self._acked = spool.acked_seq  # every seq below is acknowledged
         self._waiting = 0  # flushed, not acknowledged
-        self._checkpoint: dict[str, Any] = spool.checkpoint
+        # Saved with the first group commit, before any point can have been delivered.
+        self._checkpoint: dict[str, Any] = checkpoint if checkpoint is not None else spool.checkpoint
         self._inflight = 0
         self._lock = threading.Lock()  # the window: drain vs flusher
         self.overflowed = 0
@@ -225,7 +226,7 @@ class SpoolBuffer:
         spool = self.spool
         with self._lock:
             acked, checkpoint = self._acked, self._checkpoint
-        if not batch and acked == spool.acked_seq:
+        if not batch and acked == spool.acked_seq and checkpoint == spool.checkpoint:
             self._count_flush()
             return 0
         batch = self._make_room(batch)
@@ -247,7 +248,7 @@ class SpoolBuffer:
             self._incoming.extendleft(reversed(batch))  # nothing lost: retried next time
             raise
         spool.next_seq = first + len(batch)
-        spool.acked_seq = acked
+        spool.acked_seq, spool.checkpoint = acked, checkpoint
         spool.stored += len(batch) - deleted
         with self._lock:
             self._waiting += len(batch)
