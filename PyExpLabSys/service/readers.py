@@ -5,7 +5,9 @@ A reading passes the channel's logging criterion before it becomes a point (hand
 (time-out, garbled or checksum-failed reply, an error reported by the instrument, a
 port that vanished) is logged, counted and survived: the port is closed and reopened
 with back-off (:class:`~..datalog.policies.RetryPolicy`) when it is gone, or after
-``reopen_after`` consecutive errors. The reader never dies because an instrument did.
+``reopen_after`` consecutive errors ending in a time-out (a wedged adapter). A garbled
+reply needs no reopen: the driver drains and resynchronises the line before the next
+exchange. The reader never dies because an instrument did.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..datalog.policies import RetryPolicy
-from ..drivers.base import InstrumentError, PortGone, Reading, SerialInstrument
+from ..drivers.base import InstrumentError, InstrumentTimeout, PortGone, Reading, SerialInstrument
 from .config import ChannelConfig, InstrumentConfig
 
 LOG = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ class ReaderPolicy:
 
     ``retry`` paces the attempts to reopen a port (the first comes fast, then
     exponential back-off with jitter up to ``retry.max_delay``); ``reopen_after``
-    consecutive errors on an open port also close and reopen it (a wedged adapter).
+    consecutive errors ending in a time-out also close and reopen it (a wedged adapter).
     """
 
     retry: RetryPolicy = RetryPolicy(first_delay=0.05, base_delay=0.25, max_delay=10.0)
@@ -164,7 +166,9 @@ class InstrumentReader(threading.Thread):
         except InstrumentError as error:
             channel.errors += 1
             self._failed(error)
-            if isinstance(error, PortGone) or self._health.streak >= self.policy.reopen_after:
+            if isinstance(error, PortGone) or (
+                    isinstance(error, InstrumentTimeout)
+                    and self._health.streak >= self.policy.reopen_after):
                 self._reopen_later()
             return
         channel.reads += 1
