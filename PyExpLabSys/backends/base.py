@@ -120,6 +120,9 @@ class Backend(abc.ABC):
 
     #: The name of this logger's batches (the durable spool sets it, to survive restarts).
     logger_id: str = ""
+    #: Batches at or after this stream position may be resent after a restart, so their
+    #: ledger rows must be kept (set by the drain from the buffer's durable position).
+    ledger_horizon: float = float("inf")
 
     def checkpoint(self) -> dict:
         """What the backend must remember, with the acknowledged position, to reconcile

@@ -22,6 +22,7 @@ import re
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -54,6 +55,8 @@ __all__ = [
 LEDGER_TABLE = "pyexplabsys_ledger"
 #: Every so many batches, ledger rows of acknowledged batches are deleted.
 LEDGER_PRUNE_EVERY = 1000
+#: How many of the newest batches always keep their ledger rows.
+LEDGER_KEEP = 100
 #: MySQL error codes of the client library that mean "the conversation broke".
 LOST_CONNECTION = 2013
 UNKNOWN_THREAD = 1094
@@ -205,6 +208,7 @@ class SQLBackend(Backend):
         self._stale_ids: list[int] = []  # earlier connections that may still be running
         self._watermark: int | None = None  # non-transactional: highest id known stored
         self._unverified = False  # non-transactional, after a restart: read back first
+        self._recent_batches: deque[int] = deque(maxlen=LEDGER_KEEP)
         self._batches = 0
         self._table_sql = quote_identifier(table)
         self._descriptions_sql = quote_identifier(descriptions_table)
@@ -549,8 +553,11 @@ class SQLBackend(Backend):
                 self.close()
             raise translated from None
         self._batches += 1
+        self._recent_batches.append(first_seq)
         if self._batches % LEDGER_PRUNE_EVERY == 0 and self.transactional:
-            self._prune_ledger(first_seq)
+            # Keep the last batches: a restarted logger resends from its last durable
+            # acknowledgement, which can lag behind the newest commits.
+            self._prune_ledger(min(self._recent_batches[0], self.ledger_horizon))
 
     def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
         """How many leading ``points`` are stored, asked on a fresh connection.

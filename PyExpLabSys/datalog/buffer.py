@@ -38,6 +38,10 @@ class PointBuffer:
             inflight.extend([popleft() for _ in range(take)])
         return inflight[:max_points]
 
+    def durable_seq(self) -> float:
+        """No durability in RAM: nothing restarts from an older position."""
+        return float("inf")
+
     def head_seq(self) -> int:
         """Stream position of the oldest queued point (points acknowledged before it)."""
         return self._acked

@@ -191,6 +191,7 @@ class Drain:
 
     def _acknowledge(self, count: int) -> None:
         self.buffer.ack(count, self.backend.checkpoint())
+        self.backend.ledger_horizon = self.buffer.durable_seq()
         if self.buffer.head_seq() >= self.suspect_end:
             self.limit = self.batch.max_points
         self.committed += count

@@ -156,6 +156,10 @@ class SpoolBuffer:
     def __len__(self) -> int:
         return len(self._incoming) + self._waiting
 
+    def durable_seq(self) -> float:
+        """Every point below this stream position is acknowledged on disk too."""
+        return self.spool.acked_seq
+
     def head_seq(self) -> int:
         """Stream position of the oldest waiting point (after a non-empty peek)."""
         return self._seqs[0] if self._seqs else self._acked
