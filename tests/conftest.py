@@ -3,13 +3,25 @@
 The server is a private ``mariadbd`` started for the test session (installed with
 apt-get when missing and running as root); the shared server on port 3306 is never
 touched. Tables are made fresh for each test, in InnoDB and in MyISAM.
+
+Tests that take the ``backend_kind`` fixture run once through PyMySQL and once through
+ODBC: unixODBC and MariaDB's ODBC driver (installed with apt-get when missing, pyodbc
+with pip), with a DSN for the session's server in an ``odbc.ini`` of its own
+(``ODBCSYSINI``/``ODBCINI`` point at it; the machine's ODBC set-up is not touched).
 """
 
 from __future__ import annotations
 
+import glob
+import importlib
 import itertools
 import logging
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +35,19 @@ DATABASE = "loggertest"
 LOGGER_USER = "labuser"
 LOGGER_PASSWORD = "Sekr1t-Passw0rd!"  # tests assert it never shows up anywhere
 FAST_TIMEOUTS = Timeouts(connect=2.0, read=3.0, write=3.0, query=3.0, startup=3.0)
+ODBC_DSN = "pyexplabsys_test"
+BACKEND_KINDS = ["pymysql", "odbc"]
 
 _table_numbers = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the project's pytest plugin when the package's entry point is not installed
+    (running from a source tree without ``pip install -e .``)."""
+    if not config.pluginmanager.has_plugin("pyexplabsys"):
+        from PyExpLabSys.testing import plugin
+
+        config.pluginmanager.register(plugin, "pyexplabsys")
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +74,117 @@ def mariadb() -> Iterator[MariaDBServer]:
         server.cleanup()
 
 
+# -- ODBC: unixODBC, MariaDB's driver and a DSN of the session's own -----------------------
+
+_ODBC_PACKAGES = ("unixodbc", "odbc-mariadb")
+_DRIVER_GLOBS = ("/usr/lib/*/odbc/libmaodbc.so", "/usr/lib*/libmaodbc.so", "/usr/local/lib*/libmaodbc.so")
+
+
+def _odbc_driver_path() -> str | None:
+    for pattern in _DRIVER_GLOBS:
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
+def ensure_odbc_installed() -> str:
+    """unixODBC, MariaDB's ODBC driver and pyodbc; returns the driver's path.
+
+    Installs the Debian packages with apt-get (``apt-get update`` first, no questions)
+    and pyodbc with pip when they are missing; fails with the reason when it cannot.
+    """
+    if _odbc_driver_path() is None or shutil.which("odbcinst") is None:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            pytest.fail(f"ODBC tests need the Debian packages {' '.join(_ODBC_PACKAGES)} "
+                        "(not installed; installing them needs root and apt-get)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for command in (["apt-get", "update", "-qq"],
+                        ["apt-get", "install", "-y", "-qq", *_ODBC_PACKAGES]):
+            subprocess.run(command, check=True, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, timeout=600)
+    try:
+        importlib.import_module("pyodbc")
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
+                        "--disable-pip-version-check", "pyodbc>=5"], check=True, timeout=600)
+        importlib.invalidate_caches()
+        importlib.import_module("pyodbc")
+    driver = _odbc_driver_path()
+    if driver is None:
+        pytest.fail("MariaDB's ODBC driver (libmaodbc.so) not found after installing")
+    return driver
+
+
+@dataclass
+class OdbcConfig:
+    """An ``odbcinst.ini`` and ``odbc.ini`` of the session's own, used through env."""
+
+    folder: Path
+    driver_path: str
+    dsns: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_dsn(self, name: str, **settings: Any) -> str:
+        """Define (or redefine) the DSN ``name`` (keys Server, Port, Database, ...)."""
+        self.dsns[name] = settings
+        text = "".join(
+            f"[{dsn}]\nDriver=PyExpLabSysMariaDB\n"
+            + "".join(f"{key}={value}\n" for key, value in values.items())
+            for dsn, values in self.dsns.items()
+        )
+        (self.folder / "odbc.ini").write_text(text)
+        return name
+
+
+@pytest.fixture(scope="session")
+def odbc_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OdbcConfig]:
+    """unixODBC pointed (ODBCSYSINI, ODBCINI) at configuration files in a temp dir."""
+    driver = ensure_odbc_installed()
+    folder = tmp_path_factory.mktemp("odbc")
+    (folder / "odbcinst.ini").write_text(
+        f"[PyExpLabSysMariaDB]\nDescription=MariaDB Connector/ODBC\nDriver={driver}\n"
+    )
+    (folder / "odbc.ini").write_text("")
+    saved = {key: os.environ.get(key) for key in ("ODBCSYSINI", "ODBCINI")}
+    os.environ["ODBCSYSINI"] = str(folder)
+    os.environ["ODBCINI"] = str(folder / "odbc.ini")
+    try:
+        yield OdbcConfig(folder, driver)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def odbc_dsn(odbc_config: OdbcConfig, mariadb: MariaDBServer) -> str:
+    """The name of a DSN that points at the session's MariaDB, database loggertest."""
+    return odbc_config.add_dsn(ODBC_DSN, Server=mariadb.host, Port=mariadb.port, Database=DATABASE)
+
+
+@pytest.fixture(params=BACKEND_KINDS)
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    """How the logger reaches MariaDB: "pymysql" or "odbc" (through ``dsn=``)."""
+    if request.param == "odbc":
+        request.getfixturevalue("odbc_dsn")
+    return request.param
+
+
+def connection_kwargs(kind: str, server_host: str, server_port: int, **overrides: Any) -> dict[str, Any]:
+    """ContinuousLogger keyword arguments for a server at host:port, through ``kind``.
+
+    ODBC goes through the session's DSN, with host and port given in the connection
+    string (they override the DSN's), so the same DSN serves the fault proxy too.
+    """
+    kwargs: dict[str, Any] = dict(host=server_host, port=server_port, database=DATABASE)
+    if kind == "odbc":
+        kwargs["dsn"] = ODBC_DSN
+    kwargs.update(overrides)
+    return kwargs
+
+
 @dataclass
 class ClassicTable:
     """A fresh ``dateplots_<setup>`` table with registered codenames."""
@@ -59,17 +193,15 @@ class ClassicTable:
     table: str
     engine: str
     codenames: dict[str, int] = field(default_factory=dict)
+    kind: str = "pymysql"
 
     def connect(self) -> Any:
         return self.server.connect(DATABASE)
 
     def logger_kwargs(self, **overrides: Any) -> dict[str, Any]:
         """Keyword arguments that point a ContinuousLogger at this server."""
-        kwargs: dict[str, Any] = dict(
-            host=self.server.host, port=self.server.port, database=DATABASE, timeouts=FAST_TIMEOUTS
-        )
-        kwargs.update(overrides)
-        return kwargs
+        overrides.setdefault("timeouts", FAST_TIMEOUTS)
+        return connection_kwargs(self.kind, self.server.host, self.server.port, **overrides)
 
     def rows(self) -> list[tuple[str, float, float | None]]:
         """Every stored row as (codename, unix time, value), in id order."""
@@ -105,10 +237,14 @@ class ClassicTable:
 
 
 def make_classic_table(
-    server: MariaDBServer, engine: str, codenames: tuple[str, ...] = (), time_precision: int = 0
+    server: MariaDBServer,
+    engine: str,
+    codenames: tuple[str, ...] = (),
+    time_precision: int = 0,
+    kind: str = "pymysql",
 ) -> ClassicTable:
     number = next(_table_numbers)
-    table = ClassicTable(server, f"dateplots_t{number}_{engine.lower()}", engine)
+    table = ClassicTable(server, f"dateplots_t{number}_{engine.lower()}", engine, kind=kind)
     conn = table.connect()
     try:
         create_tables(conn, table.table, engine=engine, time_precision=time_precision)
@@ -125,9 +261,10 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def classic(mariadb: MariaDBServer, engine: str) -> ClassicTable:
-    """A fresh classic table (InnoDB and MyISAM) with two codenames registered."""
-    return make_classic_table(mariadb, engine, ("pressure", "temperature"))
+def classic(mariadb: MariaDBServer, engine: str, backend_kind: str) -> ClassicTable:
+    """A fresh classic table (InnoDB and MyISAM) with two codenames registered, written
+    through each backend kind."""
+    return make_classic_table(mariadb, engine, ("pressure", "temperature"), kind=backend_kind)
 
 
 @pytest.fixture(autouse=True)

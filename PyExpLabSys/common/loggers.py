@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +43,41 @@ __all__ = [
 NONE_RESPONSE = None
 
 
+#: When set, builds the backend of every logger made without ``backend=`` from its table
+#: name. The pytest plugin's ``mock_database`` fixture sets it, so that unchanged lab
+#: scripts write into the mock database.
+backend_factory: Callable[[str], Backend] | None = None
+
+
+def _odbc_backend(
+    table: str, username: str, password: str, dsn: str, host: str | None, port: int | None,
+    database: str | None, timeouts: Timeouts, logger_id: str | None,
+) -> Backend:
+    """The ODBC backend for ``dsn=``; StartupException naming the DSN if it cannot be."""
+    try:
+        from ..backends.odbc import OdbcBackend
+
+        backend = OdbcBackend(
+            table, username, password, dsn, host=host, port=port, database=database,
+            timeouts=timeouts, logger_id=logger_id,
+        )
+    except ImportError as error:
+        raise StartupException(f"ODBC data source {dsn!r}: {error}") from None
+    if backend.dsn_defined() is False:
+        raise StartupException(
+            f"ODBC data source {dsn!r} is not defined (see the ODBC administrator, or "
+            "odbc.ini and ODBCINI/ODBCSYSINI with unixODBC)"
+        )
+    return backend
+
+
 class ContinuousLogger(DataLogger):
     """Logs points continuously into the table ``table`` (PyExpLabSys-compatible).
 
-    Positional arguments are PyExpLabSys's. ``reconnect_waittime`` caps the back-off
-    between reconnection attempts. ``dequeue_timeout`` is accepted for compatibility;
+    Positional arguments are PyExpLabSys's; ``dsn`` names an ODBC data source to log
+    through (pyodbc) instead of PyMySQL, with ``username``/``password`` as its UID/PWD
+    (``host``, ``port``, ``database`` then override the DSN's). ``reconnect_waittime``
+    caps the back-off between reconnection attempts. ``dequeue_timeout`` is accepted for compatibility;
     batching is governed by ``batch`` (a :class:`BatchPolicy`). New options are
     keyword-only: ``host``, ``port``, ``database`` (else environment, user settings,
     defaults; see :mod:`PyExpLabSys.settings`), ``backend`` (any
@@ -88,11 +118,13 @@ class ContinuousLogger(DataLogger):
             retry = RetryPolicy(max_delay=float(reconnect_waittime))
         self.dequeue_timeout = dequeue_timeout
         self.reconnect_waittime = reconnect_waittime
+        if backend is None and backend_factory is not None:
+            backend = backend_factory(table)
+        if backend is None and dsn is not None:
+            backend = _odbc_backend(
+                table, username, password, dsn, host, port, database, timeouts, logger_id
+            )
         if backend is None:
-            if dsn is not None:
-                raise StartupException(
-                    f"ODBC data source {dsn!r}: the ODBC backend is not available yet"
-                )
             location = resolve_server_location(host, port, database)
             backend = MySQLBackend(
                 table, username, password, location.host, location.port, location.database,

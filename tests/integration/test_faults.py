@@ -1,4 +1,5 @@
-"""Nothing lost, nothing twice: the logger through real faults, on InnoDB and MyISAM.
+"""Nothing lost, nothing twice: the logger through real faults, on InnoDB and MyISAM,
+through PyMySQL and through ODBC (``backend_kind``).
 
 A private MariaDB server sits behind the fault proxy. For each fault, a producer thread
 enqueues numbered points at 100 Hz for two codenames while the fault happens; after it
@@ -21,7 +22,14 @@ from PyExpLabSys.datalog.policies import RetryPolicy, Timeouts
 from PyExpLabSys.testing.fault_proxy import FaultProxy
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
-from ..conftest import DATABASE, LOGGER_PASSWORD, LOGGER_USER, ClassicTable, make_classic_table
+from ..conftest import (
+    DATABASE,
+    LOGGER_PASSWORD,
+    LOGGER_USER,
+    ClassicTable,
+    connection_kwargs,
+    make_classic_table,
+)
 
 pytestmark = pytest.mark.mariadb
 
@@ -50,11 +58,11 @@ def proxy(server: MariaDBServer) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-def table(server: MariaDBServer, proxy: FaultProxy, engine: str) -> ClassicTable:
+def table(server: MariaDBServer, proxy: FaultProxy, engine: str, backend_kind: str) -> ClassicTable:
     if not server.running:
         server.restart()
     proxy.pass_through()
-    return make_classic_table(server, engine, ("ion_gauge", "flow"))
+    return make_classic_table(server, engine, ("ion_gauge", "flow"), kind=backend_kind)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -73,7 +81,7 @@ class Run:
         self.codenames = list(table.codenames)
         self.logger = ContinuousLogger(
             table.table, LOGGER_USER, LOGGER_PASSWORD, self.codenames,
-            host=proxy.listen_host, port=proxy.port, database=DATABASE,
+            **connection_kwargs(table.kind, proxy.listen_host, proxy.port),
             timeouts=FAULT_TIMEOUTS, retry=FAULT_RETRY,
             dead_letter_path=tmp_path / "dead_letters.jsonl",
         )

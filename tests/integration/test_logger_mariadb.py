@@ -1,4 +1,5 @@
-"""The ContinuousLogger against a real MariaDB server, on InnoDB and MyISAM tables."""
+"""The ContinuousLogger against a real MariaDB server, on InnoDB and MyISAM tables,
+through PyMySQL and through ODBC (the ``backend_kind`` of the ``classic`` fixture)."""
 
 from __future__ import annotations
 
@@ -73,8 +74,8 @@ def test_commits_are_visible_to_other_connections_while_running(classic):
         logger.stop(timeout=5)
 
 
-def test_microsecond_column_keeps_microseconds(mariadb, engine):
-    table = make_classic_table(mariadb, engine, ("fast",), time_precision=6)
+def test_microsecond_column_keeps_microseconds(mariadb, engine, backend_kind):
+    table = make_classic_table(mariadb, engine, ("fast",), time_precision=6, kind=backend_kind)
     (codename,) = table.codenames
     logger = new_logger(table)
     logger.start()
@@ -170,6 +171,7 @@ def test_dropped_table_stop_reports_undelivered_points(classic, caplog):
     assert LOGGER_PASSWORD not in repr(logger.status())
 
 
+@pytest.mark.parametrize("backend_kind", ["pymysql"])  # the environment names a MySQL server
 def test_location_from_environment(classic, monkeypatch):
     monkeypatch.setenv("PYEXPLABSYS_SQL_SERVER_HOST", classic.server.host)
     monkeypatch.setenv("PYEXPLABSYS_SQL_SERVER_PORT", str(classic.server.port))
