@@ -1,4 +1,9 @@
-"""Fast tests of the logging core on the in-memory mock database."""
+"""Fast tests of the logging core on the in-memory mock database.
+
+They use the ``mock_database`` fixture of the project's pytest plugin, the one labs use
+for their own scripts, and build loggers as lab scripts do (no ``backend=``): the
+plugin routes them into the mock.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 
-from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
+from PyExpLabSys.testing.plugin import MockDatabase
 from PyExpLabSys.common.loggers import ContinuousLogger, StartupException
 from PyExpLabSys.datalog.buffer import PointBuffer
 from PyExpLabSys.datalog.logger import LoggerStoppedError
@@ -21,12 +26,10 @@ FAST = Timeouts(connect=0.2, read=0.2, write=0.2, query=0.2, startup=0.3)
 QUICK_RETRY = RetryPolicy(first_delay=0.001, base_delay=0.005, max_delay=0.02)
 
 
-def make_logger(db: MemoryDatabase, codenames=("a", "b"), **kw) -> ContinuousLogger:
+def make_logger(db: MockDatabase, codenames=("a", "b"), **kw) -> ContinuousLogger:
+    """A logger built as a lab script builds it; the fixture routes it into ``db``."""
     kw.setdefault("retry", QUICK_RETRY)
-    return ContinuousLogger(
-        "dateplots_test", "user", "pw", list(codenames),
-        backend=MemoryBackend(db, timeout=0.2), timeouts=FAST, **kw,
-    )
+    return ContinuousLogger("dateplots_test", "user", "pw", list(codenames), timeouts=FAST, **kw)
 
 
 def wait_until(predicate, timeout: float = 5.0) -> bool:
@@ -39,8 +42,10 @@ def wait_until(predicate, timeout: float = 5.0) -> bool:
 
 
 @pytest.fixture
-def db() -> MemoryDatabase:
-    return MemoryDatabase(["a", "b"])
+def db(mock_database: MockDatabase) -> MockDatabase:
+    mock_database.timeout = 0.2
+    mock_database.declare("a", "b")
+    return mock_database
 
 
 # -- bad input: a clear error at the call, nothing queued lost ------------------------------
@@ -136,8 +141,7 @@ def test_points_enqueued_before_start_are_delivered_in_order(db):
 
 
 def test_concurrent_producers_lose_nothing_and_keep_order(db):
-    for i in range(4):
-        db.add_codename(f"c{i}")
+    db.declare(*(f"c{i}" for i in range(4)))
     logger = make_logger(db, codenames=[f"c{i}" for i in range(4)])
     logger.start()
     count = 20000
@@ -162,7 +166,7 @@ def test_batches_are_bounded_by_the_policy(db):
         logger.enqueue_point_now("a", float(value))
     logger.start()
     assert logger.stop(timeout=2)
-    assert db.commits >= 10 and len(db.rows) == 1000
+    assert db.commits >= 10 and len(db.rows()) == 1000
 
 
 def test_outage_keeps_points_until_the_database_is_back(db):
@@ -251,7 +255,7 @@ def test_enqueue_point_now_returns_the_time_it_used(db):
     assert before <= stamp <= time.time()
     logger.start()
     logger.stop(timeout=1)
-    assert [t for _, t, _ in db.points()] == [stamp]
+    assert [t for _, t, _ in db.rows()] == [stamp]
 
 
 def test_codename_translation_is_readable(db):
@@ -304,7 +308,7 @@ def test_policies_reject_nonsense(make):
 # -- poison points --------------------------------------------------------------------------
 
 def test_poison_point_is_isolated_and_dead_lettered(db, tmp_path):
-    db.reject = lambda point: "value -666 is forbidden" if point[2] == -666.0 else None
+    db.reject(lambda row: "value -666 is forbidden" if row[2] == -666.0 else None)
     letters = tmp_path / "dead.jsonl"
     logger = make_logger(db, dead_letter_path=letters)
     values = [float(v) for v in range(1000)]
