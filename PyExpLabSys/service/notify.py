@@ -53,8 +53,11 @@ class Notifier:
         message = "\n".join(fields).encode("utf-8", "replace")
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                # Never block the service: a receiver whose queue is full loses a
+                # message (the next STATUS=/WATCHDOG=1 follows within a tick).
+                sock.setblocking(False)
                 sock.connect(self.address)
-                sock.sendall(message)
+                sock.send(message)
         except OSError as error:
             LOG.debug("sd_notify %r failed: %s", fields, error)
             return False

@@ -250,9 +250,14 @@ def run_service(config: ServiceConfig, environ: Mapping[str, str] | None = None)
     """Run until SIGTERM/SIGINT; returns the process exit code (0: stopped cleanly)."""
     stop = threading.Event()
 
-    def on_signal(signum: int, _frame: Any) -> None:
+    def stop_for(signum: int) -> None:
         LOG.info("received %s", signal.Signals(signum).name)
         stop.set()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        # Not stop.set() here: the main thread may hold the event's lock inside
+        # stop.wait() when the signal arrives, and that lock is not reentrant.
+        threading.Thread(target=stop_for, args=(signum,), name="signal", daemon=True).start()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     service = Service(config, environ=environ)

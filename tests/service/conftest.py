@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,13 +13,30 @@ import pytest
 
 
 class NotifyListener:
-    """A real unix datagram socket standing in for systemd's ``$NOTIFY_SOCKET``."""
+    """A real unix datagram socket standing in for systemd's ``$NOTIFY_SOCKET``; a
+    thread reads it promptly, as systemd does."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
         self.messages: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                self._queue.put(self.sock.recv(4096).decode())
+            except OSError:
+                return
+
+    def receive(self, timeout: float = 5.0) -> str:
+        """The next datagram."""
+        message = self._queue.get(timeout=timeout)
+        self.messages.append(message)
+        return message
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float = 10.0) -> str:
         """The first message (already received or arriving) that ``predicate`` accepts."""
@@ -26,22 +45,13 @@ class NotifyListener:
                 return message
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
-            self.sock.settimeout(remaining)
             try:
-                message = self.sock.recv(4096).decode()
-            except socket.timeout:
+                message = self.receive(remaining)
+            except queue.Empty:
                 break
-            self.messages.append(message)
             if predicate(message):
                 return message
-        raise AssertionError(f"no matching notify message in {timeout} s; got {self.messages}")
-
-    def receive(self, timeout: float = 5.0) -> str:
-        """The next datagram."""
-        self.sock.settimeout(timeout)
-        message = self.sock.recv(4096).decode()
-        self.messages.append(message)
-        return message
+        raise AssertionError(f"no matching notify message in {timeout} s; got {self.messages[-5:]}")
 
     def close(self) -> None:
         self.sock.close()
