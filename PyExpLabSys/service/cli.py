@@ -156,7 +156,12 @@ def format_status(status: dict[str, Any]) -> str:
     """The live table: one row per codename (points, reads, errors, last value, age),
     then the queue and commits."""
     now = time.time()
-    stale = "" if status.get("fresh", True) else f"  (STALE: written {status.get('age', 0):.0f} s ago)"
+    if status.get("fresh", True):
+        stale = ""
+    elif status.get("state") == "stopped":
+        stale = "  (NOT RUNNING: stopped)"
+    else:
+        stale = f"  (STALE: written {status.get('age', 0):.0f} s ago, not running?)"
     lines = [f"{status['name']}: {status['summary']}{stale}",
              f"  {'codename':<28} {'instrument':<14} {'points':>7} {'reads':>7} {'errors':>6} "
              f"{'last value':>12} {'age':>6}"]
