@@ -33,8 +33,8 @@ __all__ = ["Service", "run_service", "build_backend", "read_status", "STATUS_FIL
 
 STATUS_FILE = "status.json"
 
-#: Exit codes of ``run``: stopped cleanly / bad config or start-up / logger died /
-#: stopped but points were left undelivered.
+#: Exit codes of ``run``: stopped cleanly (everything delivered or kept in the spool) /
+#: bad config or start-up / logger died / stopped with points lost (no spool).
 EXIT_OK, EXIT_START, EXIT_DIED, EXIT_UNDELIVERED = 0, 1, 2, 3
 
 
@@ -277,8 +277,12 @@ def run_service(config: ServiceConfig, environ: Mapping[str, str] | None = None)
             signal.signal(sig, handler)
     if not healthy:
         return EXIT_DIED
-    if not report.delivered_all:
+    if report.undelivered:  # lost: no spool kept them
         LOG.error("%d point(s) were not delivered (see above)", report.undelivered)
         return EXIT_UNDELIVERED
-    LOG.info("stopped cleanly; all points delivered")
+    if report.spooled:
+        LOG.info("stopped cleanly; %d point(s) wait in the spool for the next start",
+                 report.spooled)
+    else:
+        LOG.info("stopped cleanly; all points delivered")
     return EXIT_OK
