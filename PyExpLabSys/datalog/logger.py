@@ -116,13 +116,24 @@ class DataLogger(threading.Thread):
             attempt += 1
             try:
                 self.backend.connect()
-                return self.backend.resolve_codenames(codenames)
+                mapping = self.backend.resolve_codenames(codenames)
+                if self._spool is not None:
+                    self._spool.remember_codenames(mapping)
+                return mapping
             except CodenameError as error:
                 self.backend.close()
                 raise StartupException(f"{self.backend.describe()}: {error}") from None
             except BackendError as error:
                 self.backend.close()
                 remaining = deadline - time.monotonic()
+                cached = self._spool.codenames(codenames) if self._spool is not None else None
+                if remaining <= 0 and cached is not None:
+                    LOG.warning(
+                        "cannot reach %s (%s): starting on the spool with the codenames of "
+                        "an earlier run; points wait there until the database is back",
+                        self.backend.describe(), error,
+                    )
+                    return cached
                 if remaining <= 0:
                     raise StartupException(
                         f"cannot reach {self.backend.describe()} after {attempt} attempt(s) "

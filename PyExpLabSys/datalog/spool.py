@@ -66,6 +66,7 @@ class Spool:
         self.logger_id: str = meta["logger_id"]
         self.acked_seq = int(meta.get("acked_seq", "0"))
         self.checkpoint: dict[str, Any] = json.loads(meta.get("checkpoint", "{}"))
+        self._codenames: dict[str, int] = json.loads(meta.get("codenames", "{}"))
         first, last, count = self.conn.execute(
             "SELECT MIN(seq), MAX(seq), COUNT(*) FROM points"
         ).fetchone()
@@ -100,6 +101,22 @@ class Spool:
             raise SpoolError(f"spool {self.path} has an unknown layout (columns {columns}, "
                              f"schema {version}); not touching it")
         self.conn.execute("PRAGMA quick_check").fetchone()
+
+    def remember_codenames(self, mapping: dict[str, int]) -> None:
+        """Keep codename → type id, so a restart can log while the database is down."""
+        known = {**self._codenames, **mapping}
+        if known == self._codenames:
+            return
+        with self.lock:
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('codenames', ?)",
+                              (json.dumps(known),))
+        self._codenames = known
+
+    def codenames(self, wanted: list[str]) -> dict[str, int] | None:
+        """The remembered ids of ``wanted``, or None unless every one is known."""
+        if not all(name in self._codenames for name in wanted):
+            return None
+        return {name: self._codenames[name] for name in wanted}
 
     def used_bytes(self) -> int:
         """Bytes of the file in use (freed pages are reused, so the file stops there)."""

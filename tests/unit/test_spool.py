@@ -153,3 +153,22 @@ def test_truncated_spool_is_a_clear_start_up_error(db, tmp_path):
 def test_unwritable_location_is_a_clear_start_up_error(db):
     with pytest.raises(StartupException, match="cannot be created"):
         make_logger(db, "/proc/pyexplabsys-spool/spool.sqlite")
+
+
+def test_restart_while_the_database_is_down_logs_into_the_spool(db, tmp_path):
+    path = tmp_path / "spool.sqlite"
+    make_logger(db, path).stop(timeout=1)  # an earlier run learnt the codenames
+    db.unreachable = True
+    logger = make_logger(db, path)  # no StartupException: the spool knows the codenames
+    logger.start()
+    logger.enqueue_point_now("b", 7.0)
+    assert logger._buffer.wait_flushed(5) and logger.status().spooled == 1
+    db.unreachable = False
+    assert logger.stop(timeout=5)
+    assert db.values("b") == [7.0]
+
+
+def test_without_an_earlier_run_an_unreachable_database_fails_start_up(db, tmp_path):
+    db.unreachable = True
+    with pytest.raises(StartupException, match="cannot reach"):
+        make_logger(db, tmp_path / "spool.sqlite")
