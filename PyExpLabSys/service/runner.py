@@ -47,15 +47,12 @@ def build_backend(config: ServiceConfig, environ: Mapping[str, str] | None = Non
         return SQLiteBackend(db.path, db.table)  # type: ignore[arg-type]
     password = db.password(environ)
     if db.backend == "mysql":
-        from ..backends.mysql import MySQLBackend, default_logger_id
+        from ..backends.mysql import MySQLBackend
 
         return MySQLBackend(db.table, db.user or "", password, host=db.host, port=db.port,
-                            database=db.database, timeouts=db.timeouts,
-                            logger_id=default_logger_id(db.table))
-    try:
-        from ..backends.odbc import OdbcBackend  # type: ignore[import-not-found]
-    except ImportError:
-        raise RuntimeError("the odbc backend is not available in this version of PyExpLabSys") from None
+                            database=db.database, timeouts=db.timeouts)
+    from ..backends.odbc import OdbcBackend  # pyodbc itself is imported when it is built
+
     return OdbcBackend(db.table, db.user, password, db.dsn, timeouts=db.timeouts)
 
 
