@@ -72,6 +72,7 @@ class DataLogger(threading.Thread):
         if isinstance(codenames, str) or not all(isinstance(c, str) for c in codenames):
             raise TypeError("codenames must be an iterable of strings")
         self.backend = backend
+        self.retry = retry
         self.timeouts = timeouts
         self.stop_timeout = stop_timeout
         self._spool: Spool | None = None
@@ -140,7 +141,7 @@ class DataLogger(threading.Thread):
                         f"in {self.timeouts.startup:.0f} s: {error}"
                     ) from None
                 LOG.warning("start-up attempt %d failed: %s", attempt, error)
-                time.sleep(min(RetryPolicy().delay(attempt), remaining))
+                time.sleep(min(self.retry.delay(attempt), remaining))
 
     # -- enqueue (any thread) ---------------------------------------------------------------
 
