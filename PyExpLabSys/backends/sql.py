@@ -8,9 +8,9 @@ stale connection ids on reconnect, and the classification of errors by MySQL err
 cursor, which parameter marker the library uses, how to interrupt a blocked call and
 how to read the native error code out of the library's exceptions.
 
-Times are sent as ``FROM_UNIXTIME(x)`` in a session whose time zone is UTC, which makes
-the conversion unambiguous (no daylight-saving overlap), rounded on the client side to
-the precision of the ``time`` column (MariaDB would truncate).
+Times are sent as UTC date-time literals in a session whose time zone is UTC, which
+makes the conversion unambiguous (no daylight-saving overlap), rounded on the client
+side to the precision of the ``time`` column (MariaDB would truncate).
 """
 
 from __future__ import annotations
@@ -131,18 +131,30 @@ def quote_identifier(name: str) -> str:
 def render_rows(points: Iterable[Point], precision: int) -> str:
     """The VALUES list of a multi-row INSERT; times rounded to the column's precision.
 
-    Numbers are written with ``repr``, which round-trips a float exactly; None becomes
-    NULL. The points were validated on enqueue, so no quoting is needed.
+    Times are written as UTC date-time literals (the session's time zone is UTC), which
+    the server takes about 1.4 times faster than ``FROM_UNIXTIME(x)`` per row; the date
+    part is formatted once per second of data. Numbers are written with ``repr``, which
+    round-trips a float exactly; None becomes NULL. The points were validated on
+    enqueue, so no quoting is needed.
     """
-    if precision <= 0:
-        return ",".join(
-            f"(FROM_UNIXTIME({round(t)}),{type_id},{'NULL' if v is None else repr(v)})"
-            for type_id, t, v in points
-        )
-    return ",".join(
-        f"(FROM_UNIXTIME({round(t, precision)!r}),{type_id},{'NULL' if v is None else repr(v)})"
-        for type_id, t, v in points
-    )
+    seconds: dict[int, str] = {}
+    rows = []
+    append = rows.append
+    scale = 10**precision if precision > 0 else 0
+    for type_id, stamp, value in points:
+        if scale:
+            whole, fraction = divmod(round(stamp * scale), scale)
+        else:
+            whole, fraction = round(stamp), 0
+        text = seconds.get(whole)
+        if text is None:
+            text = seconds[whole] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole))
+        number = "NULL" if value is None else repr(value)
+        if scale:
+            append(f"('{text}.{fraction:0{precision}d}',{type_id},{number})")
+        else:
+            append(f"('{text}',{type_id},{number})")
+    return ",".join(rows)
 
 
 def classify_code(
