@@ -138,23 +138,27 @@ def render_rows(points: Iterable[Point], precision: int) -> str:
     enqueue, so no quoting is needed.
     """
     seconds: dict[int, str] = {}
-    rows = []
-    append = rows.append
-    scale = 10**precision if precision > 0 else 0
-    for type_id, stamp, value in points:
-        if scale:
-            whole, fraction = divmod(round(stamp * scale), scale)
-        else:
-            whole, fraction = round(stamp), 0
-        text = seconds.get(whole)
-        if text is None:
-            text = seconds[whole] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole))
-        number = "NULL" if value is None else repr(value)
-        if scale:
-            append(f"('{text}.{fraction:0{precision}d}',{type_id},{number})")
-        else:
-            append(f"('{text}',{type_id},{number})")
-    return ",".join(rows)
+    known = seconds.get
+    opening = "('%Y-%m-%d %H:%M:%S." if precision > 0 else "('%Y-%m-%d %H:%M:%S',"
+
+    def second(whole: int) -> str:  # "('2024-01-31 12:00:00'," once per second of data
+        text = seconds[whole] = time.strftime(opening, time.gmtime(whole))
+        return text
+
+    if precision > 0:
+        scale = 10**precision
+        rows = [
+            (known(whole) or second(whole)) + f"{fraction:0{precision}d}',{type_id},{value!r})"
+            for type_id, stamp, value in points
+            for whole, fraction in (divmod(round(stamp * scale), scale),)
+        ]
+    else:
+        rows = [
+            (known(whole := round(stamp)) or second(whole)) + f"{type_id},{value!r})"
+            for type_id, stamp, value in points
+        ]
+    # repr(None) is the only way "None" can end a row: numbers never spell it
+    return ",".join(rows).replace(",None)", ",NULL)")
 
 
 def classify_code(
