@@ -94,7 +94,7 @@ class BatchPolicy:
     what keeps the committed rate close to what the server can take.
     """
 
-    max_points: int = 5000
+    max_points: int = 20000
     flush_interval: float = 0.05
 
     def __post_init__(self) -> None:
