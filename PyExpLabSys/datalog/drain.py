@@ -91,6 +91,12 @@ class Drain:
                     return
                 self.sleep(self.batch.flush_interval)
 
+    def close(self) -> None:
+        """Release the preparing thread (the drain is done)."""
+        if self._preparer is not None:
+            self._preparer.shutdown(wait=False, cancel_futures=True)
+        self._ahead = None
+
     def sleep(self, seconds: float) -> None:
         """Wait, but not past the deadline, and wake early when ``wake`` is set."""
         if self.deadline is not None:

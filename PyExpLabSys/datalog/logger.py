@@ -200,6 +200,7 @@ class DataLogger(threading.Thread):
         except Exception:  # a bug: say so loudly, the points are still queued
             LOG.exception("the drain loop failed; %d point(s) stay queued", len(self._buffer))
         finally:
+            self._drain.close()
             self.backend.close()
 
     def stop(self, timeout: float | None = None) -> StopReport:
