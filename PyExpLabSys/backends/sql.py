@@ -359,26 +359,24 @@ class SQLBackend(Backend):
         """Hook: runs once per connection, after its id is known."""
 
     def _read_table_layout(self, cursor: Any) -> None:
-        self._execute(
-            cursor,
-            "SELECT ENGINE FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-            (self.table,),
-        )
+        """The data table's engine and the precision of its ``time`` column."""
+        where = "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
+        self.engine = self._one(
+            cursor, f"SELECT ENGINE FROM information_schema.TABLES {where}",
+            "does not exist",
+        ) or "unknown"
+        self.precision = int(self._one(
+            cursor, "SELECT COALESCE(DATETIME_PRECISION, 0) FROM information_schema.COLUMNS "
+            f"{where} AND COLUMN_NAME = 'time'", "has no column 'time'",
+        ))
+
+    def _one(self, cursor: Any, statement: str, missing: str) -> Any:
+        """The single value ``statement`` selects about the data table; MayHeal if none."""
+        self._execute(cursor, statement, (self.table,))
         row = cursor.fetchone()
         if row is None:
-            raise MayHeal(f"table {self.database}.{self.table} does not exist")
-        self.engine = row[0] or "unknown"
-        self._execute(
-            cursor,
-            "SELECT COALESCE(DATETIME_PRECISION, 0) FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = 'time'",
-            (self.table,),
-        )
-        row = cursor.fetchone()
-        if row is None:
-            raise MayHeal(f"table {self.database}.{self.table} has no column 'time'")
-        self.precision = int(row[0])
+            raise MayHeal(f"table {self.database}.{self.table} {missing}")
+        return row[0]
 
     @property
     def transactional(self) -> bool:

@@ -13,7 +13,17 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-__all__ = ["PointBuffer"]
+__all__ = ["PointBuffer", "first_item"]
+
+
+def first_item(*queues: Any) -> Any | None:
+    """The first item of the first non-empty queue; safe while a consumer pops."""
+    for queue in queues:
+        try:
+            return queue[0]
+        except IndexError:
+            continue
+    return None
 
 
 class PointBuffer:
@@ -56,12 +66,7 @@ class PointBuffer:
 
     def oldest(self) -> Any | None:
         """The oldest point still queued, or None (a racy but safe read for status)."""
-        for queue in (self._inflight, self._incoming):
-            try:
-                return queue[0]
-            except IndexError:
-                continue
-        return None
+        return first_item(self._inflight, self._incoming)
 
     def snapshot(self) -> list[Any]:
         """A copy of every queued point, oldest first (consumer only, e.g. at stop)."""

@@ -31,6 +31,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from .buffer import first_item
 from .policies import Overflow, SpoolPolicy
 
 LOG = logging.getLogger(__name__)
@@ -200,11 +201,9 @@ class SpoolBuffer:
                 self._checkpoint = checkpoint
 
     def oldest(self) -> Any | None:
-        for queue in (self._points, self._incoming):
-            try:
-                return queue[0]
-            except IndexError:
-                continue
+        point = first_item(self._points, self._incoming)
+        if point is not None:
+            return point
         if self._disk_from is not None:
             rows = self.spool.read(self._disk_from, 1)
             return rows[0][1:] if rows else None
