@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PyExpLabSys.backends.mysql import create_tables  # noqa: E402
+from PyExpLabSys.backends.schema import create_tables  # noqa: E402
 from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
 from PyExpLabSys.datalog.policies import SpoolPolicy, Timeouts  # noqa: E402
 from PyExpLabSys.testing.fault_proxy import FaultProxy  # noqa: E402

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PyExpLabSys.backends.mysql import create_tables  # noqa: E402
+from PyExpLabSys.backends.schema import create_tables  # noqa: E402
 from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from PyExpLabSys.backends.mysql import create_tables
+from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.datalog.policies import Timeouts
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 

@@ -19,8 +19,9 @@ Errors are sorted by what the drain must do next, not by which driver raised the
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 __all__ = [
     "Backend",
@@ -30,6 +31,7 @@ __all__ = [
     "BatchRejected",
     "MayHeal",
     "CodenameError",
+    "Capabilities",
 ]
 
 Point = tuple[int, float, "float | None"]  # (type_id, unixtime, value): see datalog.points
@@ -61,7 +63,9 @@ class BatchRejected(BackendError):
     table keeps the rows before the offending one); they must not be sent again.
     """
 
-    stored: int = 0
+    def __init__(self, message: str = "", stored: int = 0) -> None:
+        super().__init__(message)
+        self.stored = stored
 
 
 class MayHeal(BackendError):
@@ -72,8 +76,24 @@ class CodenameError(BackendError):
     """A codename has no row, or more than one, in the descriptions table."""
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do beyond the interface's minimum, declared by the class."""
+
+    #: :meth:`Backend.prepare` does real work: the drain prepares the next batch in a
+    #: helper thread while the current one is in flight (pipelining).
+    prepare: bool = False
+    #: How :meth:`Backend.reconcile` finds out what a batch with an unknown outcome
+    #: stored ("none": it cannot, the batch is resent), for logs and status.
+    reconcile: str = "none"
+
+
 class Backend(abc.ABC):
     """A database the logger writes points into (the classic dateplots layout)."""
+
+    #: Declared by each backend class; the drain reads it, never guesses.
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    _logger_id: str = ""
 
     #: Smallest and largest unix time the time column can store.
     time_range: tuple[float, float] = (1.0, 2147483647.0)
@@ -108,8 +128,8 @@ class Backend(abc.ABC):
 
     def prepare(self, points: Sequence[Point]) -> Any:
         """Pure, thread-safe work on a batch that can be done ahead of sending it (e.g.
-        rendering the statement). Backends that override it get the next batch prepared
-        in the background while the current one is in flight."""
+        rendering the statement). Backends that declare ``capabilities.prepare`` get
+        the next batch prepared in the background while the current one is in flight."""
         return None
 
     def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
@@ -118,19 +138,25 @@ class Backend(abc.ABC):
         which means a resend; backends that can find out do better."""
         return 0
 
-    #: The name of this logger's batches (the durable spool sets it, to survive restarts).
-    logger_id: str = ""
-    #: Batches at or after this stream position may be resent after a restart, so their
-    #: ledger rows must be kept (set by the drain from the buffer's durable position).
-    ledger_horizon: float = float("inf")
+    @property
+    def logger_id(self) -> str:
+        """The name of this logger's batches (kept by the durable spool across runs)."""
+        return self._logger_id
+
+    def resume(self, logger_id: str, checkpoint: Mapping[str, Any]) -> None:
+        """Before connecting: continue the batches of an earlier run, named
+        ``logger_id``, with the :meth:`checkpoint` it saved (the durable spool's)."""
+        self._logger_id = logger_id
+
+    def keep_ledger_from(self, seq: float) -> None:
+        """Batches at or after stream position ``seq`` may be resent after a restart:
+        whatever records their outcome must be kept (called by the drain with the
+        buffer's durable position)."""
 
     def checkpoint(self) -> dict:
         """What the backend must remember, with the acknowledged position, to reconcile
         after a restart (e.g. the highest row id known stored). Saved by the spool."""
         return {}
-
-    def restore(self, checkpoint: dict) -> None:
-        """Take back a :meth:`checkpoint` saved by an earlier run (before connecting)."""
 
     def interrupt(self) -> None:
         """From another thread: make a call that is blocked in the database fail now."""

@@ -26,6 +26,7 @@ from typing import Any
 from .base import (
     Backend,
     BatchRejected,
+    Capabilities,
     ConnectionFailed,
     OutcomeUnknown,
     Point,
@@ -151,12 +152,14 @@ class MemoryDatabase:
 class MemoryBackend(Backend):
     """A client of a :class:`MemoryDatabase`, with the same behaviour as a real backend."""
 
+    capabilities = Capabilities(reconcile="ledger")
+
     def __init__(
         self, database: MemoryDatabase, ledger_key: str | None = None, timeout: float = 1.0
     ) -> None:
         self.database = database
         # names this client's batches in the ledger (the spool sets a lasting one)
-        self.logger_id = ledger_key or f"memory:{uuid.uuid4().hex[:12]}"
+        self._logger_id = ledger_key or f"memory:{uuid.uuid4().hex[:12]}"
         self.timeout = timeout
         self._connected = False
 

@@ -11,38 +11,20 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pymysql
 import pymysql.err
 
 from ..datalog.policies import Timeouts
-from .sql import (
-    CONNECTION_ERRORS,
-    LEDGER_TABLE,
-    MAY_HEAL_ERRORS,
-    REJECTED_ERRORS,
-    SQLBackend,
-    classify_code,
-    create_tables,
-    default_logger_id,
-    quote_identifier,
-    render_rows,
-)
+from .ledger import LEDGER_TABLE
+from .schema import DESCRIPTIONS_TABLE
+from .sql import SQLBackend
 
 LOG = logging.getLogger(__name__)
 
-__all__ = [
-    "MySQLBackend",
-    "classify",
-    "create_tables",
-    "render_rows",
-    "quote_identifier",
-    "default_logger_id",
-    "CONNECTION_ERRORS",
-    "MAY_HEAL_ERRORS",
-    "REJECTED_ERRORS",
-]
+__all__ = ["MySQLBackend", "shutdown_socket"]
 
 _REJECTED_TYPES = (pymysql.err.DataError, pymysql.err.IntegrityError, pymysql.err.ProgrammingError)
 
@@ -52,13 +34,15 @@ def _pymysql_code(error: BaseException) -> int | None:
     return error.args[0] if error.args and isinstance(error.args[0], int) else None
 
 
-def classify(error: BaseException, outcome_unknown: bool) -> Exception:
-    """Translate a PyMySQL error into the backend error that says what to do next."""
-    return classify_code(
-        error, _pymysql_code(error), outcome_unknown,
-        rejected=isinstance(error, _REJECTED_TYPES),
-        server_error=isinstance(error, pymysql.err.MySQLError),
-    )
+def shutdown_socket(conn: Any) -> None:
+    """Shut a PyMySQL connection's socket down (any thread): a call blocked on it fails
+    at once, and nothing more can be sent on it."""
+    sock = getattr(conn, "_sock", None)  # PyMySQL exposes no public handle
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed or never connected
+            pass
 
 
 class MySQLBackend(SQLBackend):
@@ -76,7 +60,7 @@ class MySQLBackend(SQLBackend):
         port: int = 3306,
         database: str = "cinfdata",
         timeouts: Timeouts = Timeouts(),
-        descriptions_table: str = "dateplots_descriptions",
+        descriptions_table: str = DESCRIPTIONS_TABLE,
         connect: Callable[..., Any] = pymysql.connect,
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
@@ -117,17 +101,8 @@ class MySQLBackend(SQLBackend):
         return int(cursor.lastrowid or 0)
 
     def _discard(self, conn: Any) -> None:
-        sock = getattr(conn, "_sock", None)
-        if sock is not None:  # do not wait for a polite QUIT on a dead line
-            sock.close()
-        conn._sock = None
-        conn._rfile = None
+        shutdown_socket(conn)  # do not wait for a polite QUIT on a dead line
+        conn.close()
 
     def _interrupt(self, conn: Any) -> None:
-        """Shut the socket down so that a blocked call fails now."""
-        sock = getattr(conn, "_sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shutdown_socket(conn)

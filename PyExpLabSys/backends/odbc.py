@@ -39,7 +39,9 @@ from typing import Any
 
 from ..datalog.policies import Timeouts
 from .base import MayHeal, describe_error
-from .sql import LEDGER_TABLE, SQLBackend
+from .ledger import LEDGER_TABLE
+from .schema import DESCRIPTIONS_TABLE
+from .sql import SQLBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -200,7 +202,7 @@ class OdbcBackend(SQLBackend):
         port: int | None = None,
         database: str | None = None,
         timeouts: Timeouts = Timeouts(),
-        descriptions_table: str = "dateplots_descriptions",
+        descriptions_table: str = DESCRIPTIONS_TABLE,
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
         options: Mapping[str, Any] | None = None,

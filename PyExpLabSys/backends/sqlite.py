@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .base import Backend, BatchRejected, ConnectionFailed, MayHeal, Point, describe_error, map_codenames
-from .sql import quote_identifier
+from .sqltext import quote_identifier
 
 LOG = logging.getLogger(__name__)
 

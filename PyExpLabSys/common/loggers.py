@@ -10,14 +10,13 @@ never wait for the network. This module only translates names and arguments.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from ..backends.base import Backend
-from ..backends.mysql import MySQLBackend
+from ..backends.mysql import MySQLBackend, shutdown_socket
 from ..datalog.deadletter import default_dead_letter_path
 from ..datalog.logger import DataLogger, LoggerStoppedError, StartupException
 from ..datalog.points import UnknownCodenameError
@@ -166,12 +165,7 @@ class InterruptableThread(threading.Thread):
 
     def interrupt(self) -> None:
         """Shut the cursor's connection down, so the statement's wait ends now."""
-        sock = getattr(getattr(self.cursor, "connection", None), "_sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shutdown_socket(getattr(self.cursor, "connection", None))
 
 
 def timeout_query(cursor: Any, query: str, timeout_duration: float = 3) -> Any:

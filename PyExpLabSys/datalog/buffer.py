@@ -1,5 +1,9 @@
 """The point buffer: where points wait, in order, until the database has committed them.
 
+:class:`PointBuffer` is the interface; :class:`RamBuffer` (here) and
+:class:`~.spool.SpoolBuffer` (the durable spool) implement it, and the logger and the
+drain never ask which one they hold.
+
 Producers (instrument threads) only ever ``append``; that is one ``deque.append``, atomic
 under the GIL, so enqueueing never takes a lock and never waits for the database. The one
 consumer (the drain) ``peek``s a batch, which moves points from the incoming deque into an
@@ -11,9 +15,46 @@ by the next ``peek`` until acknowledged, so a failed batch is simply retried.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-__all__ = ["PointBuffer", "first_item"]
+__all__ = ["PointBuffer", "RamBuffer", "first_item"]
+
+
+class PointBuffer(Protocol):
+    """Where points wait: many producers append, one consumer peeks and acknowledges."""
+
+    #: Add one point (any thread; never blocks, never takes a lock).
+    append: Callable[[Any], None]
+
+    def __len__(self) -> int:
+        """Points waiting, in flight included."""
+
+    def peek(self, max_points: int) -> list[Any]:
+        """Up to ``max_points`` oldest points, without removing them (consumer only)."""
+
+    def ack(self, count: int, checkpoint: Any = None) -> None:
+        """Remove the ``count`` oldest points: the database has committed them;
+        ``checkpoint`` is what the backend must remember with that position."""
+
+    def head_seq(self) -> int:
+        """Stream position of the oldest waiting point."""
+
+    def durable_seq(self) -> float:
+        """Every point below this stream position is acknowledged durably: a restart
+        never resends from an older one."""
+
+    def oldest(self) -> Any | None:
+        """The oldest waiting point, or None (a racy but safe read, for status)."""
+
+    def snapshot(self) -> list[Any]:
+        """Waiting points held in RAM, oldest first (consumer only, e.g. at stop)."""
+
+    def stats(self) -> dict[str, Any]:
+        """Extra figures for the logger's status (e.g. the spool's), by field name."""
+
+    def close(self) -> int:
+        """Stop; returns how many waiting points are kept for the next start."""
 
 
 def first_item(*queues: Any) -> Any | None:
@@ -26,8 +67,8 @@ def first_item(*queues: Any) -> Any | None:
     return None
 
 
-class PointBuffer:
-    """FIFO of points with peek/ack semantics; many producers, one consumer."""
+class RamBuffer:
+    """The point buffer in RAM: a FIFO with peek/ack; many producers, one consumer."""
 
     def __init__(self) -> None:
         self._incoming: deque[Any] = deque()
@@ -71,3 +112,11 @@ class PointBuffer:
     def snapshot(self) -> list[Any]:
         """A copy of every queued point, oldest first (consumer only, e.g. at stop)."""
         return self._inflight + list(self._incoming)
+
+    def stats(self) -> dict[str, Any]:
+        """Nothing beyond the queue length: no spool."""
+        return {}
+
+    def close(self) -> int:
+        """Nothing survives the process: no point is kept for the next start."""
+        return 0

@@ -58,7 +58,7 @@ class Drain:
         self.batch = batch
         self.retry = retry
         self.wake = wake or threading.Event()  # set to cut a wait short (stop)
-        self.unknown: tuple[int, int] | None = None  # (first_seq, n) of an unsettled batch
+        self._unknown: tuple[int, int] | None = None  # (first_seq, n) of an unsettled batch
         self.failures = 0
         # Counters for status(); written by the drain thread only.
         self.committed = 0
@@ -69,10 +69,10 @@ class Drain:
         self.last_commit_time: float | None = None
         self.current_backoff = 0.0
         self.last_error: str | None = None
-        self.deadline: float | None = None  # monotonic; set by stop()
+        self._deadline: float | None = None  # monotonic; see finish_by()
         # Pipelining: a backend that can prepare a batch (render its statement) gets the
         # next batch prepared by a helper thread while the current one is in flight.
-        self._pipeline = type(backend).prepare is not Backend.prepare
+        self._pipeline = backend.capabilities.prepare
         self._preparer = ThreadPoolExecutor(1, "drain-prepare") if self._pipeline else None
         self._ahead: tuple[list, Future] | None = None
         self._was_connected = backend.connected
@@ -82,14 +82,25 @@ class Drain:
 
     def run(self, keep_going: Callable[[], bool]) -> None:
         """Deliver until ``keep_going()`` is false and the buffer is empty, or until the
-        monotonic ``self.deadline`` (None: no deadline) has passed."""
+        deadline of :meth:`finish_by` has passed."""
         while True:
-            if self.deadline is not None and time.monotonic() >= self.deadline:
+            if self._deadline is not None and time.monotonic() >= self._deadline:
                 return
             if not self.step():  # nothing to send (a spool may still be writing some)
                 if not keep_going() and not len(self.buffer):
                     return
                 self.sleep(self.batch.flush_interval)
+
+    def finish_by(self, deadline: float) -> None:
+        """Give up delivering at ``deadline`` (monotonic): waits end there too (any
+        thread; the logger's stop)."""
+        self._deadline = deadline
+        self.wake.set()
+
+    def unknown_outcome_points(self) -> int:
+        """How many points are in a batch whose outcome is not yet known."""
+        unknown = self._unknown
+        return unknown[1] if unknown else 0
 
     def close(self) -> None:
         """Release the preparing thread (the drain is done)."""
@@ -99,8 +110,8 @@ class Drain:
 
     def sleep(self, seconds: float) -> None:
         """Wait, but not past the deadline, and wake early when ``wake`` is set."""
-        if self.deadline is not None:
-            seconds = min(seconds, max(0.0, self.deadline - time.monotonic()))
+        if self._deadline is not None:
+            seconds = min(seconds, max(0.0, self._deadline - time.monotonic()))
         if self.wake.wait(seconds):
             self.wake.clear()
 
@@ -113,7 +124,7 @@ class Drain:
         try:
             if not self.backend.connected:
                 self._connect()
-            if self.unknown is not None:
+            if self._unknown is not None:
                 self._reconcile(points)
                 return True
             if self._pipeline:
@@ -121,7 +132,7 @@ class Drain:
             else:
                 self.backend.insert_batch(self.buffer.head_seq(), batch)
         except OutcomeUnknown as error:
-            self.unknown = (self.buffer.head_seq(), len(batch))
+            self._unknown = (self.buffer.head_seq(), len(batch))
             self._failed(error)
         except BatchRejected as error:
             self._rejected(batch, error)
@@ -145,7 +156,7 @@ class Drain:
             batch = points[: self.limit]
             prepared = self.backend.prepare(batch)
         following = points[len(batch): len(batch) + self.limit]
-        if following and self.unknown is None:
+        if following and self._unknown is None and self._preparer is not None:
             self._ahead = (following, self._preparer.submit(self.backend.prepare, following))
         return batch, prepared
 
@@ -159,11 +170,12 @@ class Drain:
         self._was_connected = True
 
     def _reconcile(self, points: list) -> None:
-        first_seq, count = self.unknown  # type: ignore[misc]
+        assert self._unknown is not None  # step() calls this only then
+        first_seq, count = self._unknown
         stored = self.backend.reconcile(first_seq, points[:count])
         if stored > len(points):  # a batch of an earlier run, larger than this peek
             stored = min(stored, len(self.buffer.peek(stored)))
-        self.unknown = None
+        self._unknown = None
         self.reconciled_batches += 1
         LOG.warning(
             "batch at %d had an unknown outcome: %d of %d points were committed, %s",
@@ -197,7 +209,7 @@ class Drain:
 
     def _acknowledge(self, count: int) -> None:
         self.buffer.ack(count, self.backend.checkpoint())
-        self.backend.ledger_horizon = self.buffer.durable_seq()
+        self.backend.keep_ledger_from(self.buffer.durable_seq())
         if self.buffer.head_seq() >= self.suspect_end:
             self.limit = self.batch.max_points
         self.committed += count

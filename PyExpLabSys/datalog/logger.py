@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.base import Backend, BackendError, CodenameError
-from .buffer import PointBuffer
+from .buffer import PointBuffer, RamBuffer
 from .deadletter import DeadLetterStore
 from .drain import Drain
 from .points import PointValidator
@@ -81,8 +81,7 @@ class DataLogger(threading.Thread):
                 self._spool = Spool(spool_path, spool)
             except SpoolError as error:
                 raise StartupException(str(error)) from None
-            backend.logger_id = self._spool.logger_id
-            backend.restore(self._spool.checkpoint)
+            backend.resume(self._spool.logger_id, self._spool.checkpoint)
         try:
             self._codename_translation = self._start_up(codenames)
         except StartupException:
@@ -93,8 +92,8 @@ class DataLogger(threading.Thread):
             self._codename_translation, NonFinitePolicy(nonfinite), backend.time_range
         )
         self._type_names = {v: k for k, v in self._codename_translation.items()}
-        self._buffer: PointBuffer | SpoolBuffer = (
-            PointBuffer() if self._spool is None else SpoolBuffer(self._spool, backend.checkpoint())
+        self._buffer: PointBuffer = (
+            RamBuffer() if self._spool is None else SpoolBuffer(self._spool, backend.checkpoint())
         )
         self._append = self._buffer.append
         self._wake = threading.Event()
@@ -214,9 +213,8 @@ class DataLogger(threading.Thread):
                 return self._report
             timeout = self.stop_timeout if timeout is None else timeout
             self._accepting = False
-            self._drain.deadline = time.monotonic() + timeout
             self._stopping = True
-            self._wake.set()
+            self._drain.finish_by(time.monotonic() + timeout)
             if self.is_alive():
                 self.join(timeout)
                 if self.is_alive():  # stuck in a statement: cut it short
@@ -224,13 +222,13 @@ class DataLogger(threading.Thread):
                     self.join(self.timeouts.connect)
             else:
                 self.backend.close()
-            spooled = self._buffer.close() if isinstance(self._buffer, SpoolBuffer) else 0
+            spooled = self._buffer.close()
             self._report = self._make_report(spooled)
             atexit.unregister(self._stop_at_exit)
             return self._report
 
     def _make_report(self, spooled: int) -> StopReport:
-        unknown = self._drain.unknown[1] if self._drain.unknown else 0
+        unknown = self._drain.unknown_outcome_points()
         if spooled:
             reason = self._drain.last_error or "stop time-out reached"
             LOG.warning(
@@ -279,5 +277,5 @@ class DataLogger(threading.Thread):
             nonfinite_dropped=self._validator.nonfinite_dropped,
             current_backoff=drain.current_backoff,
             last_error=drain.last_error,
-            **(self._buffer.stats() if isinstance(self._buffer, SpoolBuffer) else {}),
+            **self._buffer.stats(),
         )

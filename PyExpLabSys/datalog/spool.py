@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -121,9 +120,59 @@ class Spool:
 
     def used_bytes(self) -> int:
         """Bytes of the file in use (freed pages are reused, so the file stops there)."""
-        page_size, pages, free = (self.conn.execute(f"PRAGMA {name}").fetchone()[0]
-                                  for name in ("page_size", "page_count", "freelist_count"))
+        with self.lock:
+            page_size, pages, free = (self.conn.execute(f"PRAGMA {name}").fetchone()[0]
+                                      for name in ("page_size", "page_count", "freelist_count"))
         return (pages - free) * page_size
+
+    def waiting(self, from_seq: int) -> tuple[int, int | None]:
+        """(count, first seq) of the points on disk at or after ``from_seq``."""
+        with self.lock:
+            count, first = self.conn.execute(
+                "SELECT COUNT(*), MIN(seq) FROM points WHERE seq >= ?", (from_seq,)).fetchone()
+        return int(count), first
+
+    def write_group(self, points: list[Any], acked: int, checkpoint: dict[str, Any]) -> int:
+        """One group commit: append ``points`` after the last seq, delete what is
+        acknowledged below ``acked`` and save ``acked`` with the backend's
+        ``checkpoint``, in one transaction. Returns the seq of the first new point."""
+        first = self.next_seq
+        with self.lock:
+            try:
+                self.conn.execute("BEGIN")
+                self.conn.executemany(
+                    "INSERT INTO points (seq, type, time, value) VALUES (?, ?, ?, ?)",
+                    [(first + i, *point) for i, point in enumerate(points)],
+                )
+                deleted = self.conn.execute("DELETE FROM points WHERE seq < ?", (acked,)).rowcount
+                self.conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [
+                    (str(acked), "acked_seq"), (json.dumps(checkpoint), "checkpoint")])
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        self.next_seq = first + len(points)
+        self.acked_seq, self.checkpoint = acked, checkpoint
+        self.stored += len(points) - deleted
+        return first
+
+    def delete(self, seqs: list[int]) -> None:
+        """Drop the points at ``seqs`` (the overflow policy)."""
+        with self.lock:
+            self.conn.execute("BEGIN")
+            self.conn.executemany("DELETE FROM points WHERE seq = ?", [(seq,) for seq in seqs])
+            self.conn.execute("COMMIT")
+        self.stored -= len(seqs)
+
+    def size(self) -> int:
+        """Bytes in use in the file and its write-ahead log (-1 if unreadable)."""
+        try:
+            used = self.used_bytes()
+            wal = Path(f"{self.path}-wal")
+            return used + (wal.stat().st_size if wal.exists() else 0)
+        except (sqlite3.Error, OSError):
+            return -1
 
     def read(self, from_seq: int, limit: int) -> list[tuple[int, int, float, float | None]]:
         with self.lock:
@@ -162,10 +211,9 @@ class SpoolBuffer:
         self.flushes = 0
         self._stop = threading.Event()
         self._flushed = threading.Condition()
-        rows = spool.conn.execute("SELECT COUNT(*), MIN(seq) FROM points WHERE seq >= ?",
-                                  (self._acked,)).fetchone()
-        if rows[0]:
-            self._waiting, self._disk_from = rows
+        count, first = spool.waiting(self._acked)
+        if count:
+            self._waiting, self._disk_from = count, first
         self._thread = threading.Thread(target=self._run, name="spool-flusher", daemon=True)
         self._thread.start()
 
@@ -250,26 +298,11 @@ class SpoolBuffer:
             self._count_flush()
             return 0
         batch = self._make_room(batch)
-        first = spool.next_seq
         try:
-            with spool.lock:
-                spool.conn.execute("BEGIN")
-                spool.conn.executemany(
-                    "INSERT INTO points (seq, type, time, value) VALUES (?, ?, ?, ?)",
-                    [(first + i, *point) for i, point in enumerate(batch)],
-                )
-                deleted = spool.conn.execute("DELETE FROM points WHERE seq < ?", (acked,)).rowcount
-                spool.conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [
-                    (str(acked), "acked_seq"), (json.dumps(checkpoint), "checkpoint")])
-                spool.conn.execute("COMMIT")
+            first = spool.write_group(batch, acked, checkpoint)
         except BaseException:
-            if spool.conn.in_transaction:
-                spool.conn.execute("ROLLBACK")
             self._incoming.extendleft(reversed(batch))  # nothing lost: retried next time
             raise
-        spool.next_seq = first + len(batch)
-        spool.acked_seq, spool.checkpoint = acked, checkpoint
-        spool.stored += len(batch) - deleted
         with self._lock:
             self._waiting += len(batch)
             room = self.policy.max_ram_points - len(self._points)
@@ -289,8 +322,7 @@ class SpoolBuffer:
     def _make_room(self, batch: list[Any]) -> list[Any]:
         """Enforce the size limit with the overflow policy before writing ``batch``."""
         spool = self.spool
-        with spool.lock:
-            used = spool.used_bytes()
+        used = spool.used_bytes()
         deletable = max(0, spool.stored - self._waiting)  # acknowledged, still on disk
         excess = used + (len(batch) - deletable) * _ROW_BYTES - self.policy.max_spool_bytes
         if excess <= 0 or not batch:
@@ -320,12 +352,7 @@ class SpoolBuffer:
                     self._disk_from = nxt if nxt < self.spool.next_seq else None
             self._waiting -= len(doomed)
         if doomed:
-            with self.spool.lock:
-                self.spool.conn.execute("BEGIN")
-                self.spool.conn.executemany("DELETE FROM points WHERE seq = ?",
-                                            [(seq,) for seq in doomed])
-                self.spool.conn.execute("COMMIT")
-                self.spool.stored -= len(doomed)
+            self.spool.delete(doomed)
             self._overflowed(len(doomed), "oldest")
         return len(doomed)
 
@@ -359,16 +386,9 @@ class SpoolBuffer:
     def stats(self) -> dict[str, Any]:
         """Spooled points, bytes, oldest age and overflow count, for status()."""
         oldest = self.oldest()
-        try:
-            with self.spool.lock:
-                used = self.spool.used_bytes()
-            size = used + (os.path.getsize(f"{self.spool.path}-wal")
-                           if os.path.exists(f"{self.spool.path}-wal") else 0)
-        except (sqlite3.Error, OSError):
-            size = -1
         return {
             "spooled": self._waiting,
-            "spool_bytes": size,
+            "spool_bytes": self.spool.size(),
             "oldest_spooled_age": None if oldest is None or not self._waiting
             else max(0.0, time.time() - oldest[1]),
             "overflowed": self.overflowed,

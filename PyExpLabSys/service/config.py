@@ -22,7 +22,6 @@ Layout (see ``config/*.toml`` for complete examples)::
 from __future__ import annotations
 
 import difflib
-import inspect
 import logging
 import math
 import os
@@ -35,8 +34,7 @@ from typing import Any
 import serial
 
 from ..datalog.criteria import CRITERION_KINDS, LoggingCriterion, make_criterion
-from ..datalog.logger import DataLogger
-from ..datalog.policies import Timeouts
+from ..datalog.policies import SpoolPolicy, Timeouts
 from ..drivers.base import SerialInstrument
 from ..simulators.registry import DRIVERS
 
@@ -53,7 +51,6 @@ __all__ = [
     "load_config",
     "parse_config",
     "driver_class",
-    "spool_supported",
     "state_directory",
     "BACKENDS",
 ]
@@ -223,11 +220,6 @@ def driver_class(name: str) -> type[SerialInstrument]:
     return DRIVERS[name][0]
 
 
-def spool_supported() -> bool:
-    """Whether this version's DataLogger takes ``spool_path`` (the durable spool)."""
-    return "spool_path" in inspect.signature(DataLogger.__init__).parameters
-
-
 def state_directory(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> Path:
     """Where the service keeps its status file, dead letters and spool.
 
@@ -377,7 +369,7 @@ def _database(r: _Reader, base: Path, warnings: list[str]) -> DatabaseConfig:
         r.fail("backend", f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     table = r.get("table", str, "", required=True)
     if "table" in r.table and table:
-        from ..backends.mysql import quote_identifier
+        from ..backends.sqltext import quote_identifier
 
         try:
             quote_identifier(table)
@@ -453,13 +445,7 @@ def _spool(r: _Reader, base: Path, warnings: list[str]) -> SpoolConfig:
     r.finish()
     if r.table and path is None:
         r.fail("path", "missing: the spool needs a path (relative to the state directory)")
-    if path is not None and not spool_supported():
-        warnings.append("spool: not supported by this version of PyExpLabSys (DataLogger "
-                        "has no spool_path); queued points are kept in RAM only")
-        return SpoolConfig()
     if path is not None:
-        from ..datalog.policies import SpoolPolicy  # type: ignore[attr-defined]
-
         try:
             SpoolPolicy(**options)
         except (ValueError, TypeError) as error:

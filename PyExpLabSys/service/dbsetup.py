@@ -17,9 +17,6 @@ LOG = logging.getLogger(__name__)
 
 __all__ = ["init_database"]
 
-DESCRIPTIONS_TABLE = "dateplots_descriptions"
-
-
 def _descriptions(config: ServiceConfig) -> dict[str, str]:
     return {ch.codename: ch.description or ch.codename for ch in config.channels}
 
@@ -36,28 +33,9 @@ def init_database(config: ServiceConfig, environ: Mapping[str, str] | None = Non
     if db.backend != "mysql":
         raise RuntimeError(f"init-db supports sqlite and mysql, not {db.backend}; "
                            "create the tables with the database's own tools")
-    import pymysql
+    from .runner import build_backend
 
-    from ..backends.mysql import create_tables
-
-    conn = pymysql.connect(host=db.host, port=db.port, user=db.user,
-                           password=db.password(environ), database=db.database,
-                           connect_timeout=db.timeouts.connect, read_timeout=db.timeouts.read,
-                           write_timeout=db.timeouts.write)
-    try:
-        create_tables(conn, db.table, engine=db.engine, time_precision=db.time_precision)
-        with conn.cursor() as cursor:
-            cursor.execute(f"SELECT id, codename FROM {DESCRIPTIONS_TABLE}")
-            ids = {codename: int(type_id) for type_id, codename in cursor.fetchall()}
-            for codename, description in _descriptions(config).items():
-                if codename not in ids:
-                    cursor.execute(
-                        f"INSERT INTO {DESCRIPTIONS_TABLE} (codename, description) VALUES (%s, %s)",
-                        (codename, description),
-                    )
-                    ids[codename] = int(cursor.lastrowid)
-                    LOG.info("registered codename %s as %d", codename, ids[codename])
-        conn.commit()
-    finally:
-        conn.close()
+    backend = build_backend(config, environ)
+    ids = backend.create_tables(_descriptions(config), engine=db.engine,  # type: ignore[attr-defined]
+                                time_precision=db.time_precision)
     return {c: ids[c] for c in config.codenames}

@@ -22,7 +22,7 @@ from typing import Any
 from ..backends.base import Backend
 from ..datalog.logger import DataLogger
 from ..datalog.status import StopReport
-from .config import ServiceConfig, spool_supported, state_directory
+from .config import ServiceConfig, state_directory
 from .metrics import MetricsServer
 from .notify import Notifier
 from .readers import InstrumentReader, ReaderPolicy
@@ -58,7 +58,7 @@ def build_backend(config: ServiceConfig, environ: Mapping[str, str] | None = Non
 
 def _spool_kwargs(config: ServiceConfig, state_dir: Path) -> dict[str, Any]:
     """``spool_path``/``spool`` for DataLogger, when configured and supported."""
-    if not config.spool.enabled or not spool_supported():
+    if not config.spool.enabled:
         return {}
     from ..datalog.policies import SpoolPolicy  # type: ignore[attr-defined]
 

@@ -17,7 +17,7 @@ import pytest
 
 from PyExpLabSys.testing.plugin import MockDatabase
 from PyExpLabSys.common.loggers import ContinuousLogger, StartupException
-from PyExpLabSys.datalog.buffer import PointBuffer
+from PyExpLabSys.datalog.buffer import RamBuffer
 from PyExpLabSys.datalog.logger import LoggerStoppedError
 from PyExpLabSys.datalog.points import UnknownCodenameError
 from PyExpLabSys.datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
@@ -273,7 +273,7 @@ def test_start_up_errors(db):
 # -- building blocks ----------------------------------------------------------------------
 
 def test_buffer_peek_does_not_remove_until_ack():
-    buffer = PointBuffer()
+    buffer = RamBuffer()
     for i in range(5):
         buffer.append(i)
     assert buffer.peek(3) == [0, 1, 2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from PyExpLabSys.backends.sql import quote_identifier, render_rows
+from PyExpLabSys.backends.sqltext import quote_identifier, render_rows
 
 
 @pytest.mark.parametrize(
