@@ -32,6 +32,16 @@ from PyExpLabSys.datalog.policies import Timeouts
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 DATABASE = "loggertest"
+#: The smallest [[instruments]] part of a service configuration (one gauge, one channel).
+ONE_GAUGE_TOML = """
+[[instruments]]
+name = "gauge"
+driver = "mks925"
+port = "/dev/ttyUSB0"
+[[instruments.channels]]
+codename = "{codename}"
+interval = 1.0
+"""
 LOGGER_USER = "labuser"
 LOGGER_PASSWORD = "Sekr1t-Passw0rd!"  # tests assert it never shows up anywhere
 FAST_TIMEOUTS = Timeouts(connect=2.0, read=3.0, write=3.0, query=3.0, startup=3.0)

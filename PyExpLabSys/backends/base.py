@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from ..datalog.policies import Timeouts
 
 __all__ = [
     "Backend",
@@ -32,6 +34,8 @@ __all__ = [
     "MayHeal",
     "CodenameError",
     "Capabilities",
+    "BackendConfigError",
+    "BackendSettings",
 ]
 
 Point = tuple[int, float, "float | None"]  # (type_id, unixtime, value): see datalog.points
@@ -76,6 +80,23 @@ class CodenameError(BackendError):
     """A codename has no row, or more than one, in the descriptions table."""
 
 
+class BackendConfigError(ValueError):
+    """A backend cannot be built from its settings (unknown name, missing library,
+    undefined data source …); the message says which and why, never a password."""
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """What a backend is built from (see :mod:`.registry`): the data table, the
+    backend's options by name, the password, the time-outs and the ledger name."""
+
+    table: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    password: str | None = field(default=None, repr=False)
+    timeouts: Timeouts = Timeouts()
+    logger_id: str | None = None
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a backend can do beyond the interface's minimum, declared by the class."""
@@ -97,6 +118,18 @@ class Backend(abc.ABC):
 
     #: Smallest and largest unix time the time column can store.
     time_range: tuple[float, float] = (1.0, 2147483647.0)
+
+    @classmethod
+    def from_settings(cls, settings: BackendSettings) -> Backend:
+        """Build the backend from its registry settings (options complete with their
+        defaults); raise BackendConfigError when they cannot work."""
+        raise BackendConfigError(f"{cls.__name__} cannot be built from a configuration")
+
+    def create_tables(self, descriptions: Mapping[str, str], **layout: Any) -> dict[str, int]:
+        """Create the table layout if missing and register the codenames of
+        ``descriptions`` (codename → description); their type ids (``init-db``)."""
+        raise BackendConfigError(f"{self.describe()} cannot create its tables; create them "
+                                 "with the database's own tools")
 
     @abc.abstractmethod
     def connect(self) -> None:

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .base import (
@@ -165,6 +165,9 @@ class MemoryBackend(Backend):
 
     def describe(self) -> str:
         return "memory database"
+
+    def create_tables(self, descriptions: Mapping[str, str], **layout: object) -> dict[str, int]:
+        return self.database.declare(*descriptions)
 
     @property
     def connected(self) -> bool:

@@ -18,6 +18,7 @@ import pymysql
 import pymysql.err
 
 from ..datalog.policies import Timeouts
+from .base import BackendSettings
 from .ledger import LEDGER_TABLE
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
@@ -72,6 +73,15 @@ class MySQLBackend(SQLBackend):
         )
         self.host, self.port = host, int(port)
         self._connect = connect
+
+    @classmethod
+    def from_settings(cls, settings: BackendSettings) -> MySQLBackend:
+        options = settings.options
+        return cls(
+            settings.table, options["user"] or "", settings.password or "",
+            host=options["host"], port=options["port"], database=options["database"],
+            timeouts=settings.timeouts, logger_id=settings.logger_id,
+        )
 
     def describe(self) -> str:
         return f"MySQL {self.user}@{self.host}:{self.port}/{self.database}.{self.table}"

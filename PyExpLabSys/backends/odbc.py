@@ -38,7 +38,7 @@ from types import ModuleType
 from typing import Any
 
 from ..datalog.policies import Timeouts
-from .base import MayHeal, describe_error
+from .base import BackendConfigError, BackendSettings, MayHeal, describe_error
 from .ledger import LEDGER_TABLE
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
@@ -220,6 +220,28 @@ class OdbcBackend(SQLBackend):
         self.host, self.port = host, None if port is None else int(port)
         self.options = dict(options or {})
         self._socket: _SocketHandle | None = None
+
+    @classmethod
+    def from_settings(cls, settings: BackendSettings) -> OdbcBackend:
+        """The backend of a data source; BackendConfigError naming the DSN when pyodbc
+        is missing or the DSN is not defined."""
+        options = settings.options
+        dsn = options["dsn"]
+        try:
+            backend = cls(
+                settings.table, options.get("user"), settings.password, dsn,
+                host=options.get("host"), port=options.get("port"),
+                database=options.get("database"), timeouts=settings.timeouts,
+                logger_id=settings.logger_id,
+            )
+        except ImportError as error:
+            raise BackendConfigError(f"ODBC data source {dsn!r}: {error}") from None
+        if backend.dsn_defined() is False:
+            raise BackendConfigError(
+                f"ODBC data source {dsn!r} is not defined (see the ODBC administrator, or "
+                "odbc.ini and ODBCINI/ODBCSYSINI with unixODBC)"
+            )
+        return backend
 
     def describe(self) -> str:
         where = f"DSN {self.dsn!r}" if self.dsn else f"driver {self.driver!r}"

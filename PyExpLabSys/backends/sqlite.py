@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from .base import Backend, BatchRejected, ConnectionFailed, MayHeal, Point, describe_error, map_codenames
+from .base import (
+    Backend,
+    BackendSettings,
+    BatchRejected,
+    ConnectionFailed,
+    MayHeal,
+    Point,
+    describe_error,
+    map_codenames,
+)
 from .sqltext import quote_identifier
 
 LOG = logging.getLogger(__name__)
@@ -41,8 +50,17 @@ class SQLiteBackend(Backend):
         self.timeout = timeout
         self._conn: sqlite3.Connection | None = None
 
+    @classmethod
+    def from_settings(cls, settings: BackendSettings) -> SQLiteBackend:
+        return cls(settings.options["path"], settings.table)
+
     def describe(self) -> str:
         return f"SQLite {self.path}:{self.table}"
+
+    def create_tables(self, descriptions: Mapping[str, str], **layout: object) -> dict[str, int]:
+        ids = create_tables(self.path, self.table, descriptions, self.descriptions_table,
+                            descriptions)
+        return {codename: ids[codename] for codename in descriptions}
 
     @property
     def connected(self) -> bool:
@@ -111,8 +129,11 @@ def create_tables(
     table: str,
     codenames: Iterable[str] = (),
     descriptions_table: str = "dateplots_descriptions",
+    descriptions: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
-    """Create the layout in an SQLite file and register ``codenames``; returns their ids."""
+    """Create the layout in an SQLite file and register ``codenames`` (described by
+    ``descriptions``, else by themselves); returns the ids of every codename."""
+    descriptions = {codename: (descriptions or {}).get(codename, codename) for codename in codenames}
     table_sql, descriptions_sql = quote_identifier(table), quote_identifier(descriptions_table)
     with sqlite3.connect(path) as conn:
         conn.execute(
@@ -125,11 +146,10 @@ def create_tables(
             " type INTEGER NOT NULL, value REAL)"
         )
         conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_type_time ON {table_sql} (type, time)")
-        for codename in codenames:
-            conn.execute(
-                f"INSERT OR IGNORE INTO {descriptions_sql} (codename, description) VALUES (?, ?)",
-                (codename, codename),
-            )
+        conn.executemany(
+            f"INSERT OR IGNORE INTO {descriptions_sql} (codename, description) VALUES (?, ?)",
+            descriptions.items(),
+        )
         rows = conn.execute(f"SELECT id, codename FROM {descriptions_sql}").fetchall()
     conn.close()
     return {codename: type_id for type_id, codename in rows}

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..backends.base import Backend
-from ..backends.mysql import MySQLBackend, shutdown_socket
+from ..backends import registry
+from ..backends.base import Backend, BackendConfigError, BackendSettings
+from ..backends.mysql import shutdown_socket
 from ..datalog.deadletter import default_dead_letter_path
 from ..datalog.logger import DataLogger, LoggerStoppedError, StartupException
 from ..datalog.points import UnknownCodenameError
@@ -48,26 +49,15 @@ NONE_RESPONSE = None
 backend_factory: Callable[[str], Backend] | None = None
 
 
-def _odbc_backend(
-    table: str, username: str, password: str, dsn: str, host: str | None, port: int | None,
-    database: str | None, timeouts: Timeouts, logger_id: str | None,
-) -> Backend:
-    """The ODBC backend for ``dsn=``; StartupException naming the DSN if it cannot be."""
+def _registered_backend(name: str, table: str, password: str, timeouts: Timeouts,
+                        logger_id: str | None, **options: Any) -> Backend:
+    """A backend from the registry; StartupException (naming what is wrong) if it
+    cannot be built."""
+    settings = BackendSettings(table, options, password, timeouts, logger_id)
     try:
-        from ..backends.odbc import OdbcBackend
-
-        backend = OdbcBackend(
-            table, username, password, dsn, host=host, port=port, database=database,
-            timeouts=timeouts, logger_id=logger_id,
-        )
-    except ImportError as error:
-        raise StartupException(f"ODBC data source {dsn!r}: {error}") from None
-    if backend.dsn_defined() is False:
-        raise StartupException(
-            f"ODBC data source {dsn!r} is not defined (see the ODBC administrator, or "
-            "odbc.ini and ODBCINI/ODBCSYSINI with unixODBC)"
-        )
-    return backend
+        return registry.build(name, settings)
+    except BackendConfigError as error:
+        raise StartupException(str(error)) from None
 
 
 class ContinuousLogger(DataLogger):
@@ -120,14 +110,15 @@ class ContinuousLogger(DataLogger):
         if backend is None and backend_factory is not None:
             backend = backend_factory(table)
         if backend is None and dsn is not None:
-            backend = _odbc_backend(
-                table, username, password, dsn, host, port, database, timeouts, logger_id
+            backend = _registered_backend(
+                "odbc", table, password, timeouts, logger_id, dsn=dsn, user=username,
+                host=host, port=port, database=database,
             )
         if backend is None:
             location = resolve_server_location(host, port, database)
-            backend = MySQLBackend(
-                table, username, password, location.host, location.port, location.database,
-                timeouts=timeouts, logger_id=logger_id,
+            backend = _registered_backend(
+                "mysql", table, password, timeouts, logger_id, user=username,
+                host=location.host, port=location.port, database=location.database,
             )
         if dead_letter_path is None:
             dead_letter_path = default_dead_letter_path(table)

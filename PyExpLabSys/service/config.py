@@ -2,9 +2,11 @@
 
 Layout (see ``config/*.toml`` for complete examples)::
 
-    [database]          backend = "mysql" | "odbc" | "sqlite"; table; host, port,
-                        database, user (mysql); dsn (odbc); path (sqlite);
-                        password_file or password_credential (never required inline)
+    [database]          backend (a name in backends/registry.py: "sqlite", "mysql",
+                        "odbc"); table; password_file or password_credential (never
+                        required inline); [database.timeouts]; and the options the
+                        backend's registry entry declares (path; user, host, port,
+                        database, engine, time_precision; dsn …)
     [spool]             path, group_commit_interval, max_ram_points, max_spool_bytes,
                         overflow = "drop_oldest" | "drop_newest", synchronous
     [service]           state_directory, status_interval, stop_timeout,
@@ -33,6 +35,12 @@ from typing import Any
 
 import serial
 
+from ..backends.base import Backend, BackendSettings
+from ..backends.registry import REGISTRY as BACKEND_REGISTRY
+from ..backends.registry import BackendEntry
+from ..backends.registry import build as build_backend
+from ..backends.registry import entry as backend_entry
+from ..backends.sqltext import quote_identifier
 from ..datalog.criteria import CRITERION_KINDS, LoggingCriterion, make_criterion
 from ..datalog.policies import SpoolPolicy, Timeouts
 from ..drivers.base import SerialInstrument
@@ -52,10 +60,8 @@ __all__ = [
     "parse_config",
     "driver_class",
     "state_directory",
-    "BACKENDS",
 ]
 
-BACKENDS = ("sqlite", "mysql", "odbc")
 OVERFLOW = ("drop_oldest", "drop_newest")
 DEFAULT_CREDENTIAL = "db-password"
 #: Where a systemd unit's StateDirectory= lives, per config name.
@@ -74,27 +80,25 @@ class ConfigError(ValueError):
 # --------------------------------------------------------------------------- the model
 @dataclass(frozen=True)
 class DatabaseConfig:
-    """Where points go. The password is read only when it is needed, never stored here
-    (only where it comes from)."""
+    """Where points go: a registered backend (see :mod:`~..backends.registry`), its
+    data table and its options. The password is read only when it is needed, never
+    stored here (only where it comes from)."""
 
     backend: str = "sqlite"
     table: str = ""
-    path: Path | None = None  # sqlite
-    host: str = "localhost"
-    port: int = 3306
-    database: str = "cinfdata"
-    user: str | None = None
-    dsn: str | None = None  # odbc
+    options: Mapping[str, Any] = field(default_factory=dict)
     password_file: Path | None = None
     password_credential: str | None = None
     password_inline: str | None = field(default=None, repr=False)
-    engine: str = "InnoDB"  # init-db
-    time_precision: int = 6  # init-db: microsecond TIMESTAMP(6) for new tables
     timeouts: Timeouts = Timeouts()
 
     @property
+    def entry(self) -> BackendEntry:
+        return backend_entry(self.backend)
+
+    @property
     def needs_password(self) -> bool:
-        return self.backend in ("mysql", "odbc")
+        return self.entry.needs_password
 
     def password(self, environ: Mapping[str, str] | None = None) -> str:
         """Read the password from its file or systemd credential (``$CREDENTIALS_DIRECTORY``).
@@ -123,11 +127,18 @@ class DatabaseConfig:
                              f"{error.strerror or error}") from None
 
     def describe(self) -> str:
-        if self.backend == "sqlite":
-            return f"sqlite {self.path}:{self.table}"
-        if self.backend == "odbc":
-            return f"odbc DSN={self.dsn}:{self.table}"
-        return f"mysql {self.user}@{self.host}:{self.port}/{self.database}.{self.table}"
+        return self.entry.describe(self.table, self.options)
+
+    def build(self, environ: Mapping[str, str] | None = None) -> Backend:
+        """The backend, not connected (reads the password if the backend needs one)."""
+        password = self.password(environ) if self.needs_password else None
+        return build_backend(self.backend, BackendSettings(
+            self.table, self.options, password, self.timeouts))
+
+    def create_tables(self, descriptions: Mapping[str, str],
+                      environ: Mapping[str, str] | None = None) -> dict[str, int]:
+        """Create the tables if missing and register ``descriptions`` (``init-db``)."""
+        return self.build(environ).create_tables(descriptions, **self.entry.layout_options(self.options))
 
 
 @dataclass(frozen=True)
@@ -364,62 +375,65 @@ def _path(value: str | None, base: Path) -> Path | None:
 
 
 def _database(r: _Reader, base: Path, warnings: list[str]) -> DatabaseConfig:
+    """The ``[database]`` table: the keys every backend has, then the options the
+    chosen backend declares in the registry."""
     backend = r.get("backend", str, "sqlite")
-    if backend not in BACKENDS:
-        r.fail("backend", f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if backend not in BACKEND_REGISTRY:
+        r.fail("backend", f"unknown backend {backend!r}; choose from {', '.join(BACKEND_REGISTRY)}")
     table = r.get("table", str, "", required=True)
     if "table" in r.table and table:
-        from ..backends.sqltext import quote_identifier
-
         try:
             quote_identifier(table)
         except ValueError as error:
             r.fail("table", str(error))
-    kwargs: dict[str, Any] = {}
-    for key in ("host", "database", "user", "dsn", "password_credential", "engine"):
-        value = r.get(key, str)
-        if value is not None:
-            kwargs[key] = value
-    port = r.get("port", int, 3306)
-    if not 0 < port < 65536:
-        r.fail("port", f"must be a TCP port 1..65535, not {port}")
-    precision = r.get("time_precision", int, 6)
-    if not 0 <= precision <= 6:
-        r.fail("time_precision", f"must be 0 to 6, not {precision}")
-    sqlite_path = r.get("path", str)
     password_file = r.get("password_file", str)
+    password_credential = r.get("password_credential", str)
     inline = r.get("password", str)
     if inline is not None:
         warnings.append("database.password is set inline; prefer password_file or a "
                         "systemd credential (password_credential)")
-    if backend == "sqlite" and sqlite_path is None:
-        r.fail("path", "missing: the sqlite backend needs the database file's path")
-    if backend == "mysql" and "user" not in kwargs:
-        r.fail("user", "missing: the mysql backend needs a user")
-    if backend == "odbc" and "dsn" not in kwargs:
-        r.fail("dsn", "missing: the odbc backend needs a DSN")
-    if password_file is not None and "password_credential" in kwargs:
+    if password_file is not None and password_credential is not None:
         r.fail("password_file", "give either password_file or password_credential, not both")
-    timeouts = Timeouts()
-    timeout_table = r.get("timeouts", dict, {})
-    if timeout_table:
-        t = _Reader(r.problems, r.key("timeouts"), timeout_table)
-        values = {name: t.positive(name, getattr(timeouts, name))
-                  for name in ("connect", "read", "write", "query", "startup")}
-        t.finish()
-        try:
-            timeouts = Timeouts(**values)
-        except ValueError as error:
-            t.fail("", str(error))
-    engine = kwargs.get("engine", "InnoDB")
-    if engine.upper() not in {"INNODB", "MYISAM", "ARIA"}:
-        r.fail("engine", f"unsupported engine {engine!r} (InnoDB, MyISAM or Aria)")
+    timeouts = _timeouts(r)
+    options: dict[str, Any] = {}
+    entry = BACKEND_REGISTRY.get(backend)
+    for option in entry.options if entry else ():
+        value = r.get(option.name, option.kind, option.default)
+        if option.required and option.name not in r.table:
+            r.fail(option.name, f"missing: the {backend} backend needs {option.required}")
+        elif option.name in r.table and option.check is not None and value is not None:
+            problem = option.check(value)
+            if problem:
+                r.fail(option.name, problem)
+        options[option.name] = _path(value, base) if option.is_path else value
+    for key in list(r.table):  # another backend's option: say so (or stay quiet when
+        owners = [e.name for e in BACKEND_REGISTRY.values() if key in e.option_names]
+        if owners and key not in r.used:  # the backend itself is unknown)
+            r.used.add(key)
+            if entry is not None:
+                r.fail(key, f"not an option of the {backend} backend (only of {', '.join(owners)})")
     r.finish()
     return DatabaseConfig(
-        backend=backend, table=table, path=_path(sqlite_path, base), port=port,
-        password_file=_path(password_file, base), password_inline=inline,
-        time_precision=precision, timeouts=timeouts, **kwargs,
+        backend=backend, table=table, options=options, password_file=_path(password_file, base),
+        password_credential=password_credential, password_inline=inline, timeouts=timeouts,
     )
+
+
+def _timeouts(r: _Reader) -> Timeouts:
+    """``[database.timeouts]``: connect, read, write, query, startup (seconds)."""
+    timeouts = Timeouts()
+    table = r.get("timeouts", dict, {})
+    if not table:
+        return timeouts
+    t = _Reader(r.problems, r.key("timeouts"), table)
+    values = {name: t.positive(name, getattr(timeouts, name))
+              for name in ("connect", "read", "write", "query", "startup")}
+    t.finish()
+    try:
+        return Timeouts(**values)
+    except ValueError as error:
+        t.fail("", str(error))
+        return timeouts
 
 
 def _spool(r: _Reader, base: Path, warnings: list[str]) -> SpoolConfig:

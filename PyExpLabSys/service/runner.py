@@ -40,20 +40,7 @@ EXIT_OK, EXIT_START, EXIT_DIED, EXIT_UNDELIVERED = 0, 1, 2, 3
 
 def build_backend(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> Backend:
     """The backend the ``[database]`` section describes (reads the password if needed)."""
-    db = config.database
-    if db.backend == "sqlite":
-        from ..backends.sqlite import SQLiteBackend
-
-        return SQLiteBackend(db.path, db.table)  # type: ignore[arg-type]
-    password = db.password(environ)
-    if db.backend == "mysql":
-        from ..backends.mysql import MySQLBackend
-
-        return MySQLBackend(db.table, db.user or "", password, host=db.host, port=db.port,
-                            database=db.database, timeouts=db.timeouts)
-    from ..backends.odbc import OdbcBackend  # pyodbc itself is imported when it is built
-
-    return OdbcBackend(db.table, db.user, password, db.dsn, timeouts=db.timeouts)
+    return config.database.build(environ)
 
 
 def _spool_kwargs(config: ServiceConfig, state_dir: Path) -> dict[str, Any]:

@@ -7,7 +7,10 @@ import pytest
 from PyExpLabSys.backends.odbc import OdbcBackend, connection_string, odbc_error_code
 from PyExpLabSys.common.loggers import ContinuousLogger, StartupException
 
-from ..conftest import FAST_TIMEOUTS, LOGGER_PASSWORD, LOGGER_USER
+from PyExpLabSys.service.config import load_config
+from PyExpLabSys.service.dbsetup import init_database
+
+from ..conftest import DATABASE, FAST_TIMEOUTS, LOGGER_PASSWORD, LOGGER_USER, ONE_GAUGE_TOML
 
 pytestmark = pytest.mark.mariadb
 
@@ -40,3 +43,27 @@ def test_undefined_dsn_fails_start_up_naming_it(odbc_dsn, caplog):
 def test_describe_names_the_dsn_never_the_password(odbc_dsn):
     backend = OdbcBackend("dateplots_x", LOGGER_USER, LOGGER_PASSWORD, odbc_dsn)
     assert odbc_dsn in backend.describe() and LOGGER_PASSWORD not in repr(backend)
+
+
+def test_init_db_creates_the_tables_through_the_dsn(odbc_dsn, mariadb, tmp_path):
+    """init-db goes through the registry, so an ODBC setup gets its tables too."""
+    (tmp_path / "pw").write_text(LOGGER_PASSWORD)
+    config_path = tmp_path / "odbc.toml"
+    config_path.write_text(f"""
+[database]
+backend = "odbc"
+dsn = "{odbc_dsn}"
+user = "{LOGGER_USER}"
+password_file = "pw"
+table = "dateplots_odbc_init"
+""" + ONE_GAUGE_TOML.format(codename="odbc_init_pressure"))
+    config = load_config(config_path)
+    ids = init_database(config)
+    assert init_database(config) == ids  # a second run changes nothing
+    with mariadb.connect(DATABASE) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT id FROM dateplots_descriptions WHERE codename = 'odbc_init_pressure'")
+        assert cursor.fetchall() == ((ids["odbc_init_pressure"],),)
+        cursor.execute("SELECT DATETIME_PRECISION FROM information_schema.COLUMNS WHERE "
+                       "TABLE_SCHEMA = %s AND TABLE_NAME = 'dateplots_odbc_init' "
+                       "AND COLUMN_NAME = 'time'", (DATABASE,))
+        assert cursor.fetchone() == (6,)

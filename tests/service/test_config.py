@@ -59,7 +59,7 @@ def test_good_config_loads(tmp_path):
     config = load_config(write(tmp_path, GOOD))
     assert config.name == "setup"
     assert config.codenames == ["x_pressure", "x_temperature"]
-    assert config.database.path == tmp_path / "x.sqlite"
+    assert config.database.options["path"] == tmp_path / "x.sqlite"
     pressure, temperature = config.channels
     assert pressure.args == (1,) and pressure.make_criterion().threshold == 0.05
     assert temperature.read == "read_temperature" and temperature.criterion == "always"
