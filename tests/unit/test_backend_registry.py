@@ -110,8 +110,6 @@ def test_checking_an_sqlite_setup_imports_no_database_client(tmp_path):
         import sys
         from PyExpLabSys.service.config import load_config
         from PyExpLabSys.service.dbsetup import init_database
-
-from ..conftest import ONE_GAUGE_TOML
         config = load_config({str(path)!r})
         config.database.build()
         init_database(config)
