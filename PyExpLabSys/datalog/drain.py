@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
+from typing import Any
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..backends.base import (
@@ -51,7 +53,8 @@ class Drain:
     ) -> None:
         self.backend = backend
         self.dead_letters = dead_letters or DeadLetterStore()
-        self.type_names = dict(type_names or {})
+        # The logger's own mapping, which grows when it adds codenames; read only here.
+        self.type_names: Mapping[int, str] = type_names if type_names is not None else {}
         self.limit = batch.max_points  # smaller while a rejected batch is being split
         self.suspect_end = 0  # stream position up to which points are under suspicion
         self.buffer = buffer
@@ -77,6 +80,7 @@ class Drain:
         self._ahead: tuple[list, Future] | None = None
         self._was_connected = backend.connected
         self._logged_outage = False
+        self._calls: deque[tuple[Callable[[], Any], Future]] = deque()
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -84,6 +88,7 @@ class Drain:
         """Deliver until ``keep_going()`` is false and the buffer is empty, or until the
         deadline of :meth:`finish_by` has passed."""
         while True:
+            self._run_calls()
             if self._deadline is not None and time.monotonic() >= self._deadline:
                 return
             if not self.step():  # nothing to send (a spool may still be writing some)
@@ -102,8 +107,27 @@ class Drain:
         unknown = self._unknown
         return unknown[1] if unknown else 0
 
+    def call(self, function: Callable[[], Any]) -> Future:
+        """Run ``function`` in the drain thread between two batches (any thread): it
+        owns the backend's connection. Its result or error arrives in the Future."""
+        future: Future = Future()
+        self._calls.append((function, future))
+        self.wake.set()
+        return future
+
+    def _run_calls(self) -> None:
+        while self._calls:
+            function, future = self._calls.popleft()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(function())
+                except BaseException as error:  # handed to the caller
+                    future.set_exception(error)
+
     def close(self) -> None:
-        """Release the preparing thread (the drain is done)."""
+        """Release the preparing thread (the drain is done); pending calls fail."""
+        while self._calls:
+            self._calls.popleft()[1].cancel()
         if self._preparer is not None:
             self._preparer.shutdown(wait=False, cancel_futures=True)
         self._ahead = None

@@ -17,7 +17,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import CancelledError
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +34,25 @@ from .status import LoggerStatus, StopReport
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DataLogger", "StartupException", "LoggerStoppedError"]
+__all__ = ["DataLogger", "StartupException", "CodenameLookupError", "LoggerStoppedError"]
 
 _now = time.time
+#: Translates codenames with the backend; run by a _Runner where the backend may be used.
+_Lookup = Callable[[list[str]], dict[str, int]]
+_Runner = Callable[[_Lookup, list[str], float], dict[str, int]]
+
+
+def _here(lookup: _Lookup, codenames: list[str], timeout: float) -> dict[str, int]:
+    """Run the look-up in this thread (the constructor's: the drain is not running yet)."""
+    return lookup(codenames)
 
 
 class StartupException(Exception):
     """The logger could not start: the database is unreachable or a codename is wrong."""
+
+
+class CodenameLookupError(StartupException, ValueError):
+    """A codename has no row, or more than one, in the descriptions table."""
 
 
 class LoggerStoppedError(RuntimeError):
@@ -83,8 +97,9 @@ class DataLogger(threading.Thread):
                 raise StartupException(str(error)) from None
             backend.resume(self._spool.logger_id, self._spool.checkpoint)
         try:
-            self._codename_translation = self._start_up(codenames)
+            self._codename_translation = self._look_up(codenames, _here, timeouts.startup)
         except StartupException:
+            backend.close()
             if self._spool is not None:
                 self._spool.close()
             raise
@@ -105,26 +120,80 @@ class DataLogger(threading.Thread):
         self._accepting = True
         self._report: StopReport | None = None
         self._stop_lock = threading.Lock()
+        self._codenames_lock = threading.Lock()
         self._time_low, self._time_high = backend.time_range
 
-    # -- start-up -------------------------------------------------------------------------
+    # -- codenames ------------------------------------------------------------------------
 
-    def _start_up(self, codenames: list[str]) -> dict[str, int]:
-        deadline = time.monotonic() + self.timeouts.startup
+    def add_codenames(self, codenames: Iterable[str], timeout: float | None = None) -> dict[str, int]:
+        """Log these codenames too, from now on; their type ids.
+
+        Safe from any thread, before or after ``start()``: the look-up runs in the drain
+        thread (which owns the database connection) between two batches, and the
+        enqueue path is unchanged (it reads the same dictionary). Retries for
+        ``timeout`` seconds (default ``timeouts.startup``) while the database cannot be
+        reached; raises :class:`CodenameLookupError` for a codename without exactly one
+        row, :class:`StartupException` when the database stays unreachable.
+        """
+        wanted = list(codenames)
+        if isinstance(codenames, str) or not all(isinstance(c, str) for c in wanted):
+            raise TypeError("codenames must be an iterable of strings")
+        timeout = self.timeouts.startup if timeout is None else timeout
+        with self._codenames_lock:
+            new = [c for c in dict.fromkeys(wanted) if c not in self._codename_translation]
+            if new:
+                mapping = self._look_up(new, self._run_with_backend, timeout)
+                self._validator.add(mapping)
+                self._type_names.update({v: k for k, v in mapping.items()})
+                self._codename_translation.update(mapping)  # last: now the fast path sees them
+                LOG.info("logging %s too", ", ".join(new))
+        return {c: self._codename_translation[c] for c in wanted}
+
+    def _run_with_backend(self, lookup: _Lookup, codenames: list[str],
+                          timeout: float) -> dict[str, int]:
+        """Run ``lookup(codenames)`` where the backend may be used: in the drain thread
+        once it runs, else here (before ``start()``)."""
+        with self._stop_lock:
+            if self._report is not None:
+                raise LoggerStoppedError("the logger is stopped: no codename can be added")
+            if self.ident is None:  # not started: nobody else uses the backend
+                return lookup(codenames)
+            future = self._drain.call(lambda: lookup(codenames))
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise
+        except CancelledError:  # the drain ended first
+            raise LoggerStoppedError("the logger stopped: no codename can be added") from None
+
+    def _resolve(self, codenames: list[str]) -> dict[str, int]:
+        """Connect if needed and translate ``codenames`` (in the thread owning the backend)."""
+        if not self.backend.connected:
+            self.backend.connect()
+        try:
+            return self.backend.resolve_codenames(codenames)
+        except CodenameError:
+            raise
+        except BackendError:
+            self.backend.close()
+            raise
+
+    def _look_up(self, codenames: list[str], run: _Runner, timeout: float) -> dict[str, int]:
+        """Translate ``codenames`` through ``run``, retrying with back-off for ``timeout``
+        seconds; the spool's remembered ids when the database stays unreachable."""
+        deadline = time.monotonic() + timeout
         attempt = 0
         while True:
             attempt += 1
             try:
-                self.backend.connect()
-                mapping = self.backend.resolve_codenames(codenames)
+                mapping = run(self._resolve, codenames, max(0.0, deadline - time.monotonic()))
                 if self._spool is not None:
                     self._spool.remember_codenames(mapping)
                 return mapping
             except CodenameError as error:
-                self.backend.close()
-                raise StartupException(f"{self.backend.describe()}: {error}") from None
-            except BackendError as error:
-                self.backend.close()
+                raise CodenameLookupError(f"{self.backend.describe()}: {error}") from None
+            except (BackendError, FutureTimeout) as error:
                 remaining = deadline - time.monotonic()
                 cached = self._spool.codenames(codenames) if self._spool is not None else None
                 if remaining <= 0 and cached is not None:
@@ -137,7 +206,7 @@ class DataLogger(threading.Thread):
                 if remaining <= 0:
                     raise StartupException(
                         f"cannot reach {self.backend.describe()} after {attempt} attempt(s) "
-                        f"in {self.timeouts.startup:.0f} s: {error}"
+                        f"in {timeout:.0f} s: {error}"
                     ) from None
                 LOG.warning("start-up attempt %d failed: %s", attempt, error)
                 time.sleep(min(self.retry.delay(attempt), remaining))

@@ -68,6 +68,10 @@ class PointValidator:
         self.nonfinite_seen = 0
         self.nonfinite_dropped = 0
 
+    def add(self, type_ids: Mapping[str, int]) -> None:
+        """Know these codenames too (the logger added them while running)."""
+        self.type_ids = {**self.type_ids, **type_ids}
+
     def type_id(self, codename: Any) -> int:
         """The database id of ``codename``; an error naming it and the known ones."""
         try:
