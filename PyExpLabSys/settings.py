@@ -35,7 +35,7 @@ _SETTINGS_KEYS = {"host": "sql_server_host", "port": "sql_server_port", "databas
 class ServerLocation:
     """Host, port and database of the MySQL/MariaDB server."""
 
-    host: str
+    host: str  # one host, or several nodes: "db1:3306,db2:3306,db3"
     port: int
     database: str
 
@@ -66,7 +66,7 @@ def _read_user_settings(path: Path) -> dict[str, Any]:
 
 
 def resolve_server_location(
-    host: str | None = None,
+    host: str | list[str] | tuple[str, ...] | None = None,
     port: int | str | None = None,
     database: str | None = None,
     settings_file: Path | None = None,
@@ -83,6 +83,8 @@ def resolve_server_location(
             if settings is None:
                 settings = _read_user_settings(settings_file or user_settings_path())
             value = settings.get(_SETTINGS_KEYS[key])
+        if key == "host" and isinstance(value, (list, tuple)):  # several nodes
+            value = ",".join(str(entry) for entry in value)
         resolved[key] = defaults[key] if value is None else value
     try:
         resolved["port"] = int(resolved["port"])

@@ -33,6 +33,7 @@ __all__ = [
     "BatchRejected",
     "MayHeal",
     "CodenameError",
+    "SetupRejected",
     "Capabilities",
     "BackendConfigError",
     "BackendSettings",
@@ -74,6 +75,11 @@ class BatchRejected(BackendError):
 
 class MayHeal(BackendError):
     """The server refused for a reason that an operator may fix (table, privilege)."""
+
+
+class SetupRejected(MayHeal):
+    """The database is set up in a way the logger cannot write to safely (e.g. a
+    MyISAM table on a Galera node). Fatal at start-up; retried later, like MayHeal."""
 
 
 class CodenameError(BackendError):
@@ -190,6 +196,11 @@ class Backend(abc.ABC):
         """What the backend must remember, with the acknowledged position, to reconcile
         after a restart (e.g. the highest row id known stored). Saved by the spool."""
         return {}
+
+    def current_node(self) -> str | None:
+        """The server (``host:port``) this backend writes to now, where it chooses
+        among several; None otherwise."""
+        return None
 
     def interrupt(self) -> None:
         """From another thread: make a call that is blocked in the database fail now."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pymysql
@@ -20,6 +20,7 @@ import pymysql.err
 from ..datalog.policies import Timeouts
 from .base import BackendSettings
 from .ledger import LEDGER_TABLE
+from .nodes import parse_nodes
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 
@@ -57,7 +58,7 @@ class MySQLBackend(SQLBackend):
         table: str,
         user: str,
         password: str,
-        host: str = "localhost",
+        host: str | Sequence[str] = "localhost",
         port: int = 3306,
         database: str = "cinfdata",
         timeouts: Timeouts = Timeouts(),
@@ -69,9 +70,8 @@ class MySQLBackend(SQLBackend):
         super().__init__(
             table, user, password, database, timeouts=timeouts,
             descriptions_table=descriptions_table, logger_id=logger_id,
-            ledger_table=ledger_table, guard_name="mysql",
+            ledger_table=ledger_table, guard_name="mysql", nodes=parse_nodes(host, port),
         )
-        self.host, self.port = host, int(port)
         self._connect = connect
 
     @classmethod
@@ -83,8 +83,18 @@ class MySQLBackend(SQLBackend):
             timeouts=settings.timeouts, logger_id=settings.logger_id,
         )
 
+    @property
+    def host(self) -> str:
+        """The host of the node in use."""
+        return self._node().host
+
+    @property
+    def port(self) -> int:
+        """The port of the node in use."""
+        return self._node().port
+
     def describe(self) -> str:
-        return f"MySQL {self.user}@{self.host}:{self.port}/{self.database}.{self.table}"
+        return f"MySQL {self.user}@{self._node()}/{self.database}.{self.table}"
 
     def _open(self) -> Any:
         timeouts = self.timeouts

@@ -22,6 +22,7 @@ class ER:
     GET_ERRNO = 1030  # error from the storage engine
     OPEN_AS_READONLY = 1036
     CON_COUNT_ERROR = 1040  # too many connections
+    UNKNOWN_COM_ERROR = 1047  # Galera: "WSREP has not yet prepared node for application use"
     DBACCESS_DENIED_ERROR = 1044
     ACCESS_DENIED_ERROR = 1045
     NO_DB_ERROR = 1046
@@ -63,9 +64,10 @@ class CR:
     SERVER_LOST_EXTENDED = 2055  # lost connection (system error)
 
 
-#: The conversation with the server broke (not a verdict on the data): reconnect, retry.
+#: The conversation with the server broke, or the node cannot serve (not a verdict on the
+#: data): reconnect, to another node where there are several, and retry.
 CONNECTION_ERRORS = frozenset({
-    ER.CON_COUNT_ERROR, ER.SERVER_SHUTDOWN, ER.ABORTING_CONNECTION, ER.NET_READ_INTERRUPTED,
+    ER.CON_COUNT_ERROR, ER.UNKNOWN_COM_ERROR, ER.SERVER_SHUTDOWN, ER.ABORTING_CONNECTION, ER.NET_READ_INTERRUPTED,
     ER.NET_WRITE_INTERRUPTED, ER.LOCK_WAIT_TIMEOUT, ER.LOCK_DEADLOCK, ER.QUERY_INTERRUPTED,
     ER.CONNECTION_KILLED, ER.STATEMENT_TIMEOUT,
     CR.CONN_HOST_ERROR, CR.SERVER_GONE_ERROR, CR.SERVER_LOST, CR.COMMANDS_OUT_OF_SYNC,

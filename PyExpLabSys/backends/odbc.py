@@ -33,13 +33,14 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
 from ..datalog.policies import Timeouts
 from .base import BackendConfigError, BackendSettings, MayHeal, describe_error
 from .ledger import LEDGER_TABLE
+from .nodes import parse_nodes
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 
@@ -198,7 +199,7 @@ class OdbcBackend(SQLBackend):
         dsn: str | None = None,
         *,
         driver: str | None = None,
-        host: str | None = None,
+        host: str | Sequence[str] | None = None,
         port: int | None = None,
         database: str | None = None,
         timeouts: Timeouts = Timeouts(),
@@ -215,9 +216,9 @@ class OdbcBackend(SQLBackend):
             table, user, password, database, timeouts=timeouts,
             descriptions_table=descriptions_table, logger_id=logger_id,
             ledger_table=ledger_table, guard_name="odbc",
+            nodes=None if host is None else parse_nodes(host, 3306 if port is None else port),
         )
         self.dsn, self.driver = dsn, driver
-        self.host, self.port = host, None if port is None else int(port)
         self.options = dict(options or {})
         self._socket: _SocketHandle | None = None
 
@@ -245,8 +246,8 @@ class OdbcBackend(SQLBackend):
 
     def describe(self) -> str:
         where = f"DSN {self.dsn!r}" if self.dsn else f"driver {self.driver!r}"
-        if self.host:
-            where += f" at {self.host}:{self.port or 3306}"
+        if self.node is not None:
+            where += f" at {self.node}"
         return f"ODBC {where} {self.user or ''}@{self.database or '?'}.{self.table}"
 
     def dsn_defined(self) -> bool | None:
@@ -264,8 +265,8 @@ class OdbcBackend(SQLBackend):
         parts: dict[str, Any] = {
             "DSN": self.dsn,
             "DRIVER": self.driver,
-            "SERVER": self.host,
-            "PORT": self.port,
+            "SERVER": None if self.node is None else self.node.host,
+            "PORT": None if self.node is None else self.node.port,
             "DATABASE": self.database,
             "UID": self.user,
             "PWD": self._password(),
@@ -285,7 +286,7 @@ class OdbcBackend(SQLBackend):
             conn = self.pyodbc.connect(text, autocommit=False, timeout=login)
             after = _socket_fds()
             new = {inode: fd for inode, fd in after.items() if inode not in before}
-            found = _driver_socket(new, self.port)
+            found = _driver_socket(new, None if self.node is None else self.node.port)
         del text  # holds the password
         self._socket = _SocketHandle(*found) if found else None
         if found is None:

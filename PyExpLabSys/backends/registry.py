@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .base import Backend, BackendConfigError, BackendSettings
+from .nodes import parse_nodes
 from .schema import ENGINES
 
 __all__ = [
@@ -37,7 +38,7 @@ class Option:
     """One setting of a backend, as written in the ``[database]`` table."""
 
     name: str
-    kind: type
+    kind: type | tuple[type, ...]
     default: Any = None
     #: When set, the option is required and this says what is missing ("a user").
     required: str | None = None
@@ -88,6 +89,15 @@ class BackendEntry:
         return self.describe_format.format(table=table, **{**self.defaults(), **options})
 
 
+def _hosts(value: str | list[str]) -> str | None:
+    """One host, or several nodes of one Galera cluster ("db1:3306,db2" or a list)."""
+    try:
+        parse_nodes(value, 3306)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def _tcp_port(value: int) -> str | None:
     return None if 0 < value < 65536 else f"must be a TCP port 1..65535, not {value}"
 
@@ -122,7 +132,7 @@ REGISTRY: dict[str, BackendEntry] = {
             "mysql", "PyExpLabSys.backends.mysql:MySQLBackend",
             (
                 Option("user", str, required="a user"),
-                Option("host", str, "localhost"),
+                Option("host", (str, list), "localhost", check=_hosts),
                 Option("port", int, 3306, check=_tcp_port),
                 Option("database", str, "cinfdata"),
                 *_LAYOUT,
@@ -136,7 +146,7 @@ REGISTRY: dict[str, BackendEntry] = {
             (
                 Option("dsn", str, required="a DSN"),
                 Option("user", str),
-                Option("host", str),
+                Option("host", (str, list), check=_hosts),
                 Option("port", int, check=_tcp_port),
                 Option("database", str),
                 *_LAYOUT,

@@ -34,12 +34,14 @@ from .base import (
     MayHeal,
     OutcomeUnknown,
     Point,
+    SetupRejected,
     describe_error,
     map_codenames,
 )
 from .deadline import DeadlineGuard
 from .ledger import LEDGER_TABLE, BatchLedger
 from .mysql_errors import CR, ER, classify_code
+from .nodes import Node, NodeRing
 from .readback import Watermark
 from .schema import DESCRIPTIONS_TABLE, create_tables, register_codenames
 from .sqltext import quote_identifier, render_rows
@@ -82,8 +84,14 @@ class SQLBackend(Backend):
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
         guard_name: str = "sql",
+        nodes: tuple[Node, ...] | None = None,
     ) -> None:
         self.table = table
+        # None: the server the library's own settings name (an ODBC data source).
+        self._ring = NodeRing(nodes) if nodes else None
+        self._move_on = False  # the node in use failed: the next connect tries another
+        self._server: tuple[str, int] | None = None  # (hostname, port) the server reports
+        self.galera = False  # the server is a Galera node (wsrep_on)
         self._ledger = BatchLedger(logger_id or default_logger_id(table), ledger_table)
         self.ledger_table = ledger_table
         self._stale = StaleConnections()
@@ -108,6 +116,20 @@ class SQLBackend(Backend):
     def logger_id(self) -> str:
         """The name of this logger's batches in the ledger."""
         return self._ledger.logger_id
+
+    @property
+    def node(self) -> Node | None:
+        """The node in use (None: the server the library's settings name)."""
+        return self._ring.current if self._ring is not None else None
+
+    def current_node(self) -> str | None:
+        return None if self._ring is None else str(self._ring.current)
+
+    def _node(self) -> Node:
+        """The node in use, for backends that always have one."""
+        if self._ring is None:
+            raise RuntimeError(f"{type(self).__name__} has no node")
+        return self._ring.current
 
     # -- what a client library provides ---------------------------------------------------
 
@@ -174,7 +196,10 @@ class SQLBackend(Backend):
         timed_out = self._guard.fired != self._block_fired or (
             self._error_code(error) == CR.SERVER_LOST and waited >= 0.9 * self._block_wait
         )
-        return self._classify(error, outcome_unknown, timed_out)
+        translated = self._classify(error, outcome_unknown, timed_out)
+        if isinstance(translated, (ConnectionFailed, OutcomeUnknown)):
+            self._move_on = True  # the node failed: another one takes over (if any)
+        return translated
 
     # -- connection ---------------------------------------------------------------------
 
@@ -183,7 +208,31 @@ class SQLBackend(Backend):
         return self._conn is not None
 
     def connect(self) -> None:
+        """Connect to the node in use; when it fails, or the last statement failed on
+        it, to the next nodes, each tried once."""
         self.close()
+        if self._move_on:
+            self._next_node("it failed")
+        tried = 1
+        while True:
+            try:
+                self._connect_node()
+                return
+            except (ConnectionFailed, OutcomeUnknown) as error:
+                if self._ring is None or tried >= len(self._ring):
+                    raise
+                tried += 1
+                self._next_node(str(error))
+
+    def _next_node(self, reason: str) -> None:
+        self._move_on = False
+        if self._ring is None or len(self._ring) == 1:
+            return
+        failed = self._ring.current
+        LOG.warning("node %s: %s; moving to node %s", failed, reason, self._ring.advance())
+
+    def _connect_node(self) -> None:
+        """Open a connection to the node in use and prepare its session."""
         self._start_block(self.timeouts.connect)
         try:
             conn = self._open()
@@ -200,12 +249,15 @@ class SQLBackend(Backend):
                     )
                 except self.driver_errors:  # MySQL (not MariaDB) has no such variable
                     conn.rollback()
-                cursor.execute("SELECT CONNECTION_ID(), DATABASE()")
-                connection_id, database = cursor.fetchone()
+                cursor.execute("SELECT CONNECTION_ID(), DATABASE(), @@hostname, @@port")
+                connection_id, database, hostname, port = cursor.fetchone()
                 self.connection_id = int(connection_id)
+                self._server = (str(hostname), int(port))
                 self.database = self.database or database
                 self._read_table_layout(cursor)
+                self._check_galera(cursor)
                 self._stale.end(
+                    self._server,
                     lambda stale: self._kill(cursor, stale),
                     lambda statement, args: self._count(cursor, statement, args),
                     self.timeouts.query,
@@ -245,6 +297,20 @@ class SQLBackend(Backend):
             raise MayHeal(f"table {self.database}.{self.table} {missing}")
         return row[0]
 
+    def _check_galera(self, cursor: Any) -> None:
+        """On a Galera node: reads wait for what the cluster committed before them
+        (causal reads, so the ledger is current), and the table must be InnoDB."""
+        cursor.execute("SHOW VARIABLES LIKE 'wsrep_on'")
+        row = cursor.fetchone()
+        self.galera = row is not None and str(row[1]).upper() == "ON"
+        if not self.galera:
+            return
+        if not self.transactional:
+            raise SetupRejected(
+                f"table {self.database}.{self.table} is {self.engine} on a Galera node: Galera "
+                "replicates InnoDB only (ALTER TABLE ... ENGINE=InnoDB)")
+        cursor.execute("SET SESSION wsrep_sync_wait = 1")
+
     def _kill(self, cursor: Any, connection_id: int) -> None:
         """KILL one of our earlier connections; one that is already gone is fine."""
         try:
@@ -265,8 +331,8 @@ class SQLBackend(Backend):
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
-        if self.connection_id is not None:
-            self._stale.add(self.connection_id)
+        if self.connection_id is not None and self._server is not None:
+            self._stale.add(self._server, self.connection_id)
             self.connection_id = None
         if conn is None:
             return

@@ -19,37 +19,49 @@ LOG = logging.getLogger(__name__)
 
 __all__ = ["StaleConnections"]
 
+#: A server as it names itself: (``@@hostname``, ``@@port``).
+Server = tuple[str, int]
 #: How often the process list is polled while a killed connection winds down.
 POLL_INTERVAL = 0.01
 
 
 class StaleConnections:
-    """Ids of earlier connections that may still be running on the server."""
+    """Earlier connections that may still be running, by the server they ran on.
+
+    A connection id means something only on its own server: after a move to another
+    node of a cluster, the connections left on the old node cannot be ended from the
+    new one (the batch ledger fences what they might still try to commit)."""
 
     def __init__(self) -> None:
-        self.ids: list[int] = []
+        self._ids: dict[Server, list[int]] = {}
 
-    def add(self, connection_id: int) -> None:
-        self.ids.append(connection_id)
+    def add(self, server: Server, connection_id: int) -> None:
+        self._ids.setdefault(server, []).append(connection_id)
 
     def end(
         self,
+        server: Server,
         kill: Callable[[int], None],
         count_running: Callable[[str, Sequence[Any]], int],
         timeout: float,
     ) -> None:
-        """Kill every stale connection (``kill(id)``, which tolerates one already gone)
-        and wait until ``count_running(statement, args)`` says none runs; raise
-        ConnectionFailed if one still runs after ``timeout`` seconds."""
-        if not self.ids:
+        """Kill every stale connection of ``server`` (``kill(id)``, which tolerates one
+        already gone) and wait until ``count_running(statement, args)`` says none runs;
+        raise ConnectionFailed if one still runs after ``timeout`` seconds. Those of
+        other servers are forgotten."""
+        for other in [s for s in self._ids if s != server]:
+            LOG.info("connection(s) %s on %s:%s are left to that server (now on %s:%s)",
+                     self._ids.pop(other), *other, *server)
+        ids = self._ids.get(server)
+        if not ids:
             return
-        for stale in self.ids:
+        for stale in ids:
             kill(stale)
-        placeholders = ",".join(["%s"] * len(self.ids))
+        placeholders = ",".join(["%s"] * len(ids))
         statement = f"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID IN ({placeholders})"
         deadline = time.monotonic() + timeout
-        while count_running(statement, self.ids):
+        while count_running(statement, ids):
             if time.monotonic() > deadline:
-                raise ConnectionFailed(f"stale connection(s) {self.ids} still running")
+                raise ConnectionFailed(f"stale connection(s) {ids} still running")
             time.sleep(POLL_INTERVAL)  # polling the server's process list, bounded by the deadline
-        self.ids.clear()
+        del self._ids[server]

@@ -37,6 +37,9 @@ LOG = logging.getLogger(__name__)
 
 __all__ = ["Drain"]
 
+#: How many recent batches the commit latency figures are taken over.
+LATENCY_WINDOW = 1000
+
 
 class Drain:
     """Delivers the buffer's points through ``backend``; owned by one thread."""
@@ -81,6 +84,8 @@ class Drain:
         self._was_connected = backend.connected
         self._logged_outage = False
         self._calls: deque[tuple[Callable[[], Any], Future]] = deque()
+        # Per batch: seconds from its oldest point's time stamp to its commit.
+        self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -163,7 +168,7 @@ class Drain:
         except BackendError as error:  # ConnectionFailed, MayHeal
             self._failed(error)
         else:
-            self._acknowledge(len(batch))
+            self._acknowledge(len(batch), batch[0][1])
         return True
 
     def _next_batch(self, points: list) -> tuple[list, object]:
@@ -206,7 +211,7 @@ class Drain:
             first_seq, stored, count, "nothing to resend" if stored == count else "resending the rest",
         )
         if stored:
-            self._acknowledge(stored)
+            self._acknowledge(stored, points[0][1])
 
     @property
     def dead_lettered(self) -> int:
@@ -218,7 +223,7 @@ class Drain:
         reason = str(error) or type(error).__name__
         self.last_error = reason
         if error.stored:  # a non-transactional table kept the rows before the bad one
-            self._acknowledge(error.stored)
+            self._acknowledge(error.stored, points[0][1])
             points = points[error.stored:]
         if len(points) == 1:
             type_id, unixtime, value = points[0]
@@ -231,7 +236,17 @@ class Drain:
         LOG.warning("batch of %d point(s) rejected (%s): splitting it to isolate the cause",
                     len(points), reason)
 
-    def _acknowledge(self, count: int) -> None:
+    def commit_latency(self) -> tuple[float, float, float] | None:
+        """(median, 99th percentile, maximum) seconds from the time stamp of each recent
+        batch's oldest point to its commit; None before the first commit."""
+        recent = sorted(tuple(self._latencies))  # copied at once: the drain thread appends
+        if not recent:
+            return None
+        return (recent[len(recent) // 2], recent[min(len(recent) - 1, int(len(recent) * 0.99))],
+                recent[-1])
+
+    def _acknowledge(self, count: int, oldest_time: float) -> None:
+        self._latencies.append(max(0.0, time.time() - oldest_time))
         self.buffer.ack(count, self.backend.checkpoint())
         self.backend.keep_ledger_from(self.buffer.durable_seq())
         if self.buffer.head_seq() >= self.suspect_end:

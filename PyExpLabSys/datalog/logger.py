@@ -329,6 +329,7 @@ class DataLogger(threading.Thread):
         """A snapshot of the queue, the counters and the connection."""
         drain = self._drain
         oldest = self._buffer.oldest()
+        latency = drain.commit_latency() or (None, None, None)
         return LoggerStatus(
             running=self.is_alive(),
             connected=self.backend.connected,
@@ -346,5 +347,9 @@ class DataLogger(threading.Thread):
             nonfinite_dropped=self._validator.nonfinite_dropped,
             current_backoff=drain.current_backoff,
             last_error=drain.last_error,
+            node=self.backend.current_node(),
+            commit_latency_p50=latency[0],
+            commit_latency_p99=latency[1],
+            commit_latency_max=latency[2],
             **self._buffer.stats(),
         )

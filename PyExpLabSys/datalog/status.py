@@ -36,6 +36,14 @@ class LoggerStatus:
     spool_bytes: int = 0
     oldest_spooled_age: float | None = None
     overflowed: int = 0
+    #: The database node in use (``host:port``) where the backend chooses among several.
+    node: str | None = None
+    #: Seconds from a point's time stamp (its enqueue time, for ``enqueue_point_now``)
+    #: to its commit: median, 99th percentile and maximum over the recent batches,
+    #: taken from the oldest point of each batch. None before the first commit.
+    commit_latency_p50: float | None = None
+    commit_latency_p99: float | None = None
+    commit_latency_max: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,6 +54,8 @@ class LoggerStatus:
         age = "-" if self.oldest_queued_age is None else f"{self.oldest_queued_age:.1f}s"
         spool = f", spooled {self.spooled}" if self.spooled else ""
         lost = f", OVERFLOWED {self.overflowed}" if self.overflowed else ""
+        if self.node:
+            state += f" to {self.node}"
         return (
             f"{state}, queued {self.queued} (oldest {age}), committed {self.committed} "
             f"in {self.batches} batches, reconnects {self.reconnects}{spool}{lost}"

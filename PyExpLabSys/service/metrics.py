@@ -19,7 +19,8 @@ __all__ = ["MetricsServer"]
 #: LoggerStatus fields exported as counters (they only grow) and gauges.
 LOGGER_COUNTERS = ("committed", "batches", "reconnects", "timeouts", "reconciled_batches",
                    "dead_lettered", "nonfinite_seen", "nonfinite_dropped")
-LOGGER_GAUGES = ("queued", "oldest_queued_age", "current_backoff", "last_commit_time")
+LOGGER_GAUGES = ("queued", "oldest_queued_age", "current_backoff", "last_commit_time",
+                 "commit_latency_p50", "commit_latency_p99", "commit_latency_max")
 CHANNEL_COUNTERS = ("reads", "points", "errors", "not_ok")
 
 

@@ -10,45 +10,19 @@ points lost, zero stored twice, per-codename order kept, no enqueue call slower 
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from PyExpLabSys.common.loggers import ContinuousLogger
-from PyExpLabSys.datalog.policies import RetryPolicy, Timeouts
 from PyExpLabSys.testing.fault_proxy import FaultProxy
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from PyExpLabSys.testing.mariadb_server import MariaDBServer
 
-from ..conftest import (
-    DATABASE,
-    LOGGER_PASSWORD,
-    LOGGER_USER,
-    ClassicTable,
-    connection_kwargs,
-    make_classic_table,
-)
+from ..conftest import DATABASE, LOGGER_USER, make_classic_table
+from .flow import POISON, Run, wait_for
 
 pytestmark = pytest.mark.mariadb
 
-FAULT_TIMEOUTS = Timeouts(connect=1.0, read=1.0, write=1.0, query=1.0, startup=5.0)
-FAULT_RETRY = RetryPolicy(first_delay=0.05, base_delay=0.1, max_delay=0.5)
-POISON = -666.0
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MariaDBServer]:
-    """A server of this module's own: the tests hang, kill and restart it."""
-    ensure_mariadb_installed()
-    with MariaDBServer() as db:
-        db.create_database(DATABASE)
-        for host in ("127.0.0.1", "localhost"):
-            db.query(f"CREATE USER IF NOT EXISTS '{LOGGER_USER}'@'{host}' "
-                     f"IDENTIFIED BY '{LOGGER_PASSWORD}'")
-            db.query(f"GRANT ALL ON {DATABASE}.* TO '{LOGGER_USER}'@'{host}'")
-        yield db
 
 
 @pytest.fixture(scope="module")
@@ -63,76 +37,6 @@ def table(server: MariaDBServer, proxy: FaultProxy, engine: str, backend_kind: s
         server.restart()
     proxy.pass_through()
     return make_classic_table(server, engine, ("ion_gauge", "flow"), kind=backend_kind)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-class Run:
-    """A logger fed at 100 Hz through the proxy, and the accounting afterwards."""
-
-    def __init__(self, table: ClassicTable, proxy: FaultProxy, tmp_path) -> None:
-        self.table = table
-        self.codenames = list(table.codenames)
-        self.logger = ContinuousLogger(
-            table.table, LOGGER_USER, LOGGER_PASSWORD, self.codenames,
-            **connection_kwargs(table.kind, proxy.listen_host, proxy.port),
-            timeouts=FAULT_TIMEOUTS, retry=FAULT_RETRY,
-            dead_letter_path=tmp_path / "dead_letters.jsonl",
-        )
-        self.sent: dict[str, list[float]] = {name: [] for name in self.codenames}
-        self.poison_at: int | None = None
-        self.slowest = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, daemon=True)
-        self.logger.start()
-        self._thread.start()
-
-    def _produce(self) -> None:
-        started = time.monotonic()
-        index = 0
-        while not self._stop.wait(max(0.0, started + index * 0.01 - time.monotonic())):
-            codename = self.codenames[index % 2]
-            value = POISON if index == self.poison_at else float(index)
-            before = time.perf_counter()
-            self.logger.enqueue_point_now(codename, value)
-            self.slowest = max(self.slowest, time.perf_counter() - before)
-            self.sent[codename].append(value)
-            index += 1
-
-    def committed_more(self, count: int = 20, timeout: float = 20) -> None:
-        """Wait until ``count`` more points are committed (the flow is healthy)."""
-        target = self.logger.status().committed + count
-        wait_for(lambda: self.logger.status().committed >= target, timeout, f"{count} commits")
-
-    def status(self):
-        return self.logger.status()
-
-    def finish(self, dead_lettered: int = 0) -> None:
-        """Stop producing, let the backlog drain by itself, then count the table."""
-        self._stop.set()
-        self._thread.join()
-        wait_for(lambda: self.logger.status().queued == 0, 60, "the backlog to drain")
-        report = self.logger.stop(timeout=10)
-        assert report.delivered_all, report
-        stored = {name: [] for name in self.codenames}
-        for name, _, value in self.table.rows():
-            stored[name].append(value)
-        for name in self.codenames:
-            want = [v for v in self.sent[name] if v != POISON]
-            got = stored[name]
-            duplicated = {v: n for v, n in Counter(got).items() if n > 1}
-            lost = sorted(set(want) - set(got))
-            assert not duplicated, f"{name}: {len(duplicated)} point(s) stored twice: {duplicated}"
-            assert not lost, f"{name}: {len(lost)} point(s) lost: {lost[:10]}"
-            assert got == want, f"{name}: order not kept"
-        assert self.logger.status().dead_lettered == dead_lettered
-        assert self.slowest < 0.05, f"an enqueue call took {self.slowest * 1000:.1f} ms"
 
 
 @pytest.fixture
