@@ -23,7 +23,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
-from ..backends.base import Backend, BackendError, CodenameError
+from ..backends.base import Backend, BackendError, CodenameError, SetupRejected
 from .buffer import PointBuffer, RamBuffer
 from .deadletter import DeadLetterStore
 from .drain import Drain
@@ -193,6 +193,8 @@ class DataLogger(threading.Thread):
                 return mapping
             except CodenameError as error:
                 raise CodenameLookupError(f"{self.backend.describe()}: {error}") from None
+            except SetupRejected as error:  # waiting would not help
+                raise StartupException(f"{self.backend.describe()}: {error}") from None
             except (BackendError, FutureTimeout) as error:
                 remaining = deadline - time.monotonic()
                 cached = self._spool.codenames(codenames) if self._spool is not None else None
