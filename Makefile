@@ -1,16 +1,72 @@
-# The two commands of README.rst.
+# The two commands of README.rst (make demo, make test), and make lint, make bench,
+# make wheel (the wheel README's lab-PC install puts into /opt/pyexplabsys-logger).
+#
+# Each runs in a virtual environment in the checkout, .venv, made from $(PYTHON) and
+# remade when that interpreter changes. The project and requirements.txt are installed
+# into it again only when requirements.txt or pyproject.toml changed (the stamp file).
+# A virtual environment is what lets this work on a Python whose packages the system
+# manages (PEP 668: Debian's /usr/bin/python3 refuses pip outside one).
 PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench
+# The interpreter .venv must come from, and the one it came from (pyvenv.cfg).
+BASE_PYTHON := $(shell $(PYTHON) -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
+VENV_BASE := $(shell sed -n 's/^executable = //p' $(VENV)/pyvenv.cfg 2>/dev/null)
+ifneq ($(BASE_PYTHON),$(VENV_BASE))
+.PHONY: $(VENV_PYTHON)
+endif
 
-install:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
+.PHONY: install demo test lint bench wheel
+
+install: $(STAMP)
+
+# python3 -m venv fails on Debian until python3-venv is installed (it leaves a .venv
+# without pip behind); install it when we are root and have apt-get, then try again.
+$(VENV_PYTHON):
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (set PYTHON=...)" >&2; exit 1; }
+	@echo "Creating $(VENV) from $(PYTHON) ($(BASE_PYTHON))"
+	@rm -rf $(VENV)
+	@if ! $(PYTHON) -m venv $(VENV); then \
+	    rm -rf $(VENV); \
+	    if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	        echo "make: '$(PYTHON) -m venv' failed; install the venv module (Debian, Ubuntu:" \
+	             "sudo apt-get install python3-venv) and run make again" >&2; \
+	        exit 1; \
+	    fi; \
+	    echo "Installing Debian's python3-venv with apt-get"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q python3-venv \
+	        || { apt-get update -q && apt-get install -y -q python3-venv; } || exit 1; \
+	    $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; \
+	fi
+
+$(STAMP): requirements.txt pyproject.toml $(VENV_PYTHON)
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
+	@touch $@
 
 demo: install
-	$(PYTHON) -m PyExpLabSys.service.cli demo --seconds 10
+	$(VENV_PYTHON) -m PyExpLabSys.service.cli demo --seconds 10
 
 test: install
-	$(PYTHON) -m pytest
+	$(VENV_PYTHON) -m pytest
+
+# All three run; the target fails when any of them does.
+lint: install
+	@status=0; \
+	for check in "ruff check ." "ruff format --check ." "mypy"; do \
+	    echo "$(VENV)/bin/$$check"; \
+	    $(VENV)/bin/$$check || status=1; \
+	done; \
+	exit $$status
 
 bench: install
-	$(PYTHON) benchmarks/throughput.py
+	$(VENV_PYTHON) benchmarks/throughput.py
+
+# Only the environment's pip is needed (it builds in isolation); the old wheels go first
+# so that dist/ holds one, the one README's install line picks up.
+wheel: $(VENV_PYTHON)
+	@rm -f dist/pyexplabsys_logger-*.whl
+	$(VENV_PYTHON) -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir dist .
+	@ls dist/pyexplabsys_logger-*.whl

@@ -19,7 +19,7 @@ PyMySQL backend; what differs is said here:
 * the native MySQL error code is read from the diagnostic text pyodbc builds,
   ``[HY000] [ma-3.1.15]... message (1146) (SQLExecDirectW)``.
 
-pyodbc is optional (``pip install PyExpLabSys[odbc]``) and imported only when an ODBC
+pyodbc is optional (``pip install pyexplabsys-logger[odbc]``) and imported only when an ODBC
 backend is built. The password is passed in the connection string only; it is never
 logged, and ``describe()`` names the DSN.
 """
@@ -61,7 +61,7 @@ def import_pyodbc() -> ModuleType:
         return importlib.import_module("pyodbc")
     except ImportError as error:
         raise ImportError(
-            "the ODBC backend needs pyodbc (pip install 'PyExpLabSys[odbc]') and an ODBC "
+            "the ODBC backend needs pyodbc (pip install 'pyexplabsys-logger[odbc]') and an ODBC "
             f"driver manager (unixODBC on Linux): {error}"
         ) from None
 

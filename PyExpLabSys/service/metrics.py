@@ -1,6 +1,6 @@
 """Optional Prometheus endpoint: the service's status counters at scrape time.
 
-``prometheus_client`` is an optional dependency (``pip install PyExpLabSys[metrics]``)
+``prometheus_client`` is an optional dependency (``pip install pyexplabsys-logger[metrics]``)
 imported only when the endpoint is configured. Metrics are computed from the same
 snapshot as the status file when Prometheus scrapes, so nothing runs in between.
 """
@@ -32,7 +32,7 @@ class MetricsServer:
         try:
             import prometheus_client  # noqa: F401  (optional dependency)
         except ImportError:
-            raise RuntimeError("metrics need prometheus_client: pip install 'PyExpLabSys[metrics]'") from None
+            raise RuntimeError("metrics need prometheus_client: pip install 'pyexplabsys-logger[metrics]'") from None
         self.snapshot = snapshot
         self.host, self.port = host, port
         self._server: Any = None

@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "pyexplabsys-logger@.service"
-EXEC = "/usr/local/bin/pyexplabsys-logger"
+
+
+def exec_start(text: str) -> str:
+    """The program that the unit *text* starts (the first word of ``ExecStart=``)."""
+    (line,) = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+    return line.removeprefix("ExecStart=").split()[0]
 
 
 def systemd_analyze() -> str:
+    """The path of ``systemd-analyze``, installed when missing and root; else skip."""
     found = shutil.which("systemd-analyze")
     if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "install", "-y", "-q", "systemd"], capture_output=True, timeout=300)
@@ -23,23 +29,30 @@ def systemd_analyze() -> str:
     return found
 
 
-def test_unit_verifies(tmp_path):
+def verify_unit(text: str, directory: Path) -> None:
+    """``systemd-analyze verify`` an instance of the template unit *text*, written into
+    *directory*; fails on any complaint."""
     analyze = systemd_analyze()
-    text = UNIT.read_text()
-    if not os.access(EXEC, os.X_OK):
-        # verify checks that ExecStart's program exists; stand in for the installed one.
-        stub = tmp_path / "pyexplabsys-logger"
-        stub.write_text("#!/bin/sh\n")
-        stub.chmod(0o755)
-        text = text.replace(EXEC, str(stub))
-    template = tmp_path / UNIT.name
+    template = directory / UNIT.name
     template.write_text(text)
-    instance = tmp_path / "pyexplabsys-logger@microreactor.service"
+    instance = directory / "pyexplabsys-logger@microreactor.service"
     instance.symlink_to(template.name)
     result = subprocess.run([analyze, "verify", str(instance)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Unknown key" not in result.stderr and "unknown" not in result.stderr.lower(), result.stderr
+
+
+def test_unit_verifies(tmp_path):
+    text = UNIT.read_text()
+    program = exec_start(text)
+    if not os.access(program, os.X_OK):
+        # verify checks that ExecStart's program exists; stand in for the installed one.
+        stub = tmp_path / "pyexplabsys-logger"
+        stub.write_text("#!/bin/sh\n")
+        stub.chmod(0o755)
+        text = text.replace(program, str(stub))
+    verify_unit(text, tmp_path)
 
 
 def test_unit_has_the_required_settings():
