@@ -23,6 +23,7 @@ from .ledger import LEDGER_TABLE
 from .nodes import parse_nodes
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
+from .tls import TLSSettings, tls_of
 
 LOG = logging.getLogger(__name__)
 
@@ -66,11 +67,12 @@ class MySQLBackend(SQLBackend):
         connect: Callable[..., Any] = pymysql.connect,
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
+        tls: TLSSettings | None = None,
     ) -> None:
         super().__init__(
             table, user, password, database, timeouts=timeouts,
             descriptions_table=descriptions_table, logger_id=logger_id,
-            ledger_table=ledger_table, guard_name="mysql", nodes=parse_nodes(host, port),
+            ledger_table=ledger_table, guard_name="mysql", nodes=parse_nodes(host, port), tls=tls,
         )
         self._connect = connect
 
@@ -80,7 +82,7 @@ class MySQLBackend(SQLBackend):
         return cls(
             settings.table, options["user"] or "", settings.password or "",
             host=options["host"], port=options["port"], database=options["database"],
-            timeouts=settings.timeouts, logger_id=settings.logger_id,
+            timeouts=settings.timeouts, logger_id=settings.logger_id, tls=tls_of(options),
         )
 
     @property
@@ -94,7 +96,8 @@ class MySQLBackend(SQLBackend):
         return self._node().port
 
     def describe(self) -> str:
-        return f"MySQL {self.user}@{self._node()}/{self.database}.{self.table}"
+        over = f" over {self.tls.describe()}" if self.tls is not None else ""
+        return f"MySQL {self.user}@{self._node()}/{self.database}.{self.table}{over}"
 
     def _open(self) -> Any:
         timeouts = self.timeouts
@@ -109,6 +112,7 @@ class MySQLBackend(SQLBackend):
             write_timeout=timeouts.write,
             autocommit=False,
             charset="utf8mb4",
+            **(self.tls.pymysql_kwargs() if self.tls is not None else {}),
         )
 
     def _error_code(self, error: BaseException) -> int | None:

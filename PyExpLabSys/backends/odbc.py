@@ -43,6 +43,7 @@ from .ledger import LEDGER_TABLE
 from .nodes import parse_nodes
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
+from .tls import TLSSettings, tls_of
 
 LOG = logging.getLogger(__name__)
 
@@ -207,6 +208,7 @@ class OdbcBackend(SQLBackend):
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
         options: Mapping[str, Any] | None = None,
+        tls: TLSSettings | None = None,
     ) -> None:
         if not (dsn or driver):
             raise ValueError("OdbcBackend needs a dsn or a driver")
@@ -217,6 +219,7 @@ class OdbcBackend(SQLBackend):
             descriptions_table=descriptions_table, logger_id=logger_id,
             ledger_table=ledger_table, guard_name="odbc",
             nodes=None if host is None else parse_nodes(host, 3306 if port is None else port),
+            tls=tls,
         )
         self.dsn, self.driver = dsn, driver
         self.options = dict(options or {})
@@ -233,7 +236,7 @@ class OdbcBackend(SQLBackend):
                 settings.table, options.get("user"), settings.password, dsn,
                 host=options.get("host"), port=options.get("port"),
                 database=options.get("database"), timeouts=settings.timeouts,
-                logger_id=settings.logger_id,
+                logger_id=settings.logger_id, tls=tls_of(options),
             )
         except ImportError as error:
             raise BackendConfigError(f"ODBC data source {dsn!r}: {error}") from None
@@ -248,7 +251,8 @@ class OdbcBackend(SQLBackend):
         where = f"DSN {self.dsn!r}" if self.dsn else f"driver {self.driver!r}"
         if self.node is not None:
             where += f" at {self.node}"
-        return f"ODBC {where} {self.user or ''}@{self.database or '?'}.{self.table}"
+        over = f" over {self.tls.describe()}" if self.tls is not None else ""
+        return f"ODBC {where} {self.user or ''}@{self.database or '?'}.{self.table}{over}"
 
     def dsn_defined(self) -> bool | None:
         """Whether the DSN is defined for the driver manager (None: cannot tell)."""
@@ -275,6 +279,8 @@ class OdbcBackend(SQLBackend):
             "READ_TIMEOUT": max(1, math.ceil(timeouts.read)),
             "WRITE_TIMEOUT": max(1, math.ceil(timeouts.write)),
         }
+        if self.tls is not None:
+            parts.update(self.tls.odbc_parts())
         parts.update(self.options)
         return parts
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from .base import Backend, BackendConfigError, BackendSettings
 from .nodes import parse_nodes
+from .tls import tls_of
 from .schema import ENGINES
 
 __all__ = [
@@ -63,6 +64,8 @@ class BackendEntry:
     #: and the options), for ``check``, ``init-db`` and status; never a password.
     describe_format: str
     summary: str = ""
+    #: Checks the options together (after each one's own check): what is wrong, or None.
+    validate: Callable[[Mapping[str, Any]], str | None] | None = None
 
     def backend_class(self) -> type[Backend]:
         """The Backend subclass (its module is imported now)."""
@@ -112,6 +115,22 @@ def _time_precision(value: int) -> str | None:
     return None if 0 <= value <= 6 else f"must be 0 to 6, not {value}"
 
 
+def _tls(options: Mapping[str, Any]) -> str | None:
+    try:
+        tls_of(options)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+#: TLS to the server (MySQL and ODBC alike); see :mod:`.tls`.
+_TLS = (
+    Option("ssl_ca", str, is_path=True),
+    Option("ssl_cert", str, is_path=True),
+    Option("ssl_key", str, is_path=True),
+    Option("ssl_verify_identity", bool, False),
+)
+
 #: How a new MySQL/MariaDB table is laid out by ``init-db`` (MySQL and ODBC alike).
 _LAYOUT = (
     Option("engine", str, "InnoDB", check=_engine, layout=True),
@@ -135,11 +154,13 @@ REGISTRY: dict[str, BackendEntry] = {
                 Option("host", (str, list), "localhost", check=_hosts),
                 Option("port", int, 3306, check=_tcp_port),
                 Option("database", str, "cinfdata"),
+                *_TLS,
                 *_LAYOUT,
             ),
             needs_password=True,
             describe_format="mysql {user}@{host}:{port}/{database}.{table}",
             summary="MySQL/MariaDB through PyMySQL",
+            validate=_tls,
         ),
         BackendEntry(
             "odbc", "PyExpLabSys.backends.odbc:OdbcBackend",
@@ -149,11 +170,13 @@ REGISTRY: dict[str, BackendEntry] = {
                 Option("host", (str, list), check=_hosts),
                 Option("port", int, check=_tcp_port),
                 Option("database", str),
+                *_TLS,
                 *_LAYOUT,
             ),
             needs_password=True,
             describe_format="odbc DSN={dsn}:{table}",
             summary="MySQL/MariaDB through an ODBC data source (pyodbc)",
+            validate=_tls,
         ),
     )
 }
@@ -172,4 +195,9 @@ def build(name: str, settings: BackendSettings) -> Backend:
     """The backend ``name`` built from ``settings`` (not connected yet)."""
     registered = entry(name)
     options = {**registered.defaults(), **settings.options}
-    return registered.backend_class().from_settings(replace(settings, options=options))
+    try:
+        return registered.backend_class().from_settings(replace(settings, options=options))
+    except BackendConfigError:
+        raise
+    except ValueError as error:  # a setting the backend cannot use (a missing file …)
+        raise BackendConfigError(f"{name} backend: {error}") from None

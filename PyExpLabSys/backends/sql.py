@@ -46,6 +46,7 @@ from .readback import Watermark
 from .schema import DESCRIPTIONS_TABLE, create_tables, register_codenames
 from .sqltext import quote_identifier, render_rows
 from .stale import StaleConnections
+from .tls import TLSSettings, tls_failure
 
 LOG = logging.getLogger(__name__)
 
@@ -85,8 +86,10 @@ class SQLBackend(Backend):
         ledger_table: str = LEDGER_TABLE,
         guard_name: str = "sql",
         nodes: tuple[Node, ...] | None = None,
+        tls: TLSSettings | None = None,
     ) -> None:
         self.table = table
+        self.tls = tls
         # None: the server the library's own settings name (an ODBC data source).
         self._ring = NodeRing(nodes) if nodes else None
         self._move_on = False  # the node in use failed: the next connect tries another
@@ -154,13 +157,26 @@ class SQLBackend(Backend):
         return False
 
     def _classify(self, error: BaseException, outcome_unknown: bool, timed_out: bool) -> Exception:
-        """The backend error for a library error (subclasses may add their own cases)."""
-        return classify_code(
-            error, self._error_code(error), outcome_unknown,
+        """The backend error for a library error (subclasses may add their own cases).
+
+        A TLS failure (untrusted certificate, wrong host name) is a SetupRejected naming
+        the CA file or the host: waiting does not heal it. An access denied without
+        verified TLS hints at a server that requires secure transport."""
+        node = self.node
+        failure = tls_failure(error, self.tls, node.host if node is not None else "the server")
+        if failure is not None:
+            return SetupRejected(failure)
+        code = self._error_code(error)
+        translated = classify_code(
+            error, code, outcome_unknown,
             rejected=self._is_rejected(error),
             server_error=isinstance(error, self.driver_errors),
             timed_out=timed_out,
         )
+        if code == ER.ACCESS_DENIED_ERROR and (self.tls is None or self.tls.ca is None):
+            return MayHeal(f"{translated}; a server with require_secure_transport=ON refuses "
+                           "connections without TLS this way: set ssl_ca")
+        return translated
 
     def _password(self) -> str | None:
         return self.__password

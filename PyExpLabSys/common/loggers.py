@@ -75,7 +75,8 @@ class ContinuousLogger(DataLogger):
     ``dead_letter_path`` (where points the database rejects for good are kept; default
     ``~/.local/state/PyExpLabSys/dead_letters_<table>.jsonl``) and ``logger_id`` (the
     name of this logger's batches in the ledger; random by default, or kept in the
-    spool), ``spool_path`` (an SQLite file that keeps waiting points through a crash of
+    spool), ``ssl_ca``, ``ssl_cert``, ``ssl_key``, ``ssl_verify_identity`` (TLS to the
+    server: see :mod:`PyExpLabSys.backends.tls`), ``spool_path`` (an SQLite file that keeps waiting points through a crash of
     the process or a long outage) with its policy ``spool`` (a :class:`SpoolPolicy`).
     """
 
@@ -102,9 +103,15 @@ class ContinuousLogger(DataLogger):
         logger_id: str | None = None,
         spool_path: str | Path | None = None,
         spool: SpoolPolicy = SpoolPolicy(),
+        ssl_ca: str | Path | None = None,
+        ssl_cert: str | Path | None = None,
+        ssl_key: str | Path | None = None,
+        ssl_verify_identity: bool = False,
     ) -> None:
         if retry is None:
             retry = RetryPolicy(max_delay=float(reconnect_waittime))
+        tls = {"ssl_ca": ssl_ca, "ssl_cert": ssl_cert, "ssl_key": ssl_key,
+               "ssl_verify_identity": ssl_verify_identity}
         self.dequeue_timeout = dequeue_timeout
         self.reconnect_waittime = reconnect_waittime
         if backend is None and backend_factory is not None:
@@ -112,13 +119,13 @@ class ContinuousLogger(DataLogger):
         if backend is None and dsn is not None:
             backend = _registered_backend(
                 "odbc", table, password, timeouts, logger_id, dsn=dsn, user=username,
-                host=host, port=port, database=database,
+                host=host, port=port, database=database, **tls,
             )
         if backend is None:
             location = resolve_server_location(host, port, database)
             backend = _registered_backend(
                 "mysql", table, password, timeouts, logger_id, user=username,
-                host=location.host, port=location.port, database=location.database,
+                host=location.host, port=location.port, database=location.database, **tls,
             )
         if dead_letter_path is None:
             dead_letter_path = default_dead_letter_path(table)

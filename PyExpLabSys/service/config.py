@@ -406,6 +406,10 @@ def _database(r: _Reader, base: Path, warnings: list[str]) -> DatabaseConfig:
             if problem:
                 r.fail(option.name, problem)
         options[option.name] = _path(value, base) if option.is_path else value
+    if entry is not None and entry.validate is not None and not r.problems:
+        problem = entry.validate(options)
+        if problem:
+            r.fail("", problem)
     for key in list(r.table):  # another backend's option: say so (or stay quiet when
         owners = [e.name for e in BACKEND_REGISTRY.values() if key in e.option_names]
         if owners and key not in r.used:  # the backend itself is unknown)

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.policies import RetryPolicy, Timeouts
@@ -34,11 +35,13 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 class Run:
     """A logger fed at 100 Hz through the proxy, and the accounting afterwards."""
 
-    def __init__(self, table: ClassicTable, proxy: FaultProxy, tmp_path, host: str | None = None) -> None:
-        """Through ``proxy``, or through the nodes of ``host`` ("h1:p1,h2:p2") when given."""
+    def __init__(self, table: ClassicTable, proxy: FaultProxy, tmp_path, host: str | None = None,
+                 **options: Any) -> None:
+        """Through ``proxy``, or through the nodes of ``host`` ("h1:p1,h2:p2") when given;
+        ``options`` go to the logger (e.g. TLS)."""
         self.table = table
         self.codenames = list(table.codenames)
-        where = connection_kwargs(table.kind, proxy.listen_host, proxy.port)
+        where = connection_kwargs(table.kind, proxy.listen_host, proxy.port, **options)
         if host is not None:
             where["host"] = host
         self.logger = ContinuousLogger(

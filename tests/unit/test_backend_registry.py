@@ -118,3 +118,16 @@ def test_checking_an_sqlite_setup_imports_no_database_client(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True, timeout=60)
     assert result.stdout.strip() == "[]"
+
+
+def test_tls_settings_in_the_service_config(tmp_path):
+    (tmp_path / "ca.pem").write_text("not checked here, only that it exists")
+    (tmp_path / "client.pem").write_text("x")
+    body = 'backend = "mysql"\ntable = "t"\nuser = "lab"\nssl_ca = "ca.pem"\n'
+    config = load_config(write(tmp_path, body + "ssl_verify_identity = true\n"))
+    assert config.database.options["ssl_ca"] == tmp_path / "ca.pem"
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, body + 'ssl_cert = "client.pem"\n'))
+    assert "database: ssl_cert and ssl_key go together: give both or neither" in caught.value.problems
+    with pytest.raises(ConfigError, match="ssl_ca: no such file: .*missing.pem"):
+        load_config(write(tmp_path, body.replace("ca.pem", "missing.pem")))
