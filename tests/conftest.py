@@ -67,21 +67,21 @@ def mariadb() -> Iterator[MariaDBServer]:
     server = MariaDBServer()
     server.start()
     try:
-        server.create_database(DATABASE)
-        conn = server.connect()
-        with conn.cursor() as cursor:
-            for host in ("127.0.0.1", "localhost"):
-                cursor.execute(
-                    f"CREATE USER IF NOT EXISTS '{LOGGER_USER}'@'{host}' "
-                    f"IDENTIFIED BY '{LOGGER_PASSWORD}'"
-                )
-                cursor.execute(f"GRANT ALL ON {DATABASE}.* TO '{LOGGER_USER}'@'{host}'")
-                # The logger kills its own stale connections; reading PROCESSLIST of
-                # its own user needs no extra privilege.
-        conn.close()
+        prepare_logger_database(server)
         yield server
     finally:
         server.cleanup()
+
+
+def prepare_logger_database(server: MariaDBServer) -> None:
+    """The test database and the logger's user, allowed everything in it (and nothing
+    more: the logger kills its own stale connections, and reading PROCESSLIST of its
+    own user needs no extra privilege)."""
+    server.create_database(DATABASE)
+    for host in ("127.0.0.1", "localhost"):
+        server.query(f"CREATE USER IF NOT EXISTS '{LOGGER_USER}'@'{host}' "
+                     f"IDENTIFIED BY '{LOGGER_PASSWORD}'")
+        server.query(f"GRANT ALL ON {DATABASE}.* TO '{LOGGER_USER}'@'{host}'")
 
 
 # -- ODBC: unixODBC, MariaDB's driver and a DSN of the session's own -----------------------

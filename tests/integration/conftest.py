@@ -8,7 +8,7 @@ import pytest
 
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
-from ..conftest import DATABASE, LOGGER_PASSWORD, LOGGER_USER
+from ..conftest import prepare_logger_database
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +16,5 @@ def server() -> Iterator[MariaDBServer]:
     """A server of this module's own: the tests hang, kill and restart it."""
     ensure_mariadb_installed()
     with MariaDBServer() as db:
-        db.create_database(DATABASE)
-        for host in ("127.0.0.1", "localhost"):
-            db.query(f"CREATE USER IF NOT EXISTS '{LOGGER_USER}'@'{host}' "
-                     f"IDENTIFIED BY '{LOGGER_PASSWORD}'")
-            db.query(f"GRANT ALL ON {DATABASE}.* TO '{LOGGER_USER}'@'{host}'")
+        prepare_logger_database(db)
         yield db

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,13 @@ from PyExpLabSys.testing.certificates import Pki, make_pki
 from PyExpLabSys.testing.fault_proxy import FaultProxy
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
-from ..conftest import DATABASE, LOGGER_PASSWORD, LOGGER_USER, make_classic_table
+from ..conftest import (
+    DATABASE,
+    LOGGER_PASSWORD,
+    LOGGER_USER,
+    make_classic_table,
+    prepare_logger_database,
+)
 from .flow import Run, wait_for
 
 pytestmark = pytest.mark.mariadb
@@ -46,11 +51,7 @@ def server(pki: Pki) -> Iterator[MariaDBServer]:
     with MariaDBServer(extra_args=[f"--ssl-ca={pki.ca}", f"--ssl-cert={pki.server_cert}",
                                    f"--ssl-key={pki.server_key}"]) as db:
         db.query("SET GLOBAL require_secure_transport = ON")
-        db.create_database(DATABASE)
-        for host in ("127.0.0.1", "localhost"):
-            db.query(f"CREATE USER IF NOT EXISTS '{LOGGER_USER}'@'{host}' "
-                     f"IDENTIFIED BY '{LOGGER_PASSWORD}'")
-            db.query(f"GRANT ALL ON {DATABASE}.* TO '{LOGGER_USER}'@'{host}'")
+        prepare_logger_database(db)
         yield db
 
 
