@@ -107,6 +107,6 @@ def tls_failure(error: BaseException, tls: TLSSettings | None, host: str) -> str
     if cause is not None:
         return f"TLS with {host!r} failed: {cause.reason or cause}"
     if "SSL" in text or "TLS" in text:  # ODBC: Connector/C's message in the diagnostic
-        ca = f" (CA file {tls.ca})" if tls is not None and tls.ca is not None else ""
-        return f"TLS with {host!r} failed{ca}: {text}"
+        with_ca = f" (CA file {tls.ca})" if tls is not None and tls.ca is not None else ""
+        return f"TLS with {host!r} failed{with_ca}: {text}"
     return None

@@ -264,6 +264,9 @@ class SpoolBuffer:
     # -- the flusher ----------------------------------------------------------------------------
 
     def _refill(self) -> None:
+        """Read the next waiting points from disk into RAM, up to ``max_ram_points``."""
+        if self._disk_from is None:
+            return
         room = self.policy.max_ram_points - len(self._points)
         rows = self.spool.read(self._disk_from, room) if room > 0 else []
         for seq, type_id, stamp, value in rows:

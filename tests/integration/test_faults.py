@@ -18,7 +18,7 @@ import pytest
 from PyExpLabSys.testing.fault_proxy import FaultProxy
 from PyExpLabSys.testing.mariadb_server import MariaDBServer
 
-from ..conftest import DATABASE, LOGGER_USER, make_classic_table
+from ..conftest import DATABASE, LOGGER_USER, ClassicTable, make_classic_table
 from .flow import POISON, Run, wait_for
 
 pytestmark = pytest.mark.mariadb
