@@ -13,17 +13,22 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from PyExpLabSys.simulators import DRIVERS, start_simulator  # noqa: E402
+from PyExpLabSys.drivers.base import reading_name  # noqa: E402
+from PyExpLabSys.drivers.registry import DRIVERS  # noqa: E402
+from PyExpLabSys.simulators import SIMULATORS, start_simulator  # noqa: E402
 
 N = 500
 
 
 def main() -> None:
-    """Print the median µs per exchange for each driver."""
+    """Print the median µs per exchange for each registered driver with a simulator."""
     print(f"{'simulator':<12} {'driver':<16} {'median µs':>10} {'p90 µs':>8}")
-    for name, (driver_cls, method) in DRIVERS.items():
+    for name, entry in DRIVERS.items():
+        if name not in SIMULATORS:
+            continue
+        driver_cls = entry.cls
         with start_simulator(name) as sim, driver_cls(sim.port, timeout=1.0) as driver:
-            read = getattr(driver, method)
+            read = getattr(driver, reading_name(entry.default_read))
             for _ in range(20):
                 read()
             samples = []

@@ -38,7 +38,7 @@ from ..datalog.criteria import CRITERION_KINDS, LoggingCriterion, make_criterion
 from ..datalog.logger import DataLogger
 from ..datalog.policies import Timeouts
 from ..drivers.base import SerialInstrument
-from ..simulators.registry import DRIVERS
+from ..drivers.registry import DRIVERS, DriverEntry, driver_entry
 
 LOG = logging.getLogger(__name__)
 
@@ -219,8 +219,8 @@ class ServiceConfig:
 
 # --------------------------------------------------------------------------- helpers
 def driver_class(name: str) -> type[SerialInstrument]:
-    """The driver class registered under ``name`` (the simulator registry's names)."""
-    return DRIVERS[name][0]
+    """The driver class registered under ``name`` (:mod:`PyExpLabSys.drivers.registry`)."""
+    return driver_entry(name).cls
 
 
 def spool_supported() -> bool:
@@ -492,10 +492,10 @@ def _instrument(r: _Reader) -> InstrumentConfig | None:
         return None
     name = r.get("name", str, None, required=True)
     driver = r.get("driver", str, None, required=True)
-    driver_cls = None
+    entry = None
     if driver is not None:
         if driver in DRIVERS:
-            driver_cls = driver_class(driver)
+            entry = DRIVERS[driver]
         else:
             r.fail("driver", f"unknown driver {driver!r}; known: {', '.join(sorted(DRIVERS))}")
     port = r.get("port", str, "", required=True)
@@ -521,20 +521,18 @@ def _instrument(r: _Reader) -> InstrumentConfig | None:
     raw_channels = r.get("channels", list, [], required=True)
     if "channels" in r.table and not raw_channels:
         r.fail("channels", "needs at least one [[instruments.channels]] table")
-    default_read = DRIVERS[driver][1] if driver in DRIVERS else None
     channels = tuple(
         ch for index, raw in enumerate(raw_channels or [])
         if (ch := _channel(_Reader(r.problems, r.key(f"channels[{index}]"), raw),
-                           driver_cls, default_read)) is not None
+                           entry)) is not None
     )
     r.finish()
-    if name is None or driver is None or driver_cls is None:
+    if name is None or driver is None or entry is None:
         return None
     return InstrumentConfig(name, driver, port, channels, settings, timeout)
 
 
-def _channel(r: _Reader, driver_cls: type[SerialInstrument] | None,
-             default_read: str | None) -> ChannelConfig | None:
+def _channel(r: _Reader, entry: DriverEntry | None) -> ChannelConfig | None:
     if not r.ok:
         return None
     codename = r.get("codename", str, None, required=True)
@@ -544,13 +542,12 @@ def _channel(r: _Reader, driver_cls: type[SerialInstrument] | None,
     if interval is not None and not interval > 0:
         r.fail("interval", f"must be > 0 seconds, not {interval!r}")
         interval = None
-    read = r.get("read", str, default_read)
-    if driver_cls is not None and read is not None:
-        method = getattr(driver_cls, read, None)
-        if read.startswith("_") or not callable(method):
-            readers = sorted(n for n in dir(driver_cls) if n.startswith("read") or n.startswith("pressure"))
-            r.fail("read", f"driver {driver_cls.__name__} has no method {read!r}; "
-                           f"e.g. {', '.join(readers)}")
+    read = r.get("read", str, entry.default_read if entry is not None else None)
+    if entry is not None and read is not None:
+        try:
+            entry.reading_method(read)
+        except ValueError as error:
+            r.fail("read", str(error))
     args = tuple(r.get("args", list, []))
     kind = r.get("criterion", str, "always")
     threshold = r.get("threshold", float, 0.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from PyExpLabSys.service.config import ConfigError, load_config
+from PyExpLabSys.service.config import ConfigError, driver_class, load_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -104,6 +104,20 @@ def test_example_configs_are_valid(path):
 def test_each_mistake_is_named(tmp_path, old, new, message):
     assert old in GOOD
     assert message in problems(tmp_path, GOOD.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("driver, cls", [("tpg261", "TPG261"), ("tpg262", "TPG262"),
+                                         ("tpg26x", "TPG262")])
+def test_tpg_models_are_selectable(tmp_path, driver, cls):
+    config = load_config(write(tmp_path, GOOD.replace('driver = "tpg26x"', f'driver = "{driver}"')))
+    assert config.instruments[0].driver == driver
+    assert driver_class(driver).__name__ == cls
+
+
+def test_read_must_be_a_declared_reading(tmp_path):
+    message = problems(tmp_path, GOOD.replace('read = "pressure_gauge"', 'read = "pressure_unit"'))
+    assert ("instruments[0].channels[0].read: driver TPG262 has no method 'pressure_unit' "
+            "among its declared readings: pressure_gauge") in message
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

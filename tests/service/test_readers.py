@@ -12,7 +12,8 @@ import pytest
 from PyExpLabSys.datalog.policies import RetryPolicy
 from PyExpLabSys.service.config import ChannelConfig, InstrumentConfig
 from PyExpLabSys.service.readers import InstrumentReader, ReaderPolicy
-from PyExpLabSys.simulators import DRIVERS, start_simulator
+from PyExpLabSys.drivers.registry import driver_entry
+from PyExpLabSys.simulators import start_simulator
 
 from .conftest import wait_until
 
@@ -45,7 +46,7 @@ class Sink:
 
 
 def instrument(name: str, port: str, interval: float = 0.03, **channel) -> InstrumentConfig:
-    read = DRIVERS[name][1]
+    read = driver_entry(name).default_read
     return InstrumentConfig(name, name, port, (ChannelConfig(f"{name}_value", interval, read, **channel),),
                             timeout=0.2)
 
