@@ -27,7 +27,11 @@ from .base import SerialInstrument, reading_name
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DriverEntry", "DRIVERS", "register", "driver_entry", "driver_class"]
+__all__ = ["DriverEntry", "DRIVERS", "SIM_SCHEME", "register", "driver_entry", "driver_class"]
+
+#: Ports served by the driver's simulator instead of an instrument: ``sim://`` (the
+#: simulator registered under the driver's name) or ``sim://NAME[/tag]``.
+SIM_SCHEME = "sim://"
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _entries: dict[str, DriverEntry] = {}

@@ -38,7 +38,7 @@ from ..datalog.criteria import CRITERION_KINDS, LoggingCriterion, make_criterion
 from ..datalog.logger import DataLogger
 from ..datalog.policies import Timeouts
 from ..drivers.base import SerialInstrument
-from ..drivers.registry import DRIVERS, DriverEntry, driver_entry
+from ..drivers.registry import DRIVERS, SIM_SCHEME, DriverEntry, driver_entry
 
 LOG = logging.getLogger(__name__)
 
@@ -188,11 +188,17 @@ class InstrumentConfig:
     timeout: float | None = None
 
     def open(self) -> SerialInstrument:
-        """Open the driver on the port (raises :class:`~..drivers.base.PortGone`)."""
+        """Open the driver on the port (raises :class:`~..drivers.base.PortGone`); a
+        ``sim://`` port is served by the driver's simulator, started on first use."""
         kwargs = dict(self.serial)
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
-        return driver_class(self.driver)(self.port, **kwargs)
+        port = self.port
+        if port.startswith(SIM_SCHEME):
+            from ..simulators.registry import simulated_port
+
+            port = simulated_port(port, self.driver)
+        return driver_class(self.driver)(port, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -501,6 +507,13 @@ def _instrument(r: _Reader) -> InstrumentConfig | None:
     port = r.get("port", str, "", required=True)
     if "port" in r.table and not port.strip():
         r.fail("port", "must not be empty (a device path or a pyserial URL)")
+    if port.startswith(SIM_SCHEME) and driver is not None:
+        from ..simulators.registry import simulator_name
+
+        try:
+            simulator_name(port, driver)
+        except KeyError as error:
+            r.fail("port", error.args[0])
     timeout = r.positive("timeout", None)
     settings: dict[str, Any] = {}
     raw_serial = r.get("serial", dict, {})

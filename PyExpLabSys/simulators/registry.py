@@ -7,11 +7,14 @@ here. Nothing outside the demo, the tests and ``sim://`` ports imports this pack
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..drivers.registry import SIM_SCHEME
 from .mks_925_pirani import Mks925Simulator
 from .mks_937b import Mks937bSimulator
 from .mks_g_series import MksGSeriesSimulator
@@ -50,4 +53,39 @@ def start_simulator(name: str, **kwargs: Any) -> Iterator[PtySimulator]:
     try:
         yield simulator
     finally:
+        simulator.stop()
+
+
+_served: dict[str, PtySimulator] = {}
+_served_lock = threading.Lock()
+
+
+def simulator_name(port: str, default: str) -> str:
+    """The simulator a ``sim://NAME[/tag]`` port asks for (``sim://`` alone: ``default``,
+    the instrument's driver name); ``KeyError`` naming the known simulators."""
+    name = port[len(SIM_SCHEME):].partition("/")[0] or default
+    simulator_class(name)
+    return name
+
+
+def simulated_port(port: str, default: str) -> str:
+    """The device path of the simulator serving ``port`` (``sim://NAME[/tag]``), started
+    on first use and kept until the process exits; each distinct port gets its own."""
+    name = simulator_name(port, default)
+    with _served_lock:
+        simulator = _served.get(port)
+        if simulator is None:
+            if not _served:
+                atexit.register(stop_served)
+            simulator = _served[port] = simulator_class(name)().start()
+            LOG.info("%s: simulated %s on %s", port, name, simulator.port)
+    return simulator.port
+
+
+def stop_served() -> None:
+    """Stop the simulators started for ``sim://`` ports."""
+    with _served_lock:
+        simulators = list(_served.values())
+        _served.clear()
+    for simulator in simulators:
         simulator.stop()

@@ -163,3 +163,20 @@ def test_password_comes_from_file_or_credential_never_in_messages(tmp_path):
         credential.database.password({})
     (tmp_path / "db-password").write_text(secret)
     assert credential.database.password({"CREDENTIALS_DIRECTORY": str(tmp_path)}) == secret
+
+
+def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path):
+    from PyExpLabSys.simulators.registry import stop_served
+
+    text = GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://"').replace(
+        'port = "socket://10.0.0.2:4001"', 'port = "sim://polyscience/bath"')
+    config = load_config(write(tmp_path, text))
+    try:
+        gauge, bath = (instrument.open() for instrument in config.instruments)
+        with gauge, bath:
+            assert gauge.pressure_gauge_reading(1).ok
+            assert bath.read_temperature() == pytest.approx(20.0, abs=1.0)
+    finally:
+        stop_served()
+    assert "instruments[0].port: no simulator 'nope'; known: tpg261" in problems(
+        tmp_path, GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://nope"'))
