@@ -271,6 +271,12 @@ class SerialInstrument:
                 attr.__name__, attr.__qualname__ = name, f"{cls.__qualname__}.{name}"
                 attr.__module__ = cls.__module__
                 attr._unnamed = False
+        for attr in vars(cls).values():
+            rich = getattr(attr, "_plain_of", None)
+            if rich is not None and not attr.__doc__:
+                attr.__doc__ = (f"As :meth:`{rich.__name__}`, but the number alone, a float "
+                                "as PyExpLabSys returned it; :class:`NoValue` (carrying "
+                                "the instrument's status) when the unit sent no number.")
         for name in cls.readings:
             for method in (name, reading_name(name)):
                 if not callable(getattr(cls, method, None)):
@@ -540,9 +546,10 @@ def plain(rich: Callable[..., Reading]) -> Callable[..., float]:
     def method(self: SerialInstrument, *args: Any, **kwargs: Any) -> float:
         return value_of(rich(self, *args, **kwargs))
 
-    summary = (rich.__doc__ or "").split(" (``")[0].split(", with")[0].rstrip(".")
-    return _unnamed(method, f"{summary}: a float (NoValue when the unit sends no number; "
-                            "the ``*_reading`` twin gives the status).")
+    method.__signature__ = inspect.signature(rich).replace(  # type: ignore[attr-defined]
+        return_annotation="float")
+    method._plain_of = rich  # type: ignore[attr-defined]
+    return _unnamed(method, "")
 
 
 def measurement(request: str, parse: Parser[Reading], doc: str, *,

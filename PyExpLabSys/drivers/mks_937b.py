@@ -47,8 +47,12 @@ class Mks937b(MksGauge):
         return self.query(f"PR{channel}?", parse_pressure_value)
 
     read_pressure = plain(read_pressure_reading)
-    #: PyExpLabSys's name of :meth:`read_pressure`.
-    read_pressure_gauge, read_pressure_gauge_reading = read_pressure, read_pressure_reading
+
+    def read_pressure_gauge_reading(self, gauge_number: int) -> Reading:
+        """:meth:`read_pressure_reading` under PyExpLabSys's name and argument."""
+        return self.read_pressure_reading(gauge_number)
+
+    read_pressure_gauge = plain(read_pressure_gauge_reading)
 
     read_all_pressures = command("PRZ?", checked(parse_all_pressures),
                                  "All channels' pressures as the unit sends them")

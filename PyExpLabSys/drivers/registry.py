@@ -16,6 +16,7 @@ a driver without a simulator is registered all the same.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import re
 from collections.abc import Mapping
@@ -86,6 +87,22 @@ class DriverEntry:
             raise ValueError(f"driver {self.cls.__name__} has no method {read!r} among its "
                              f"declared readings: {', '.join(self.readings)}")
         return reading_name(read)
+
+    def check_arguments(self, read: str, args: tuple[Any, ...]) -> None:
+        """``TypeError`` when reading ``read`` cannot be called with ``args``."""
+        method = getattr(self.cls, self.reading_method(read))
+        try:
+            inspect.signature(method).bind(None, *args)
+        except TypeError as error:
+            raise TypeError(f"{read}{tuple(args)!r} does not fit "
+                            f"{read}{_without_self(method)}: {error}") from None
+
+
+def _without_self(method: Any) -> inspect.Signature:
+    """The signature as a config writer needs it: no self, no annotations."""
+    parameters = list(inspect.signature(method).parameters.values())[1:]
+    return inspect.Signature([p.replace(annotation=inspect.Parameter.empty)
+                              for p in parameters])
 
 
 def register(name: str, target: str, description: str = "") -> DriverEntry:

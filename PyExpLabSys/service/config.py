@@ -502,6 +502,11 @@ def _instrument(r: _Reader) -> InstrumentConfig | None:
     if driver is not None:
         if driver in DRIVERS:
             entry = DRIVERS[driver]
+            try:
+                entry.cls  # imports the driver's module (and the library it needs)
+            except (ImportError, TypeError) as error:
+                r.fail("driver", f"driver {driver!r} cannot be loaded: {error}")
+                entry = None
         else:
             r.fail("driver", f"unknown driver {driver!r}; known: {', '.join(sorted(DRIVERS))}")
     port = r.get("port", str, "", required=True)
@@ -556,12 +561,14 @@ def _channel(r: _Reader, entry: DriverEntry | None) -> ChannelConfig | None:
         r.fail("interval", f"must be > 0 seconds, not {interval!r}")
         interval = None
     read = r.get("read", str, entry.default_read if entry is not None else None)
+    args = tuple(r.get("args", list, []))
     if entry is not None and read is not None:
         try:
-            entry.reading_method(read)
+            entry.check_arguments(read, args)
         except ValueError as error:
             r.fail("read", str(error))
-    args = tuple(r.get("args", list, []))
+        except TypeError as error:
+            r.fail("args", str(error))
     kind = r.get("criterion", str, "always")
     threshold = r.get("threshold", float, 0.0)
     max_interval = r.positive("max_interval", 600.0)

@@ -51,6 +51,14 @@ def test_unknown_names_and_readings_are_named() -> None:
         driver_entry("polyscience").reading_method("read_unit")
 
 
+def test_arguments_are_checked_against_the_reading() -> None:
+    driver_entry("mksg").check_arguments("read_flow", (3,))
+    with pytest.raises(TypeError, match=r"read_flow\(3, 4\) does not fit read_flow\(addr=None\)"):
+        driver_entry("mksg").check_arguments("read_flow", (3, 4))
+    with pytest.raises(TypeError, match="missing a required argument: 'gauge_number'"):
+        driver_entry("mks937b").check_arguments("read_pressure_gauge", ())
+
+
 def test_register_rejects_bad_entries() -> None:
     with pytest.raises(ValueError, match="already registered"):
         register("omega", "PyExpLabSys.drivers.omega_cni:ISeries")

@@ -120,6 +120,23 @@ def test_read_must_be_a_declared_reading(tmp_path):
             "among its declared readings: pressure_gauge") in message
 
 
+@pytest.mark.parametrize("args, message", [
+    ("[1, 2]", "instruments[0].channels[0].args: pressure_gauge(1, 2) does not fit "
+               "pressure_gauge(gauge=1): too many positional arguments"),
+])
+def test_args_must_fit_the_reading(tmp_path, args, message):
+    assert message in problems(tmp_path, GOOD.replace("args = [1]", f"args = {args}"))
+
+
+def test_a_driver_that_cannot_be_imported_is_a_config_problem(tmp_path, monkeypatch):
+    from PyExpLabSys.drivers import registry
+
+    entry = registry.DriverEntry("needs_lib", "PyExpLabSys.drivers.no_such_module:Driver")
+    monkeypatch.setitem(registry._entries, "needs_lib", entry)
+    message = problems(tmp_path, GOOD.replace('driver = "tpg26x"', 'driver = "needs_lib"'))
+    assert "instruments[0].driver: driver 'needs_lib' cannot be loaded: No module named" in message
+
+
 def test_every_problem_is_reported_at_once(tmp_path):
     text = GOOD.replace('driver = "tpg26x"', 'driver = "nope"').replace("interval = 2", "interval = 0")
     message = problems(tmp_path, text)
