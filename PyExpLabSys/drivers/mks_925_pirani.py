@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from .base import measurement
-from .mks_protocol import MksGauge, parse_pressure_value
+from .base import command, measurement
+from .mks_protocol import MksGauge, parse_pressure_value, unit_command
 
 LOG = logging.getLogger(__name__)
 
@@ -22,3 +22,9 @@ class Mks925(MksGauge):
 
     read_pressure, read_pressure_reading = measurement(
         "PR1?", parse_pressure_value, "The pressure in the unit's current unit")
+    read_serial = command("SN?", doc="Serial number")
+
+    def change_unit(self, unit: str) -> str:
+        """Set the pressure unit (``U!TORR``, ``MBAR``, ``PASCAL``, ``MICRON``); returns
+        the unit the gauge confirms."""
+        return self.query(unit_command(unit))

@@ -11,12 +11,11 @@ import logging
 import re
 
 from .base import GarbledReply, Reading, checked, command, plain
-from .mks_protocol import MksGauge, parse_pressure_value
+from .mks_protocol import MksGauge, parse_pressure_value, unit_command
 
 LOG = logging.getLogger(__name__)
 
 CHANNELS = range(1, 7)
-UNITS = ("TORR", "MBAR", "PASCAL", "MICRON")
 
 
 def parse_all_pressures(data: str) -> list[Reading]:
@@ -63,9 +62,4 @@ class Mks937b(MksGauge):
 
     def pressure_unit(self, unit: str | None = None) -> str:
         """Read the pressure unit (``U?``), or set it first (``U!MBAR``) if given."""
-        if unit is None:
-            return self.query("U?")
-        unit = unit.upper()
-        if unit not in UNITS:
-            raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
-        return self.query(f"U!{unit}")
+        return self.query("U?" if unit is None else unit_command(unit))

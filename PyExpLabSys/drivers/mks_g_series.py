@@ -151,6 +151,18 @@ class MksGSeries(SerialInstrument):
             self.address = confirmed
         return confirmed
 
+    def read_device_address(self, address: int = BROADCAST) -> str:
+        """The address of the unit at ``address`` as it sends it (``CA?``), PyExpLabSys's
+        form of :meth:`read_address`."""
+        return self.query("CA?", checked(parse_int), address)
+
+    def set_device_address(self, old_addr: int, new_addr: int) -> None:
+        """Move the unit at ``old_addr`` to ``new_addr`` (1..253; ``CA!``), PyExpLabSys's
+        form of :meth:`set_address`."""
+        if not isinstance(new_addr, int) or not 0 < new_addr < BROADCAST:
+            raise ValueError(f"new address must be 1..253, not {new_addr!r}")
+        self.set_address(new_addr, old_addr)
+
     def valve_override(self, purge: bool, addr: int | None = None) -> str:
         """Open the valve fully (``VO!PURGE``) or return to control (``VO!NORMAL``)."""
         return self.query("VO!PURGE" if purge else "VO!NORMAL", address=addr)

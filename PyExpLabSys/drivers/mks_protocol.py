@@ -29,6 +29,8 @@ LOG = logging.getLogger(__name__)
 
 BROADCAST = 254
 TERMINATOR = b";FF"
+#: Pressure units the gauge controllers take in ``U!<unit>``.
+UNITS = ("TORR", "MBAR", "PASCAL", "MICRON")
 #: Error codes of the gauge controllers (others: see the manual).
 NAK_CODES = {
     "152": "not an ion gauge",
@@ -62,6 +64,13 @@ def parse_ack(body: str, reply: bytes, expect_address: int | None,
         raise GarbledReply(f"reply from address {address}, expected {expect_address}",
                            reply)
     return data
+
+
+def unit_command(unit: str) -> str:
+    """``U!<UNIT>`` for ``unit`` in any case; ``ValueError`` for an unknown unit."""
+    if not isinstance(unit, str) or unit.upper() not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
+    return f"U!{unit.upper()}"
 
 
 def request_frame(address: int, command: str) -> bytes:

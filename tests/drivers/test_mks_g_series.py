@@ -86,6 +86,18 @@ def test_purge_opens_the_valve_for_t_seconds_then_returns_to_control() -> None:
     assert scripted(MksGSeries, pairs, lambda d: d.purge(0, addr=7)) is None
 
 
+def test_device_address_as_pyexplabsys_did() -> None:
+    pairs = [(request_frame(254, "CA?"), ack("001")),
+             (request_frame(1, "CA!007"), ack("007"))]
+
+    def call(mfc: MksGSeries) -> list:
+        return [mfc.read_device_address(), mfc.set_device_address(1, 7)]
+
+    assert scripted(MksGSeries, pairs, call) == ["001", None]
+    with pytest.raises(ValueError, match="new address must be 1..253"):
+        scripted(MksGSeries, [], lambda d: d.set_device_address(1, 254))
+
+
 def test_addressed_commands_check_their_arguments() -> None:
     with pytest.raises(TypeError):
         scripted(MksGSeries, [], lambda d: d.read_flow(adr=3))

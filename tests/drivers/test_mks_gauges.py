@@ -90,6 +90,14 @@ def test_925_read_pressure(address, request_, reply, expected) -> None:
         assert type(value) is float and value == expected.value
 
 
+def test_925_serial_number_and_unit() -> None:
+    pairs = [(b"@254SN?;FF", b"@253ACK1234567890;FF"), (b"@254U!MBAR;FF", b"@253ACKMBAR;FF")]
+    assert scripted(Mks925, pairs, lambda d: (d.read_serial(), d.change_unit("mbar"))) == (
+        "1234567890", "MBAR")
+    with pytest.raises(ValueError, match="unit must be one of"):
+        scripted(Mks925, [], lambda d: d.change_unit("bar"))
+
+
 @pytest.mark.parametrize("reply, error", [
     (b"@253NAK160;FF", InstrumentReportedError),
     (b"", InstrumentTimeout),
