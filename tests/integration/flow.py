@@ -35,13 +35,17 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 class Run:
     """A logger fed at 100 Hz through the proxy, and the accounting afterwards."""
 
-    def __init__(self, table: ClassicTable, proxy: FaultProxy, tmp_path, host: str | None = None,
+    def __init__(self, table: ClassicTable, proxy: FaultProxy | None, tmp_path, host: str | None = None,
                  **options: Any) -> None:
         """Through ``proxy``, or through the nodes of ``host`` ("h1:p1,h2:p2") when given;
         ``options`` go to the logger (e.g. TLS)."""
         self.table = table
         self.codenames = list(table.codenames)
-        where = connection_kwargs(table.kind, proxy.listen_host, proxy.port, **options)
+        if proxy is not None:
+            where = connection_kwargs(table.kind, proxy.listen_host, proxy.port, **options)
+        else:  # the nodes of ``host``
+            where = connection_kwargs(table.kind, "", 0, **options)
+            del where["port"]
         if host is not None:
             where["host"] = host
         self.logger = ContinuousLogger(
@@ -77,15 +81,16 @@ class Run:
     def status(self):
         return self.logger.status()
 
-    def finish(self, dead_lettered: int = 0) -> None:
-        """Stop producing, let the backlog drain by itself, then count the table."""
+    def finish(self, dead_lettered: int = 0, read_from: ClassicTable | None = None) -> None:
+        """Stop producing, let the backlog drain by itself, then count the table (as
+        ``read_from`` sees it: the same table on another node of a cluster)."""
         self._stop.set()
         self._thread.join()
         wait_for(lambda: self.logger.status().queued == 0, 60, "the backlog to drain")
         report = self.logger.stop(timeout=10)
         assert report.delivered_all, report
-        stored = {name: [] for name in self.codenames}
-        for name, _, value in self.table.rows():
+        stored: dict[str, list[float | None]] = {name: [] for name in self.codenames}
+        for name, _, value in (read_from or self.table).rows():
             stored[name].append(value)
         for name in self.codenames:
             want = [v for v in self.sent[name] if v != POISON]
