@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from .mariadb_server import (
     MariaDBServer,
     MariaDBUnavailable,
     StartedInWith,
+    _kill_leftover,
     _read_tail,
     apt_install,
     ensure_mariadb_installed,
@@ -360,6 +362,11 @@ class GaleraCluster(StartedInWith):
             for i in range(size)
         ]
         self.start_seconds: float | None = None
+        # A cluster nobody cleaned up is killed and deleted at interpreter exit
+        # (this runs before the nodes' own finalizers: reverse order of creation).
+        self._finalizer = weakref.finalize(
+            self, _remove_leftovers, [node._procs for node in self.nodes], self.basedir if self._owns_basedir else None
+        )
 
     @property
     def hosts(self) -> str:
@@ -495,8 +502,7 @@ class GaleraCluster(StartedInWith):
             for node in self.nodes:
                 node.kill()
                 node.cleanup()
-            if self._owns_basedir:
-                shutil.rmtree(self.basedir, ignore_errors=True)
+            self._finalizer()  # deletes the directory (if ours) once
 
     def _peer_addresses(self) -> list[str]:
         return [f"{node.host}:{node.galera_port}" for node in self.nodes]
@@ -512,6 +518,14 @@ class GaleraCluster(StartedInWith):
                     return True
             time.sleep(_POLL_INTERVAL)
         return False
+
+
+def _remove_leftovers(procs: list[list[subprocess.Popen[bytes]]], basedir: Path | None) -> None:
+    """Finalizer: kill the nodes' processes, then delete the cluster's directory."""
+    for holder in procs:
+        _kill_leftover(holder)
+    if basedir is not None:
+        shutil.rmtree(basedir, ignore_errors=True)
 
 
 def _saved_seqno(node: GaleraNode) -> int:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,6 +164,26 @@ def test_cluster_teardown_leaves_no_process_or_directory() -> None:
             raise RuntimeError("boom")
     assert not basedir.exists()
     assert processes_using(basedir) == []
+
+
+def test_forgotten_cluster_is_removed_at_interpreter_exit() -> None:
+    """A script that never calls cleanup() leaves no mariadbd and no directory."""
+    script = textwrap.dedent(
+        """
+        from PyExpLabSys.testing.galera_cluster import GaleraCluster
+        cluster = GaleraCluster(size=1)
+        cluster.start()
+        print(cluster.nodes[0].pid, cluster.basedir, flush=True)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    pid_text, basedir_text = done.stdout.split()
+    basedir = Path(basedir_text)
+    leftovers = processes_using(basedir)
+    for pid in leftovers:
+        os.kill(pid, 9)
+    assert leftovers == [] and not Path(f"/proc/{pid_text}").exists()
+    assert not basedir.exists()
 
 
 def test_failed_start_reports_the_log_and_leaves_nothing() -> None:
