@@ -24,6 +24,8 @@ Typical use::
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -378,6 +380,7 @@ class GaleraCluster(StartedInWith):
         other, and wait until all are Synced in one Primary component; returns (and
         keeps in ``start_seconds``) the seconds it took."""
         ensure_galera_installed()
+        self._check_run_as()
         began = time.monotonic()
         deadline = began + timeout
         first, *others = self.nodes
@@ -503,6 +506,20 @@ class GaleraCluster(StartedInWith):
                 node.kill()
                 node.cleanup()
             self._finalizer()  # deletes the directory (if ours) once
+
+    def _check_run_as(self) -> None:
+        """As root the nodes must run as another user (rsync SST fails in root-owned
+        directories): say so clearly when that user does not exist."""
+        user = self.nodes[0].run_as
+        if os.geteuid() != 0 or user in (None, "root"):
+            return
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            raise GaleraError(
+                f"the Galera nodes should run as user {user!r}, which does not exist "
+                "(Debian's mariadb-server package creates 'mysql')"
+            ) from None
 
     def _peer_addresses(self) -> list[str]:
         return [f"{node.host}:{node.galera_port}" for node in self.nodes]
