@@ -490,6 +490,18 @@ class GaleraCluster(StartedInWith):
         self.wait_synced(len(self.nodes), timeout=deadline - time.monotonic())
         return time.monotonic() - began
 
+    def restart_together(self, nodes: Sequence[GaleraNode], timeout: float = 60.0) -> float:
+        """Restart ``nodes`` at the same time and wait until each is Synced; returns
+        the seconds it took.  This is how a component that lost quorum gets it back
+        without ``pc.bootstrap``: one killed node restarted alone next to a
+        non-Primary survivor stays outside a Primary component (and its start times
+        out), while all missing members of the last Primary component back at once
+        restore it."""
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=max(len(nodes), 1)) as pool:
+            list(pool.map(lambda node: node.restart(timeout), nodes))
+        return time.monotonic() - began
+
     def stop(self) -> None:
         """Stop all nodes at once (SIGTERM each; a node that ignores it is killed)."""
         running = [node for node in self.nodes if node.running]

@@ -139,7 +139,8 @@ def test_sigstop_longer_than_eviction_then_sigcont_rejoins(cluster: GaleraCluste
     assert read_row(frozen, row) == (row, others[0].name)
 
 
-def test_quorum_loss_and_pc_bootstrap(cluster: GaleraCluster, report: object) -> None:
+def lose_quorum(cluster: GaleraCluster, report: object) -> tuple[GaleraNode, list[GaleraNode]]:
+    """Kill two nodes; return the survivor (checked non-Primary, refusing queries) and them."""
     survivor, *victims = cluster.nodes
     for node in victims:
         node.kill()
@@ -148,10 +149,23 @@ def test_quorum_loss_and_pc_bootstrap(cluster: GaleraCluster, report: object) ->
     with pytest.raises(pymysql.err.OperationalError) as caught:
         survivor.query("SELECT COUNT(*) FROM probe", database=DATABASE)
     assert caught.value.args[0] == ER_WSREP_NOT_PREPARED
+    return survivor, victims
+
+
+def test_quorum_returns_when_the_killed_nodes_restart_together(cluster: GaleraCluster, report: object) -> None:
+    survivor, victims = lose_quorum(cluster, report)
+    report("both killed nodes restarted together: Synced in", cluster.restart_together(victims))  # type: ignore[operator]
+    cluster.wait_synced(3)
+    row = write_row(survivor)
+    assert read_row(victims[0], row) == (row, survivor.name)
+
+
+def test_quorum_loss_and_pc_bootstrap(cluster: GaleraCluster, report: object) -> None:
+    survivor, victims = lose_quorum(cluster, report)
     survivor.bootstrap_primary()
     report("pc.bootstrap=YES: Primary with size 1 after", cluster.wait_synced(1, [survivor]))  # type: ignore[operator]
     row = write_row(survivor)
-    report("two killed nodes restarted: 3 Synced after", cluster.heal())  # type: ignore[operator]
+    report("then the two killed nodes restarted one after the other: 3 Synced after", cluster.heal())  # type: ignore[operator]
     assert all(node.last_state_transfer() == "IST" for node in victims)
     assert read_row(victims[-1], row) == (row, survivor.name)
 
