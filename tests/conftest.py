@@ -29,6 +29,7 @@ import pytest
 
 from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.datalog.policies import Timeouts
+from PyExpLabSys.testing.galera_cluster import GaleraCluster
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 DATABASE = "loggertest"
@@ -82,6 +83,16 @@ def prepare_logger_database(server: MariaDBServer) -> None:
         server.query(f"CREATE USER IF NOT EXISTS '{LOGGER_USER}'@'{host}' "
                      f"IDENTIFIED BY '{LOGGER_PASSWORD}'")
         server.query(f"GRANT ALL ON {DATABASE}.* TO '{LOGGER_USER}'@'{host}'")
+
+
+@pytest.fixture(scope="session")
+def galera() -> Iterator[GaleraCluster]:
+    """A throw-away 3-node Galera cluster on loopback for the whole session, with the
+    database and the logger user of ``mariadb`` (tests that break it heal it after)."""
+    with GaleraCluster(size=3) as cluster:
+        cluster.create_database(DATABASE)
+        cluster.create_user(LOGGER_USER, LOGGER_PASSWORD, DATABASE)
+        yield cluster
 
 
 # -- ODBC: unixODBC, MariaDB's driver and a DSN of the session's own -----------------------

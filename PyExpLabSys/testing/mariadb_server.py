@@ -26,7 +26,7 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Self, Sequence
 
 import pymysql
 
@@ -66,6 +66,34 @@ def _missing_binaries() -> list[str]:
     return [name for name in (_SERVER_BINARY, _INSTALL_DB_BINARY) if _find_binary(name) is None]
 
 
+def apt_install(packages: Sequence[str], missing: Sequence[str]) -> None:
+    """Install Debian ``packages`` because ``missing`` (files or commands) are absent.
+
+    Runs ``apt-get update`` and ``apt-get install -y`` (no questions) when we are
+    root on a system with apt-get; otherwise, or when apt-get fails, raise
+    :class:`MariaDBUnavailable` naming what is missing and which packages provide it.
+    """
+    apt_get = shutil.which("apt-get")
+    if os.geteuid() != 0 or apt_get is None:
+        raise MariaDBUnavailable(
+            f"{', '.join(missing)} not found; install the Debian package(s) "
+            f"{' '.join(packages)} (needs root and apt-get)"
+        )
+    LOG.info("Installing %s with apt-get (missing: %s)", " ".join(packages), ", ".join(missing))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (
+        [apt_get, "update", "-q"],
+        [apt_get, "install", "-y", "-q", "--no-install-recommends", *packages],
+    ):
+        result = subprocess.run(
+            command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise MariaDBUnavailable(
+                f"{' '.join(command)} failed ({result.returncode}): {_tail(result.stdout + result.stderr)}"
+            )
+
+
 def ensure_mariadb_installed() -> None:
     """Make sure ``mariadbd`` and ``mariadb-install-db`` can be run.
 
@@ -76,25 +104,7 @@ def ensure_mariadb_installed() -> None:
     missing = _missing_binaries()
     if not missing:
         return
-    apt_get = shutil.which("apt-get")
-    if os.geteuid() != 0 or apt_get is None:
-        raise MariaDBUnavailable(
-            f"{', '.join(missing)} not found on PATH or in {', '.join(_SEARCH_DIRS)}; "
-            f"install the Debian package {_DEBIAN_PACKAGE} (needs root and apt-get)"
-        )
-    LOG.info("Installing %s with apt-get (missing: %s)", _DEBIAN_PACKAGE, missing)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (
-        [apt_get, "update", "-q"],
-        [apt_get, "install", "-y", "-q", "--no-install-recommends", _DEBIAN_PACKAGE],
-    ):
-        result = subprocess.run(
-            command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise MariaDBUnavailable(
-                f"{' '.join(command)} failed ({result.returncode}): {_tail(result.stdout + result.stderr)}"
-            )
+    apt_install([_DEBIAN_PACKAGE], [f"{name} (on PATH or in {', '.join(_SEARCH_DIRS)})" for name in missing])
     missing = _missing_binaries()
     if missing:
         raise MariaDBUnavailable(f"{_DEBIAN_PACKAGE} installed but {', '.join(missing)} still missing")
@@ -138,20 +148,57 @@ def _wait_for_state(pid: int, wanted: set[str], timeout: float = 2.0) -> None:
     LOG.warning("process %d did not reach state %s within %.1f s", pid, wanted, timeout)
 
 
+def _kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left in process group ``pgid`` (a server's helpers,
+    e.g. a Galera state-transfer script and its rsync)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _kill_leftover(holder: list[subprocess.Popen[bytes]]) -> None:
     """Finalizer: SIGKILL a server that is still running (no orphan mariadbd)."""
     for proc in holder:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        _kill_group(proc.pid)
 
 
-class MariaDBServer:
+class StartedInWith:
+    """``with obj:`` starts ``obj`` and always cleans it up, also when the start
+    fails half-way (no server or directory left behind)."""
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cleanup()
+
+
+class MariaDBServer(StartedInWith):
     """One ``mariadbd`` process on 127.0.0.1 with its own data directory.
 
     The root user has an empty password.  The data directory and port survive
     :meth:`stop`/:meth:`kill`, so :meth:`restart` brings the same server back
     (with InnoDB crash recovery after a kill).
+
+    ``run_as`` names the system user mariadbd runs as when we are root (its
+    directories are then handed to that user); by default root runs it as root.
+    Subclasses add server options through :meth:`_server_args` and prepare the
+    data directory in :meth:`_prepare_datadir` (see the Galera cluster helper).
     """
 
     host: str = "127.0.0.1"
@@ -159,13 +206,18 @@ class MariaDBServer:
     password: str = ""
 
     def __init__(
-        self, basedir: Path | None = None, port: int | None = None, extra_args: Sequence[str] = ()
+        self,
+        basedir: Path | None = None,
+        port: int | None = None,
+        extra_args: Sequence[str] = (),
+        run_as: str | None = None,
     ) -> None:
         self._owns_basedir = basedir is None
         self.basedir = Path(tempfile.mkdtemp(prefix="mariadb-")) if basedir is None else Path(basedir)
         self.basedir.mkdir(parents=True, exist_ok=True)
         self.port: int = port if port is not None else free_port(self.host)
         self.extra_args = tuple(extra_args)
+        self.run_as = run_as
         self.datadir = self.basedir / "data"
         self.tmpdir = self.basedir / "tmp"
         self.log_path = self.basedir / "mariadbd.err"
@@ -195,6 +247,11 @@ class MariaDBServer:
         """True while our mariadbd process exists (also when paused)."""
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def paused(self) -> bool:
+        """True between :meth:`pause` and :meth:`resume` (or a stop/kill)."""
+        return self._paused and self.running
+
     def start(self, timeout: float = 30.0) -> None:
         """Initialise the data directory (first time only), start mariadbd and
         return once a real PyMySQL connection succeeds."""
@@ -202,27 +259,10 @@ class MariaDBServer:
             raise RuntimeError(f"MariaDB on port {self.port} is already running")
         ensure_mariadb_installed()
         began = time.monotonic()
-        if not (self.datadir / "mysql").is_dir():
-            self._install_db()
         self.tmpdir.mkdir(exist_ok=True)
-        command = [
-            _find_binary(_SERVER_BINARY) or _SERVER_BINARY,
-            "--no-defaults",  # must come first: ignore /etc/mysql and ~/.my.cnf
-            f"--datadir={self.datadir}",
-            f"--tmpdir={self.tmpdir}",
-            f"--port={self.port}",
-            f"--bind-address={self.host}",
-            f"--socket={self.socket_path}",
-            f"--pid-file={self.pid_file}",
-            f"--log-error={self.log_path}",
-            "--skip-name-resolve",  # no DNS look-ups on connect
-            "--local-infile=1",  # LOAD DATA LOCAL INFILE for bulk loads
-            "--max-connections=500",
-            "--character-set-server=utf8mb4",  # as Debian's packaged config
-            "--collation-server=utf8mb4_general_ci",
-            *self._user_args(),
-            *self.extra_args,
-        ]
+        self._hand_over_dirs()  # before install-db: it runs as run_as too
+        self._prepare_datadir()
+        command = self._command()
         LOG.debug("starting %s", " ".join(command))
         with open(self.basedir / "mariadbd.out", "ab") as out:
             # Own session: a Ctrl-C in the terminal reaches us, not the server;
@@ -255,6 +295,7 @@ class MariaDBServer:
         except subprocess.TimeoutExpired:
             LOG.warning("MariaDB pid %d ignored SIGTERM for 60 s; killing it", proc.pid)
             self.kill()
+        _kill_group(proc.pid)
         self._paused = False
 
     def kill(self) -> None:
@@ -264,6 +305,7 @@ class MariaDBServer:
             return
         proc.kill()
         proc.wait()
+        _kill_group(proc.pid)
         self._paused = False
 
     def pause(self) -> None:
@@ -288,17 +330,6 @@ class MariaDBServer:
                 shutil.rmtree(self.basedir, ignore_errors=True)
             if self._socket_dir is not None:
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
-
-    def __enter__(self) -> MariaDBServer:
-        try:
-            self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.cleanup()
 
     # -- clients ---------------------------------------------------------
 
@@ -337,9 +368,55 @@ class MariaDBServer:
 
     # -- internals -------------------------------------------------------
 
-    @staticmethod
-    def _user_args() -> list[str]:
-        return ["--user=root"] if os.geteuid() == 0 else []
+    def _command(self) -> list[str]:
+        """The mariadbd command line of :meth:`start` (subclasses add options in
+        :meth:`_server_args`)."""
+        return [
+            _find_binary(_SERVER_BINARY) or _SERVER_BINARY,
+            "--no-defaults",  # must come first: ignore /etc/mysql and ~/.my.cnf
+            f"--datadir={self.datadir}",
+            f"--tmpdir={self.tmpdir}",
+            f"--port={self.port}",
+            f"--bind-address={self.host}",
+            f"--socket={self.socket_path}",
+            f"--pid-file={self.pid_file}",
+            f"--log-error={self.log_path}",
+            "--skip-name-resolve",  # no DNS look-ups on connect
+            "--local-infile=1",  # LOAD DATA LOCAL INFILE for bulk loads
+            "--max-connections=500",
+            "--character-set-server=utf8mb4",  # as Debian's packaged config
+            "--collation-server=utf8mb4_general_ci",
+            *self._user_args(),
+            *self._server_args(),
+        ]
+
+    def _user_args(self) -> list[str]:
+        """``--user`` for mariadbd and mariadb-install-db (only root may switch user)."""
+        if os.geteuid() != 0:
+            return []
+        return [f"--user={self.run_as or 'root'}"]
+
+    def _server_args(self) -> list[str]:
+        """Options after the standard ones; subclasses add their own here."""
+        return list(self.extra_args)
+
+    def _prepare_datadir(self) -> None:
+        """Create the system tables on the first start (kept across restarts)."""
+        if not (self.datadir / "mysql").is_dir():
+            self._install_db()
+
+    def _hand_over_dirs(self) -> None:
+        """Give the server's directories to ``run_as`` (when root runs it as another
+        user): mariadbd and its helpers must write there."""
+        if os.geteuid() != 0 or self.run_as in (None, "root"):
+            return
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        tops = [self.basedir] + ([self._socket_dir] if self._socket_dir is not None else [])
+        for top in tops:
+            for folder, _, files in os.walk(top):
+                shutil.chown(folder, self.run_as, self.run_as)
+                for name in files:
+                    shutil.chown(Path(folder, name), self.run_as, self.run_as)
 
     def _signal(self, signum: int) -> None:
         if not self.running:
