@@ -30,6 +30,8 @@ from typing import Any, Sequence
 
 import pymysql
 
+from .debian import DebianInstallError, apt_install
+
 LOG = logging.getLogger(__name__)
 
 #: Where Debian puts the server binaries (``/usr/sbin`` is not on a user's PATH).
@@ -76,25 +78,11 @@ def ensure_mariadb_installed() -> None:
     missing = _missing_binaries()
     if not missing:
         return
-    apt_get = shutil.which("apt-get")
-    if os.geteuid() != 0 or apt_get is None:
-        raise MariaDBUnavailable(
-            f"{', '.join(missing)} not found on PATH or in {', '.join(_SEARCH_DIRS)}; "
-            f"install the Debian package {_DEBIAN_PACKAGE} (needs root and apt-get)"
-        )
-    LOG.info("Installing %s with apt-get (missing: %s)", _DEBIAN_PACKAGE, missing)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (
-        [apt_get, "update", "-q"],
-        [apt_get, "install", "-y", "-q", "--no-install-recommends", _DEBIAN_PACKAGE],
-    ):
-        result = subprocess.run(
-            command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise MariaDBUnavailable(
-                f"{' '.join(command)} failed ({result.returncode}): {_tail(result.stdout + result.stderr)}"
-            )
+    try:
+        apt_install([_DEBIAN_PACKAGE], f"{', '.join(missing)} not found on PATH or in "
+                                       f"{', '.join(_SEARCH_DIRS)}")
+    except DebianInstallError as error:
+        raise MariaDBUnavailable(str(error)) from None
     missing = _missing_binaries()
     if missing:
         raise MariaDBUnavailable(f"{_DEBIAN_PACKAGE} installed but {', '.join(missing)} still missing")
