@@ -1,5 +1,8 @@
 # The two commands of README.rst.
 PYTHON ?= python3
+# The demo's live page: port 0 picks a free one (its address is printed).
+DEMO_HTTP ?= 127.0.0.1:0
+DEMO_SECONDS ?= 60
 
 .PHONY: install demo test bench
 
@@ -7,7 +10,7 @@ install:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
 
 demo: install
-	$(PYTHON) -m PyExpLabSys.service.cli demo --seconds 10
+	$(PYTHON) -m PyExpLabSys.service.cli demo --seconds $(DEMO_SECONDS) --http $(DEMO_HTTP)
 
 test: install
 	$(PYTHON) -m pytest
