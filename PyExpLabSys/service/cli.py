@@ -236,6 +236,12 @@ def _demo(args: argparse.Namespace) -> int:
                            http=args.http, on_start=_announce(table))
     except KeyboardInterrupt:  # pragma: no cover - interactive
         return 130
+    except OSError as error:  # the page's address is taken or not ours
+        if args.http is None:
+            raise
+        sys.stderr.write(f"demo: cannot serve the page on {args.http[0]}:{args.http[1]}: "
+                         f"{error.strerror or error}\n")
+        return 1
     for line in summary.lines():
         sys.stdout.write(line + "\n")
     return 0 if summary.undelivered == 0 else 1

@@ -149,7 +149,12 @@ def run_demo(seconds: float = 10.0, path: str | Path = "demo.sqlite",
                              http)
         service = Service(config, environ={})
         started = time.monotonic()
-        service.start()
+        try:
+            service.start()
+        except Exception:  # e.g. the page's address taken: stop what had started
+            if service.logger is not None:
+                service.stop()
+            raise
         if on_start is not None:
             on_start(service, sims)
         faults = _fault_script(sims, seconds, stop)

@@ -79,7 +79,7 @@ def read_source(source: str | Path, codenames: Sequence[str], since: float,
             config = load_config(path)
         except ConfigError as error:
             raise PlotError(str(error)) from None
-        units = {c.codename: c.unit for c in config.channels}
+        units: Mapping[str, str | None] = {c.codename: c.unit for c in config.channels}
         try:
             backend = config.database.build()
         except (BackendError, ValueError) as error:

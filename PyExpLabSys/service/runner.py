@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend
 from ..datalog.logger import DataLogger
@@ -28,6 +28,9 @@ from .metrics import MetricsServer
 from .notify import Notifier
 from .readers import InstrumentReader, ReaderPolicy
 from .trend import TrendRing
+
+if TYPE_CHECKING:
+    from .web import WebPage
 
 LOG = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ class Service:
         self.logger: DataLogger | None = None
         self.readers: list[InstrumentReader] = []
         self.metrics: MetricsServer | None = None
-        self.web: Any = None  # the local page (web.WebPage) when [service] http is set
+        self.web: WebPage | None = None  # the live page, when [service] http is set
         self.trend = TrendRing()
         self.started = time.time()
         self.report: StopReport | None = None

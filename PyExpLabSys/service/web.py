@@ -12,7 +12,9 @@ A small read-only site on the standard library's :class:`~http.server.ThreadingH
 
 Requests read :meth:`~.runner.Service.current` (at most one new snapshot a second,
 however many pages are open) and the trend ring; nothing here touches the readers or
-the enqueue path. Anything but GET and HEAD is answered 405.
+the enqueue path. Anything but GET and HEAD is answered 405. Served on loopback, it
+answers only requests addressed to a loopback name (``Host:``), so a web site in the
+lab PC's browser cannot read it through a DNS name rebound to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -106,6 +108,16 @@ class WebPage:
         server, self._server = self._server, None
         stop_http_server(server)
 
+    def host_allowed(self, header: str) -> bool:
+        """Whether a request's ``Host:`` may see the page (always, off loopback)."""
+        if not is_loopback(self.host):
+            return True
+        try:
+            name = urlsplit(f"//{header}").hostname
+        except ValueError:
+            return False
+        return name is not None and (name == self.host or is_loopback(name))
+
     # -- the routes: (status, content type, body) ----------------------------------
     def respond(self, path: str) -> tuple[int, str, bytes]:
         if path in ("/", "/index.html"):
@@ -168,6 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
                    {"Allow": "GET, HEAD"})
 
     def _answer(self, body: bool) -> None:
+        if not self.server.page.host_allowed(self.headers.get("Host", "")):
+            self._send(421, "text/plain; charset=utf-8", b"not served under this name\n", body)
+            return
         try:
             status, kind, content = self.server.page.respond(urlsplit(self.path).path)
         except Exception:  # a bug here must not take the service down

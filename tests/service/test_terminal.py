@@ -8,9 +8,12 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
+
+import pytest
 
 from PyExpLabSys.backends.sqlite import create_tables
 from PyExpLabSys.service.terminal import LiveTable
@@ -107,3 +110,24 @@ def test_run_on_a_terminal_redraws_and_logs_above(sqlite_config):
     assert re.search(r"Live page: http://127\.0\.0\.1:\d+/", text)
     assert "INFO" in text  # log lines still shown, written above the table
     _check_redrawn(text.split("received SIGTERM")[0])
+
+
+def test_demo_says_when_the_page_address_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "PyExpLabSys.service.cli", "demo", "--seconds", "5", "-q",
+             "--db", str(tmp_path / "d.sqlite"), "--http", f"127.0.0.1:{port}"],
+            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"demo: cannot serve the page on 127.0.0.1:{port}: Address already in use" in result.stderr
+
+
+def test_http_option_errors_name_the_option(capsys):
+    from PyExpLabSys.service.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["demo", "--http", "127.0.0.1:http"])
+    assert "argument --http: must end in a TCP port" in capsys.readouterr().err

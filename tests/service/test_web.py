@@ -62,10 +62,16 @@ def page():
         page.stop()
 
 
-def request(page, method, path):
+def request(page, method, path, host=None):
     conn = http.client.HTTPConnection("127.0.0.1", page.port, timeout=5)
     try:
-        conn.request(method, path)
+        if host is None:
+            conn.request(method, path)
+        else:  # a Host: header of our choosing
+            conn.putrequest(method, path, skip_host=True)
+            if host:
+                conn.putheader("Host", host)
+            conn.endheaders()
         reply = conn.getresponse()
         return reply.status, dict(reply.getheaders()), reply.read()
     finally:
@@ -104,6 +110,17 @@ def test_only_get_and_head(page):
     for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "BREW"):
         status, headers, _ = request(served, method, "/status.json")
         assert (status, headers.get("Allow")) == (405, "GET, HEAD"), method
+
+
+def test_only_loopback_host_names_are_answered_on_loopback(page):
+    """A DNS name rebound to 127.0.0.1 (another web site in the lab PC's browser) gets
+    nothing; the names of this PC and an SSH tunnel's local end do."""
+    served = page(_snapshot())
+    for host in (f"127.0.0.1:{served.port}", "localhost:9080", "[::1]:8080", "127.0.0.1"):
+        assert request(served, "GET", "/status.json", host)[0] == 200, host
+    for host in ("evil.example.com", "evil.example.com:8080", "", "10.0.0.5:8080"):
+        status, _, body = request(served, "GET", "/status.json", host)
+        assert (status, body) == (421, b"not served under this name\n"), host
 
 
 def test_the_title_from_the_config_is_escaped(page):
