@@ -127,3 +127,28 @@ def test_config_text_is_shown_as_text_not_markup(tmp_path, browser):
             assert page.evaluate("document.title") == "<script>alert(1)</script> · PyExpLabSys logger"
         finally:
             service.stop()
+
+
+def test_database_side_shows_what_the_logger_status_has(browser):
+    """Fields the logger may or may not report (a node, enqueue-to-commit times) are
+    shown when present; the rest of the panel stands without them."""
+    from PyExpLabSys.service.web import WebPage
+
+    from .test_web import StubSource, _snapshot
+
+    snapshot = _snapshot(backend="mysql lab@db1:3306/cinfdata.t", node="db2.lab",
+                         enqueue_to_commit_p50=0.25, enqueue_to_commit_max=3.5,
+                         oldest_queued_age=12.0, last_commit_time=None)
+    page_server = WebPage(StubSource(snapshot), "127.0.0.1", 0).start()
+    try:
+        page = browser.open(page_server.url)
+        facts = page.wait_for(
+            "(() => { const dts = [...document.querySelectorAll('#database dt')];"
+            " return dts.length ? Object.fromEntries(dts.map(dt => [dt.textContent,"
+            " dt.nextElementSibling.textContent])) : null; })()", timeout=15, what="the database panel")
+    finally:
+        page_server.stop()
+    assert facts["node"] == "db2.lab"
+    assert facts["enqueue to commit p50"] == "250 ms" and facts["enqueue to commit max"] == "3.5 s"
+    assert facts["oldest waiting"] == "12.0 s" and facts["last commit"] == "–"
+    assert facts["backend"] == "mysql lab@db1:3306/cinfdata.t"

@@ -23,6 +23,7 @@ function num(value) {
 
 function seconds(value) {
   if (value === null || value === undefined) return "–";
+  if (value < 1) return Math.round(value * 1000) + " ms";
   if (value < 60) return value.toFixed(1) + " s";
   if (value < 3600) return (value / 60).toFixed(1) + " min";
   return (value / 3600).toFixed(1) + " h";
@@ -55,7 +56,7 @@ function sparkline(series) {
   line.setAttribute("points", coords.join(" "));
   svg.append(line);
   const values = points.map((p) => p[1]);
-  range.append(el("span", null, seconds(t1 - t0) + " · " + (log ? "log" : "linear")),
+  range.append(el("span", null, "last " + seconds(t1 - t0) + (log ? " · log scale" : "")),
                el("span", null, "min " + num(Math.min(...values)) + " · max " + num(Math.max(...values))));
   return [svg, range];
 }
