@@ -10,6 +10,9 @@ PYTHON ?= python3
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The demo's live page: port 0 picks a free one (its address is printed).
+DEMO_HTTP ?= 127.0.0.1:0
+DEMO_SECONDS ?= 60
 
 # The interpreter .venv must come from, and the one it came from (pyvenv.cfg).
 BASE_PYTHON := $(shell $(PYTHON) -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
@@ -47,7 +50,7 @@ $(STAMP): requirements.txt pyproject.toml $(VENV_PYTHON)
 	@touch $@
 
 demo: install
-	$(VENV_PYTHON) -m PyExpLabSys.service.cli demo --seconds 10
+	$(VENV_PYTHON) -m PyExpLabSys.service.cli demo --seconds $(DEMO_SECONDS) --http $(DEMO_HTTP)
 
 test: install
 	$(VENV_PYTHON) -m pytest

@@ -29,6 +29,7 @@ import pytest
 
 from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.datalog.policies import Timeouts
+from PyExpLabSys.testing.debian import DebianInstallError, apt_install
 from PyExpLabSys.testing.galera_cluster import GaleraCluster
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
@@ -116,14 +117,10 @@ def ensure_odbc_installed() -> str:
     and pyodbc with pip when they are missing; fails with the reason when it cannot.
     """
     if _odbc_driver_path() is None or shutil.which("odbcinst") is None:
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            pytest.fail(f"ODBC tests need the Debian packages {' '.join(_ODBC_PACKAGES)} "
-                        "(not installed; installing them needs root and apt-get)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for command in (["apt-get", "update", "-qq"],
-                        ["apt-get", "install", "-y", "-qq", *_ODBC_PACKAGES]):
-            subprocess.run(command, check=True, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, timeout=600)
+        try:
+            apt_install(_ODBC_PACKAGES, "the ODBC tests")
+        except DebianInstallError as error:
+            pytest.fail(str(error))
     try:
         importlib.import_module("pyodbc")
     except ImportError:

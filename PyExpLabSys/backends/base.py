@@ -131,6 +131,11 @@ class Backend(abc.ABC):
         defaults); raise BackendConfigError when they cannot work."""
         raise BackendConfigError(f"{cls.__name__} cannot be built from a configuration")
 
+    def read_values(self, codenames: Sequence[str], since: float) -> dict[str, list[tuple[float, float | None]]]:
+        """The stored ``(unix time, value)`` points of ``codenames`` from ``since`` on, in
+        time order (for ``plot``; connected first). Backends that cannot read back say so."""
+        raise BackendConfigError(f"{self.describe()} cannot read stored values back")
+
     def create_tables(self, descriptions: Mapping[str, str], **layout: Any) -> dict[str, int]:
         """Create the table layout if missing and register the codenames of
         ``descriptions`` (codename → description); their type ids (``init-db``)."""

@@ -396,6 +396,18 @@ class SQLBackend(Backend):
         )
         return map_codenames(wanted, rows, self.descriptions_table)
 
+    def read_values(self, codenames: Sequence[str], since: float) -> dict[str, list[tuple[float, float | None]]]:
+        ids = self.resolve_codenames(codenames)
+        names = {type_id: codename for codename, type_id in ids.items()}
+        rows = self._read(
+            f"SELECT type, UNIX_TIMESTAMP(time), value FROM {self._table_sql} "
+            f"WHERE time >= FROM_UNIXTIME(%s) AND type IN ({','.join(['%s'] * len(names))}) "
+            "ORDER BY time", [since, *names])
+        out: dict[str, list[tuple[float, float | None]]] = {codename: [] for codename in codenames}
+        for type_id, when, value in rows:  # the session's time zone is UTC (connect)
+            out[names[type_id]].append((float(when), None if value is None else float(value)))
+        return out
+
     def _read(self, statement: str, args: Sequence[Any]) -> list[Any]:
         """Run one read-only statement under the deadline; its rows."""
         conn = self._require()

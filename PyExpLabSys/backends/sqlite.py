@@ -105,6 +105,20 @@ class SQLiteBackend(Backend):
             raise MayHeal(describe_error(error)) from None
         return map_codenames(wanted, rows, self.descriptions_table)
 
+    def read_values(self, codenames: Sequence[str], since: float) -> dict[str, list[tuple[float, float | None]]]:
+        ids = self.resolve_codenames(codenames)
+        names = {type_id: codename for codename, type_id in ids.items()}
+        out: dict[str, list[tuple[float, float | None]]] = {codename: [] for codename in codenames}
+        try:
+            rows = self._require().execute(
+                f"SELECT type, time, value FROM {self._table_sql} WHERE time >= ? AND type IN "
+                f"({','.join('?' * len(names))}) ORDER BY time", [since, *names]).fetchall()
+        except sqlite3.Error as error:
+            raise MayHeal(describe_error(error)) from None
+        for type_id, when, value in rows:
+            out[names[type_id]].append((float(when), value))
+        return out
+
     def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: object = None) -> None:
         conn = self._require()
         try:

@@ -9,12 +9,17 @@ Sub-commands:
   register the codenames;
 * ``status CONFIG`` (or ``--state-dir DIR``): print the running service's status file;
 * ``demo``: simulated instruments on pseudo-terminals, logged through the real drivers
-  into an SQLite file, with a live status table.
+  into an SQLite file, with a live status table;
+* ``plot SOURCE CODENAME...``: a PNG of logged values (:mod:`.plot`).
+
+``run`` and ``demo`` take ``--http ADDR`` to serve the live page (:mod:`.web`); on a
+terminal their table is redrawn in place (:mod:`.terminal`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import threading
@@ -23,7 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .config import ConfigError, ServiceConfig, load_config, state_directory
+from .config import (ConfigError, ServiceConfig, is_loopback, load_config,
+                     parse_http_address, state_directory)
+from .terminal import LiveTable
 
 LOG = logging.getLogger(__name__)
 
@@ -42,11 +49,43 @@ def _load(path: str) -> ServiceConfig | None:
 
 
 # --------------------------------------------------------------------------- run
+def _http_address(text: str) -> tuple[str, int]:
+    """``--http ADDR`` as (host, port); argparse reports a bad one naming the option."""
+    try:
+        address = parse_http_address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not is_loopback(address[0]):
+        sys.stderr.write(f"warning: --http {text}: the page is reachable from other machines "
+                         "(prefer 127.0.0.1 and an SSH tunnel)\n")
+    return address
+
+
+def _announce(table: LiveTable) -> Any:
+    """A start-up hook that prints the page's address (port 0 picks one)."""
+    def announce(service: Any, *_: Any) -> None:
+        if service.web is not None:
+            table.write_above(f"Live page: {service.web.url}")
+    return announce
+
+
 def _run(args: argparse.Namespace) -> int:
     from .runner import EXIT_START, run_service
 
     config = _load(args.config)
-    return EXIT_START if config is None else run_service(config)
+    if config is None:
+        return EXIT_START
+    if args.http is not None:
+        config = dataclasses.replace(
+            config, service=dataclasses.replace(config.service, http=args.http))
+    table = LiveTable(sys.stdout)
+    on_tick = None
+    if table.tty and sys.stderr.isatty():  # one terminal: log lines go above the table
+        root = logging.getLogger()
+        formatter = root.handlers[0].formatter if root.handlers else None
+        root.handlers[:] = [table.log_handler(formatter)]
+        on_tick = lambda snapshot: table.show(format_status(snapshot))  # noqa: E731
+    return run_service(config, on_start=_announce(table), on_tick=on_tick)
 
 
 # --------------------------------------------------------------------------- check
@@ -186,21 +225,56 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     stop = threading.Event()
+    table = LiveTable(sys.stdout)
     live = None
     if not args.quiet:
-        tty = sys.stdout.isatty()
-
         def live(status: dict[str, Any]) -> None:
-            sys.stdout.write(("\x1b[H\x1b[J" if tty else "") + format_status(status))
-            sys.stdout.flush()
+            table.show(format_status(status))
 
     try:
-        summary = run_demo(seconds=args.seconds, path=args.db, progress=live, stop=stop)
+        summary = run_demo(seconds=args.seconds, path=args.db, progress=live, stop=stop,
+                           http=args.http, on_start=_announce(table))
     except KeyboardInterrupt:  # pragma: no cover - interactive
         return 130
+    except OSError as error:  # the page's address is taken or not ours
+        if args.http is None:
+            raise
+        sys.stderr.write(f"demo: cannot serve the page on {args.http[0]}:{args.http[1]}: "
+                         f"{error.strerror or error}\n")
+        return 1
     for line in summary.lines():
         sys.stdout.write(line + "\n")
     return 0 if summary.undelivered == 0 else 1
+
+
+# --------------------------------------------------------------------------- plot
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _duration(text: str) -> float:
+    """``90s``, ``30m``, ``2h``, ``1d`` (or plain seconds) in seconds."""
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a duration: {text!r} (e.g. 90s, 30m, 2h, 1d)") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, not {text!r}")
+    return seconds
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from .plot import PlotError, plot_source
+
+    try:
+        result = plot_source(args.source, args.codenames, since=args.since,
+                             output=args.output, log=args.log, table=args.table)
+    except PlotError as error:
+        sys.stderr.write(f"plot: {error}\n")
+        return 1
+    sys.stdout.write(f"{result.output}: {', '.join(f'{c} ({n} points)' for c, n in result.counts.items())}\n")
+    return 0
 
 
 # --------------------------------------------------------------------------- parser
@@ -213,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the logging service for a configuration")
     run.add_argument("config", help="the setup's TOML file")
+    run.add_argument("--http", metavar="ADDR", type=_http_address,
+                     help="serve the live page on ADDR (host:port; port 0: any free port), "
+                          "instead of [service] http")
     run.set_defaults(func=_run)
 
     check = commands.add_parser("check", help="validate a configuration without starting")
@@ -235,7 +312,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=10.0, help="how long to log (default 10)")
     demo.add_argument("--db", default="demo.sqlite", help="SQLite file (default demo.sqlite)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no live status table")
+    demo.add_argument("--http", metavar="ADDR", type=_http_address,
+                      help="serve the live page on ADDR (host:port; port 0: any free port)")
     demo.set_defaults(func=_demo)
+
+    plot = commands.add_parser("plot", help="draw logged values into a PNG (needs matplotlib)")
+    plot.add_argument("source", help="a service configuration (.toml) or an SQLite file")
+    plot.add_argument("codenames", nargs="+", metavar="CODENAME")
+    plot.add_argument("--since", default="2h", type=_duration,
+                      help="how far back, e.g. 90s, 30m, 2h, 1d (default 2h)")
+    plot.add_argument("-o", "--output", default="plot.png", help="the PNG file (default plot.png)")
+    plot.add_argument("--log", action="store_true", help="log scale on y (automatic when a "
+                      "series spans more than two decades)")
+    plot.add_argument("--table", help="the data table of an SQLite file (when it has several)")
+    plot.set_defaults(func=_plot)
     return parser
 
 

@@ -10,12 +10,13 @@ Layout (see ``config/*.toml`` for complete examples)::
     [spool]             path, group_commit_interval, max_ram_points, max_spool_bytes,
                         overflow = "drop_oldest" | "drop_newest", synchronous
     [service]           state_directory, status_interval, stop_timeout,
-                        metrics_port, metrics_host
+                        metrics_port, metrics_host, http ("host:port" of the local
+                        page), health_max_waiting, health_max_silence
     [[instruments]]     name, driver, port, timeout, [instruments.serial] (baudrate,
                         bytesize, parity, stopbits: only where they differ)
     [[instruments.channels]]
                         codename, interval, read, args, criterion, threshold,
-                        max_interval, low_compare, description
+                        max_interval, low_compare, description, unit
 
 :func:`load_config` collects *every* problem in the file and raises one
 :class:`ConfigError` whose lines each name the file, the key and what is wrong.
@@ -24,6 +25,7 @@ Layout (see ``config/*.toml`` for complete examples)::
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import logging
 import math
 import os
@@ -60,6 +62,8 @@ __all__ = [
     "parse_config",
     "driver_class",
     "state_directory",
+    "parse_http_address",
+    "is_loopback",
 ]
 
 OVERFLOW = ("drop_oldest", "drop_newest")
@@ -155,13 +159,18 @@ class SpoolConfig:
 
 @dataclass(frozen=True)
 class ServiceSettings:
-    """How the service runs: its state directory, status cadence, stop bound, metrics."""
+    """How the service runs: its state directory, status cadence, stop bound, metrics,
+    the local web page (``http``: host and port, None when off) and the limits of
+    ``/healthz``."""
 
     state_directory: Path | None = None
     status_interval: float = 1.0
     stop_timeout: float = 20.0
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    http: tuple[str, int] | None = None
+    health_max_waiting: float = 300.0
+    health_max_silence: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -178,6 +187,7 @@ class ChannelConfig:
     max_interval: float | None = 600.0
     low_compare: float | None = None
     description: str | None = None
+    unit: str | None = None
 
     def make_criterion(self) -> LoggingCriterion:
         """A fresh criterion object for this channel."""
@@ -340,7 +350,7 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     top = _Reader(problems, "", data)
     database = _database(_Reader(problems, "database", top.get("database", dict, required=True) or {}), base, warnings)
     spool = _spool(_Reader(problems, "spool", top.get("spool", dict, {})), base, warnings)
-    service = _service(_Reader(problems, "service", top.get("service", dict, {})), base)
+    service = _service(_Reader(problems, "service", top.get("service", dict, {})), base, warnings)
     raw_instruments = top.get("instruments", list, required=True) or []
     if "instruments" in data and not raw_instruments:
         top.fail("instruments", "needs at least one [[instruments]] table")
@@ -477,7 +487,7 @@ def _spool(r: _Reader, base: Path, warnings: list[str]) -> SpoolConfig:
     return SpoolConfig(None if path is None else Path(path).expanduser(), options)
 
 
-def _service(r: _Reader, base: Path) -> ServiceSettings:
+def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
     state = r.get("state_directory", str)
     status_interval = r.positive("status_interval", 1.0)
     stop_timeout = r.positive("stop_timeout", 20.0)
@@ -485,9 +495,48 @@ def _service(r: _Reader, base: Path) -> ServiceSettings:
     if metrics_port is not None and not 0 <= metrics_port < 65536:
         r.fail("metrics_port", f"must be a TCP port 0..65535, not {metrics_port}")
     metrics_host = r.get("metrics_host", str, "127.0.0.1")
+    http = None
+    address = r.get("http", str)
+    if address is not None:
+        try:
+            http = parse_http_address(address)
+        except ValueError as error:
+            r.fail("http", str(error))
+        else:
+            if not is_loopback(http[0]):
+                warnings.append(f"service.http: the page is served on {http[0]}, not only to "
+                                "this PC (prefer 127.0.0.1 and an SSH tunnel)")
+    max_waiting = r.positive("health_max_waiting", 300.0)
+    max_silence = r.positive("health_max_silence", 120.0)
     r.finish()
     return ServiceSettings(_path(state, base), status_interval, stop_timeout,
-                           metrics_port, metrics_host)
+                           metrics_port, metrics_host, http, max_waiting, max_silence)
+
+
+def parse_http_address(text: str) -> tuple[str, int]:
+    """``"host:port"``, ``"[v6]:port"`` or a bare ``"port"`` (loopback) as (host, port);
+    ValueError saying what is wrong."""
+    text = text.strip()
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = "127.0.0.1", text
+    elif host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise ValueError(f"must be 'host:port' (e.g. '127.0.0.1:8080'), not {text!r}")
+    if not port_text.isdigit() or not 0 <= int(port_text) < 65536:
+        raise ValueError(f"must end in a TCP port 0..65535 (0: any free port), not {text!r}")
+    return host, int(port_text)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this PC can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 _SERIAL_CHOICES: dict[str, tuple[Any, ...]] = {
@@ -578,6 +627,7 @@ def _channel(r: _Reader, entry: DriverEntry | None) -> ChannelConfig | None:
     max_interval = r.positive("max_interval", 600.0)
     low_compare = r.get("low_compare", float)
     description = r.get("description", str)
+    unit = r.get("unit", str)
     if kind not in CRITERION_KINDS:
         r.fail("criterion", f"unknown criterion {kind!r}; choose from {', '.join(CRITERION_KINDS)}")
     elif kind != "always" and "threshold" not in r.table:
@@ -588,4 +638,4 @@ def _channel(r: _Reader, entry: DriverEntry | None) -> ChannelConfig | None:
     if codename is None or interval is None or read is None:
         return None
     return ChannelConfig(codename, interval, read, args, kind, threshold, max_interval,
-                         low_compare, description)
+                         low_compare, description, unit)

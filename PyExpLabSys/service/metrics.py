@@ -14,7 +14,7 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["MetricsServer"]
+__all__ = ["MetricsServer", "MetricsPage", "metrics_available", "stop_http_server"]
 
 #: LoggerStatus fields exported as counters (they only grow) and gauges.
 LOGGER_COUNTERS = ("committed", "batches", "reconnects", "timeouts", "reconciled_batches",
@@ -24,34 +24,69 @@ LOGGER_GAUGES = ("queued", "oldest_queued_age", "current_backoff", "last_commit_
 CHANNEL_COUNTERS = ("reads", "points", "errors", "not_ok")
 
 
+def metrics_available() -> bool:
+    """True when prometheus_client (the optional dependency) can be imported."""
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _registry(snapshot: Callable[[], dict[str, Any]]) -> Any:
+    """A registry of its own holding the service's collector (not the global one)."""
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(snapshot))
+    return registry
+
+
+class MetricsPage:
+    """The same metrics rendered on request, for a server of our own (the live page's
+    ``/metrics``). Needs prometheus_client: check :func:`metrics_available` first."""
+
+    def __init__(self, snapshot: Callable[[], dict[str, Any]]) -> None:
+        self._registry = _registry(snapshot)
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition text and its content type."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return generate_latest(self._registry), CONTENT_TYPE_LATEST
+
+
 class MetricsServer:
     """Serves ``/metrics`` on ``host:port`` (port 0: any free port, see :attr:`port`)."""
 
     def __init__(self, snapshot: Callable[[], dict[str, Any]], host: str = "127.0.0.1",
                  port: int = 9101) -> None:
-        try:
-            import prometheus_client  # noqa: F401  (optional dependency)
-        except ImportError:
-            raise RuntimeError("metrics need prometheus_client: pip install 'pyexplabsys-logger[metrics]'") from None
+        if not metrics_available():
+            raise RuntimeError("metrics need prometheus_client: pip install 'pyexplabsys-logger[metrics]'")
         self.snapshot = snapshot
         self.host, self.port = host, port
         self._server: Any = None
 
     def start(self) -> MetricsServer:
-        from prometheus_client import CollectorRegistry, start_http_server
+        from prometheus_client import start_http_server
 
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Collector(self.snapshot))
-        self._server, _thread = start_http_server(self.port, addr=self.host, registry=registry)
+        self._server, _thread = start_http_server(self.port, addr=self.host,
+                                                  registry=_registry(self.snapshot))
         self.port = self._server.server_port
         LOG.info("metrics on http://%s:%d/metrics", self.host, self.port)
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        stop_http_server(server)
+
+
+def stop_http_server(server: Any) -> None:
+    """Stop serving and close the socket of a ``socketserver`` server (prometheus_client's
+    or the live page's); nothing when ``server`` is None."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
 
 
 class _Collector:

@@ -70,6 +70,7 @@ class ChannelState:
     not_ok: int = 0
     last_value: float | None = None
     last_read_time: float | None = None
+    last_valid_time: float | None = None  # of last_value (a read may give no value)
     last_point_time: float | None = None
 
     def snapshot(self) -> dict[str, Any]:
@@ -81,6 +82,7 @@ class ChannelState:
             "not_ok": self.not_ok,
             "last_value": self.last_value,
             "last_read_time": self.last_read_time,
+            "last_valid_time": self.last_valid_time,
             "last_point_time": self.last_point_time,
         }
 
@@ -192,6 +194,7 @@ class InstrumentReader(threading.Thread):
             LOG.debug("%s: %s gave no value: %r", self.config.name, config.codename, result)
             return
         channel.last_value = value
+        channel.last_valid_time = channel.last_read_time
         if channel.criterion.check(value, channel.last_read_time):
             self.sink(config.codename, value)
             channel.points += 1

@@ -17,15 +17,20 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend
 from ..datalog.logger import DataLogger
 from ..datalog.status import StopReport
-from .config import ServiceConfig, state_directory
+from .config import InstrumentConfig, ServiceConfig, state_directory
+from .health import channel_state, stale_after
 from .metrics import MetricsServer
 from .notify import Notifier
 from .readers import InstrumentReader, ReaderPolicy
+from .trend import TrendRing
+
+if TYPE_CHECKING:
+    from .web import WebPage
 
 LOG = logging.getLogger(__name__)
 
@@ -71,8 +76,12 @@ class Service:
         self.logger: DataLogger | None = None
         self.readers: list[InstrumentReader] = []
         self.metrics: MetricsServer | None = None
+        self.web: WebPage | None = None  # the live page, when [service] http is set
+        self.trend = TrendRing()
         self.started = time.time()
         self.report: StopReport | None = None
+        self._latest: tuple[float, dict[str, Any]] | None = None
+        self._latest_lock = threading.Lock()
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -100,6 +109,10 @@ class Service:
         if self.config.service.metrics_port is not None:
             self.metrics = MetricsServer(self.snapshot, self.config.service.metrics_host,
                                          self.config.service.metrics_port).start()
+        if self.config.service.http is not None:
+            from .web import WebPage
+
+            self.web = WebPage(self, *self.config.service.http).start()
         self.started = time.time()
         self.write_status()
         self.notifier.ready(self.summary())
@@ -131,6 +144,7 @@ class Service:
     def tick(self) -> dict[str, Any]:
         """One status round: file, STATUS=, and WATCHDOG=1 if the logger is alive."""
         snapshot = self.write_status()
+        self.trend.record(snapshot)
         self.notifier.status(snapshot["summary"])
         if self.logger is not None and self.logger.is_alive():
             self.notifier.watchdog()
@@ -151,20 +165,25 @@ class Service:
         if self.metrics is not None:
             self.metrics.stop()
         self.write_status()
+        if self.web is not None:
+            self.web.stop()
         return self.report
 
     # -- status -----------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """Everything the status file, ``status`` and the metrics show (no secrets)."""
         logger = self.logger.status().as_dict() if self.logger is not None else None
-        instruments = [reader.snapshot() for reader in self.readers]
+        now = time.time()
+        interval = self.config.service.status_interval
+        instruments = [_with_channel_states(reader.snapshot(), reader.config, now, interval)
+                       for reader in self.readers]
         snap: dict[str, Any] = {
             "name": self.config.name,
             "config": str(self.config.path),
             "pid": os.getpid(),
             "state": "stopped" if self.report is not None else "running",
             "started": self.started,
-            "updated": time.time(),
+            "updated": now,
             "status_interval": self.config.service.status_interval,
             "database": self.config.database.describe(),
             "logger": logger,
@@ -181,9 +200,22 @@ class Service:
     def summary(self) -> str:
         return summary_line(self.snapshot())
 
+    def current(self, max_age: float = 1.0) -> dict[str, Any]:
+        """The newest snapshot if it is at most ``max_age`` seconds old, else a new one:
+        the page's many requests cost at most one snapshot a ``max_age``."""
+        with self._latest_lock:
+            latest = self._latest
+            if latest is not None and time.monotonic() - latest[0] <= max_age:
+                return latest[1]
+            snapshot = self.snapshot()
+            self._latest = (time.monotonic(), snapshot)
+            return snapshot
+
     def write_status(self) -> dict[str, Any]:
         """Write the snapshot atomically to ``status.json``; returns it."""
         snapshot = self.snapshot()
+        with self._latest_lock:
+            self._latest = (time.monotonic(), snapshot)
         tmp = self.status_path.with_suffix(".tmp")
         try:
             tmp.write_text(json.dumps(snapshot, indent=1, default=str), encoding="utf-8")
@@ -191,6 +223,20 @@ class Service:
         except OSError as error:
             LOG.warning("cannot write %s: %s", self.status_path, error)
         return snapshot
+
+
+def _with_channel_states(instrument: dict[str, Any], config: InstrumentConfig, now: float,
+                         status_interval: float) -> dict[str, Any]:
+    """A reader's snapshot with each channel's unit, description, value age and state
+    (:func:`~.health.channel_state`) added."""
+    for channel, channel_config in zip(instrument["channels"], config.channels):
+        limit = stale_after(channel_config.interval, status_interval)
+        valid = channel.get("last_valid_time")
+        channel.update(unit=channel_config.unit, description=channel_config.description,
+                       interval=channel_config.interval, stale_after=limit,
+                       age=None if valid is None else max(0.0, now - valid),
+                       state=channel_state(channel, instrument, now, limit))
+    return instrument
 
 
 def summary_line(snap: dict[str, Any]) -> str:
@@ -230,8 +276,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def run_service(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> int:
-    """Run until SIGTERM/SIGINT; returns the process exit code (0: stopped cleanly)."""
+def run_service(config: ServiceConfig, environ: Mapping[str, str] | None = None, *,
+                on_start: Callable[[Service], None] | None = None,
+                on_tick: Callable[[dict[str, Any]], None] | None = None) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code (0: stopped cleanly).
+
+    ``on_start`` is called once the service runs (the CLI prints the page's address),
+    ``on_tick`` with each status snapshot (the CLI's live table on a terminal)."""
     stop = threading.Event()
 
     def stop_for(signum: int) -> None:
@@ -254,7 +305,9 @@ def run_service(config: ServiceConfig, environ: Mapping[str, str] | None = None)
             if service.logger is not None:
                 service.stop()
             return EXIT_START
-        healthy = service.serve(stop)
+        if on_start is not None:
+            on_start(service)
+        healthy = service.serve(stop, on_tick=on_tick)
         report = service.stop()
     finally:
         for sig, handler in previous.items():

@@ -46,7 +46,7 @@ from .mariadb_server import (
     StartedInWith,
     _kill_leftover,
     _read_tail,
-    apt_install,
+    install_packages,
     ensure_mariadb_installed,
     free_port,
 )
@@ -96,7 +96,7 @@ def ensure_galera_installed() -> None:
     missing = [str(PROVIDER)] if not PROVIDER.is_file() else []
     missing += ["rsync"] if shutil.which("rsync") is None else []
     if missing:
-        apt_install(_GALERA_PACKAGES, missing)
+        install_packages(_GALERA_PACKAGES, missing)
     if not PROVIDER.is_file():
         raise GaleraError(f"{' '.join(_GALERA_PACKAGES)} installed but {PROVIDER} is still missing")
 

@@ -30,6 +30,8 @@ from typing import Any, Self, Sequence
 
 import pymysql
 
+from .debian import DebianInstallError, apt_install
+
 LOG = logging.getLogger(__name__)
 
 #: Where Debian puts the server binaries (``/usr/sbin`` is not on a user's PATH).
@@ -66,32 +68,13 @@ def _missing_binaries() -> list[str]:
     return [name for name in (_SERVER_BINARY, _INSTALL_DB_BINARY) if _find_binary(name) is None]
 
 
-def apt_install(packages: Sequence[str], missing: Sequence[str]) -> None:
-    """Install Debian ``packages`` because ``missing`` (files or commands) are absent.
-
-    Runs ``apt-get update`` and ``apt-get install -y`` (no questions) when we are
-    root on a system with apt-get; otherwise, or when apt-get fails, raise
-    :class:`MariaDBUnavailable` naming what is missing and which packages provide it.
-    """
-    apt_get = shutil.which("apt-get")
-    if os.geteuid() != 0 or apt_get is None:
-        raise MariaDBUnavailable(
-            f"{', '.join(missing)} not found; install the Debian package(s) "
-            f"{' '.join(packages)} (needs root and apt-get)"
-        )
-    LOG.info("Installing %s with apt-get (missing: %s)", " ".join(packages), ", ".join(missing))
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (
-        [apt_get, "update", "-q"],
-        [apt_get, "install", "-y", "-q", "--no-install-recommends", *packages],
-    ):
-        result = subprocess.run(
-            command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise MariaDBUnavailable(
-                f"{' '.join(command)} failed ({result.returncode}): {_tail(result.stdout + result.stderr)}"
-            )
+def install_packages(packages: Sequence[str], missing: Sequence[str]) -> None:
+    """Install Debian ``packages`` because ``missing`` (files or commands) are absent;
+    :class:`MariaDBUnavailable` saying what to install when that cannot be done here."""
+    try:
+        apt_install(packages, f"{', '.join(missing)} not found")
+    except DebianInstallError as error:
+        raise MariaDBUnavailable(str(error)) from None
 
 
 def ensure_mariadb_installed() -> None:
@@ -104,7 +87,7 @@ def ensure_mariadb_installed() -> None:
     missing = _missing_binaries()
     if not missing:
         return
-    apt_install([_DEBIAN_PACKAGE], [f"{name} (on PATH or in {', '.join(_SEARCH_DIRS)})" for name in missing])
+    install_packages([_DEBIAN_PACKAGE], [f"{name} (on PATH or in {', '.join(_SEARCH_DIRS)})" for name in missing])
     missing = _missing_binaries()
     if missing:
         raise MariaDBUnavailable(f"{_DEBIAN_PACKAGE} installed but {', '.join(missing)} still missing")

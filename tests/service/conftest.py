@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,69 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
         time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """Where the test run keeps what a person may want to look at afterwards
+    (``test-artifacts/`` in the repository, git-ignored)."""
+    path = request.config.rootpath / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium_binary() -> str:
+    """Debian's headless Chromium, installed with apt-get when it is missing."""
+    import shutil
+
+    from PyExpLabSys.testing.debian import DebianInstallError, apt_install
+
+    binary = shutil.which("chromium")
+    if binary is None:
+        try:
+            apt_install(["chromium"], "the live page's browser test")
+        except DebianInstallError as error:
+            pytest.fail(str(error))
+        binary = shutil.which("chromium")
+        if binary is None:
+            pytest.fail("chromium installed but not on PATH")
+    return binary
+
+
+@pytest.fixture
+def browser(chromium_binary: str, tmp_path: Path, artifacts: Path) -> Iterator[Any]:
+    """A fresh headless Chromium (new profile); its log goes to the artefacts."""
+    from .browser import Chromium
+
+    chromium = Chromium(chromium_binary, tmp_path / "chromium-profile",
+                        artifacts / "chromium.log")
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def sqlite_config(tmp_path: Path) -> Iterator[Path]:
+    """A service configuration: SQLite, state in tmp_path, metrics on a free port, one
+    MFC simulator (codename bench_flow, table dateplots_bench; run init-db first)."""
+    from PyExpLabSys.simulators import start_simulator
+
+    with start_simulator("mksg") as sim:
+        path = tmp_path / "bench.toml"
+        path.write_text(f"""
+[database]
+path = "bench.sqlite"
+table = "dateplots_bench"
+[service]
+state_directory = "state"
+status_interval = 0.1
+metrics_port = 0
+[[instruments]]
+name = "mfc"
+driver = "mksg"
+port = "{sim.port}"
+[[instruments.channels]]
+codename = "bench_flow"
+interval = 0.02
+""")
+        yield path

@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import urllib.request
-
-import pytest
 
 from PyExpLabSys.service.cli import main
 from PyExpLabSys.service.config import load_config
 from PyExpLabSys.service.runner import Service
-from PyExpLabSys.simulators import start_simulator
 
 from .conftest import wait_until
-
-
-@pytest.fixture
-def sqlite_config(tmp_path):
-    with start_simulator("mksg") as sim:
-        path = tmp_path / "bench.toml"
-        path.write_text(f"""
-[database]
-path = "bench.sqlite"
-table = "dateplots_bench"
-[service]
-state_directory = "state"
-status_interval = 0.1
-metrics_port = 0
-[[instruments]]
-name = "mfc"
-driver = "mksg"
-port = "{sim.port}"
-[[instruments.channels]]
-codename = "bench_flow"
-interval = 0.02
-""")
-        yield path
 
 
 def test_check_reports_each_problem_and_exit_code(tmp_path, capsys):

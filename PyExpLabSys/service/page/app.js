@@ -1,0 +1,160 @@
+// The live page: polls status.json (every 1.5 s) and trend.json (every 5 s) and draws
+// them. Everything from the service goes into the document as text (textContent,
+// attributes), never as markup, so names and descriptions from the config stay inert.
+"use strict";
+
+const STATUS_EVERY = 1500, TREND_EVERY = 5000;
+const SVG = "http://www.w3.org/2000/svg";
+let trends = {};
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function num(value) {
+  if (value === null || value === undefined) return "–";
+  const a = Math.abs(value);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return value.toExponential(3);
+  return String(Number(value.toPrecision(5)));
+}
+
+function seconds(value) {
+  if (value === null || value === undefined) return "–";
+  if (value < 1) return Math.round(value * 1000) + " ms";
+  if (value < 60) return value.toFixed(1) + " s";
+  if (value < 3600) return (value / 60).toFixed(1) + " min";
+  return (value / 3600).toFixed(1) + " h";
+}
+
+function clock(unix) {
+  return unix ? new Date(unix * 1000).toLocaleTimeString() : "–";
+}
+
+function sparkline(series) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "trend");
+  svg.setAttribute("viewBox", "0 0 300 60");
+  svg.setAttribute("preserveAspectRatio", "none");
+  const range = el("div", "trend-range");
+  const points = (series && series.points) || [];
+  if (points.length < 2) {
+    range.append(el("span", null, "trend: collecting…"));
+    return [svg, range];
+  }
+  const log = series.log;
+  const y = (v) => (log ? Math.log10(v) : v);
+  const t0 = points[0][0], t1 = points[points.length - 1][0];
+  let lo = Infinity, hi = -Infinity;
+  for (const [, v] of points) { lo = Math.min(lo, y(v)); hi = Math.max(hi, y(v)); }
+  if (hi === lo) { hi += 0.5; lo -= 0.5; }
+  const coords = points.map(([t, v]) =>
+    (300 * (t - t0) / (t1 - t0 || 1)).toFixed(1) + "," + (57 - 54 * (y(v) - lo) / (hi - lo)).toFixed(1));
+  const line = document.createElementNS(SVG, "polyline");
+  line.setAttribute("points", coords.join(" "));
+  svg.append(line);
+  const values = points.map((p) => p[1]);
+  range.append(el("span", null, "last " + seconds(t1 - t0) + (log ? " · log scale" : "")),
+               el("span", null, "min " + num(Math.min(...values)) + " · max " + num(Math.max(...values))));
+  return [svg, range];
+}
+
+function card(instrument, ch) {
+  const node = el("article", "card");
+  node.dataset.codename = ch.codename;
+  node.dataset.state = ch.state;
+  node.append(el("div", "codename", ch.codename));
+  if (ch.description) node.append(el("div", "description", ch.description));
+  const reading = el("div", "reading");
+  reading.append(el("span", "value", num(ch.last_value)));
+  if (ch.unit) reading.append(el("span", "unit", ch.unit));
+  reading.append(el("span", "state", ch.state));
+  node.append(reading);
+  node.append(el("div", "counts",
+    instrument.name + " · age " + seconds(ch.age) + " · reads " + ch.reads +
+    " · errors " + ch.errors + " · logged " + ch.points));
+  if (ch.state !== "fresh" && instrument.last_error && instrument.error_streak) {
+    node.append(el("div", "error", instrument.last_error));
+  }
+  node.append(...sparkline(trends[ch.codename]));
+  return node;
+}
+
+function fact(list, name, value) {
+  if (value === undefined) return;
+  list.append(el("dt", null, name), el("dd", null, value === null ? "–" : value));
+}
+
+function database(status) {
+  const list = el("dl", "facts");
+  list.id = "database";
+  const lg = status.logger || {};
+  fact(list, "configured", status.database);
+  fact(list, "backend", lg.backend);
+  for (const key of ["node", "connected_node", "server"]) fact(list, key.replace("_", " "), lg[key]);
+  fact(list, "connected", lg.connected === undefined ? undefined : (lg.connected ? "yes" : "NO"));
+  fact(list, "queue", lg.queued);
+  fact(list, "spool", lg.spooled === undefined ? undefined : !lg.spool_bytes && !lg.spooled ? null
+       : lg.spooled + " points, " + (lg.spool_bytes / 1e6).toFixed(1) + " MB");
+  const oldest = Math.max(lg.oldest_queued_age ?? -1, lg.oldest_spooled_age ?? -1);
+  fact(list, "oldest waiting", oldest < 0 ? null : seconds(oldest));
+  fact(list, "last commit", lg.last_commit_time
+       ? clock(lg.last_commit_time) + " (" + seconds(status.updated - lg.last_commit_time) + " ago)" : null);
+  // Enqueue-to-commit times, whatever the logger reports of them.
+  for (const [key, value] of Object.entries(lg)) {
+    if (/latency|enqueue_to_commit/.test(key) && value !== null && typeof value !== "object") {
+      fact(list, key.replaceAll("_", " "), typeof value === "number" ? seconds(value) : value);
+    }
+  }
+  fact(list, "committed", lg.committed !== undefined ? lg.committed + " in " + lg.batches + " batches" : undefined);
+  fact(list, "reconnects", lg.reconnects);
+  if (lg.overflowed) fact(list, "OVERFLOWED", lg.overflowed);
+  if (lg.dead_lettered) fact(list, "dead-lettered", lg.dead_lettered);
+  fact(list, "last error", lg.last_error);
+  document.getElementById("database").replaceWith(list);
+}
+
+function render(status) {
+  document.getElementById("summary").textContent =
+    status.summary + " · updated " + clock(status.updated);
+  const cards = el("div", "cards");
+  cards.id = "channels";
+  for (const instrument of status.instruments || []) {
+    for (const ch of instrument.channels) cards.append(card(instrument, ch));
+  }
+  document.getElementById("channels").replaceWith(cards);
+  database(status);
+}
+
+function problem(text) {
+  const banner = document.getElementById("connection");
+  banner.hidden = !text;
+  banner.textContent = text || "";
+}
+
+async function poll() {
+  try {
+    const reply = await fetch("status.json", { cache: "no-store" });
+    if (!reply.ok) throw new Error("status.json: HTTP " + reply.status);
+    render(await reply.json());
+    problem(null);
+  } catch (error) {
+    problem("No answer from the service (" + error.message + "); showing the last values.");
+  }
+  setTimeout(poll, STATUS_EVERY);
+}
+
+async function pollTrend() {
+  try {
+    const reply = await fetch("trend.json", { cache: "no-store" });
+    if (reply.ok) trends = await reply.json();
+  } catch (error) {
+    // the status poll reports a lost service
+  }
+  setTimeout(pollTrend, TREND_EVERY);
+}
+
+pollTrend();
+poll();
