@@ -31,7 +31,7 @@ from PyExpLabSys.datalog.policies import SpoolPolicy, Timeouts  # noqa: E402
 from PyExpLabSys.testing.fault_proxy import FaultProxy  # noqa: E402
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
 
-from throughput import DATABASE, load_data_rate  # noqa: E402
+from loaddata import DATABASE, load_data_rate  # noqa: E402
 
 CODENAMES = [f"outage_{i}" for i in range(10)]
 BLOCK = 100_000

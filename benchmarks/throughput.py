@@ -14,10 +14,8 @@ asserts nothing: see README.rst for the targets.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,31 +25,7 @@ from PyExpLabSys.backends.schema import create_tables  # noqa: E402
 from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
 from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
 
-DATABASE = "bench"
-
-
-def load_data_rate(server: MariaDBServer, table: str, rows: list[tuple[float, int, float]]) -> float:
-    """Rows per second for LOAD DATA LOCAL INFILE of ``rows`` (time, type, value)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
-        for stamp, type_id, value in rows:
-            handle.write(f"{stamp!r}\t{type_id}\t{value!r}\n")
-        path = handle.name
-    conn = server.connect(DATABASE, local_infile=True, read_timeout=600, write_timeout=600)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SET time_zone = '+00:00'")
-            started = time.perf_counter()
-            cursor.execute(
-                f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} (@t, type, value) "
-                "SET time = FROM_UNIXTIME(@t)",
-                (path,),
-            )
-            conn.commit()
-            elapsed = time.perf_counter() - started
-    finally:
-        conn.close()
-        os.unlink(path)
-    return len(rows) / elapsed
+from loaddata import DATABASE, load_data_rate  # noqa: E402
 
 
 def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, float, int]:

@@ -1,0 +1,558 @@
+"""A fleet of lab PCs logging into one database server, and into a Galera cluster.
+
+Each lab PC is a separate Python process running a ContinuousLogger with ``--codenames``
+codenames, enqueueing one sweep of all of them ``--rate`` times a second (the way a lab
+PC reads its instruments). The fleet writes for ``--seconds`` into (a) one throw-away
+MariaDB and (b) a throw-away 3-node Galera cluster whose node in use is killed (kill -9)
+half-way; the loggers fail over to the next node by themselves. The killed node is
+restarted after the run has drained (outside the measured window; it rejoins by IST) so
+that the next run starts with three nodes again. Each server is measured with the
+default BatchPolicy.flush_interval and with a larger one (``--flush-intervals``).
+
+Printed per run, all measured in that run: points committed per second, commits per
+second (the loggers' ``status().batches``; Com_commit of the single server next to it),
+the server's CPU time per 1,000 points (utime + stime of the mariadbd process(es) from
+/proc, summed over the three nodes of the cluster) next to LOAD DATA LOCAL INFILE's for
+the same rows, enqueue-to-commit time (p50/p99/max: per point from the children's own
+polling, and per batch from ``status()``), connections held (Threads_connected), and
+lost and duplicated points, counted exactly from the table: each value encodes
+(PC, sequence number). Stored time stamps are compared with the enqueue times.
+Asserts nothing.
+
+    python benchmarks/fleet.py [--pcs 50] [--rate 10] [--seconds 30] [--quick]
+
+Children report through their stdout, one JSON object a line; the parent starts them
+all, waits until each is connected, then gives the common start time on their stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from PyExpLabSys.backends.schema import create_tables, register_codenames  # noqa: E402
+from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
+from PyExpLabSys.datalog.policies import BatchPolicy, RetryPolicy, Timeouts  # noqa: E402
+from PyExpLabSys.testing.galera_cluster import GaleraCluster  # noqa: E402
+from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
+
+from loaddata import cpu_seconds, load_data_rate  # noqa: E402
+
+USER = "fleet"
+PASSWORD = "fleet-Passw0rd"
+#: A value is PC * SEQ_SPAN + sequence number: exact in a double, decoded from the table.
+SEQ_SPAN = 10_000_000
+#: Time-outs and retries short enough that a dead node is left within about a second.
+TIMEOUTS = Timeouts(connect=1.0, read=2.0, write=2.0, query=2.0, startup=30.0)
+RETRY = RetryPolicy(first_delay=0.05, base_delay=0.1, max_delay=0.5)
+#: How often a child checks what has been committed (the resolution of its latencies).
+POLL = 0.01
+#: How often the parent samples Threads_connected and the servers' CPU.
+SAMPLE = 0.5
+DEFAULT_FLUSH_INTERVALS = (BatchPolicy().flush_interval, 1.0)
+
+
+@dataclass
+class Target:
+    """Where the fleet logs: the server processes (one, or a cluster's nodes), the host
+    list the loggers are given, and a login allowed to write to ``database``."""
+
+    nodes: Sequence[MariaDBServer]
+    hosts: str
+    database: str
+    user: str = USER
+    password: str = PASSWORD
+    #: Galera: waits until every live node has applied everything (before counting).
+    sync: Callable[[], None] = lambda: None
+
+
+@dataclass
+class FleetOptions:
+    pcs: int = 50
+    rate: float = 10.0
+    codenames: int = 10
+    seconds: float = 30.0
+    flush_interval: float = DEFAULT_FLUSH_INTERVALS[0]
+
+
+@dataclass
+class FleetResult:
+    """The figures of one run (see the module docstring)."""
+
+    label: str
+    options: FleetOptions
+    sent: int = 0
+    stored: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    wrong_type: int = 0
+    time_error_max: float = 0.0  # seconds, |stored time stamp - enqueue time|
+    window: float = 0.0  # go to last commit, seconds
+    batches: int = 0
+    com_commit: int | None = None
+    server_cpu: float = 0.0
+    load_data_cpu: float = 0.0
+    load_data_rate: float = 0.0
+    latency_point: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    latency_batch: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    threads_connected: list[int] = field(default_factory=list)
+    reconnects: int = 0
+    failover: list[float] = field(default_factory=list)  # per PC: kill to first commit elsewhere
+    notes: list[str] = field(default_factory=list)
+    delivered_all: bool = True
+
+    @property
+    def points_per_s(self) -> float:
+        return self.stored / self.window if self.window else 0.0
+
+    @property
+    def commits_per_s(self) -> float:
+        return self.batches / self.window if self.window else 0.0
+
+    def cpu_per_1000(self, cpu: float) -> float:
+        return cpu / self.sent * 1000 if self.sent else 0.0
+
+
+# -- a lab PC (child process) -----------------------------------------------------------
+
+
+def codenames_of(pc: int, count: int) -> list[str]:
+    return [f"fleet_pc{pc:03d}_{n}" for n in range(count)]
+
+
+def emit(message: dict[str, Any]) -> None:
+    """One JSON line to the parent."""
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def child_main(spec: dict[str, Any]) -> None:
+    """Run one lab PC: connect, wait for the start time, log a sweep of all codenames
+    ``rate`` times a second until the end, wait until all is committed, report."""
+    pc = spec["pc"]
+    codenames = codenames_of(pc, spec["codenames"])
+    logger = ContinuousLogger(
+        spec["table"], spec["user"], spec["password"], codenames,
+        host=spec["hosts"], database=spec["database"],
+        batch=BatchPolicy(flush_interval=spec["flush_interval"]),
+        timeouts=TIMEOUTS, retry=RETRY,
+        dead_letter_path=Path(tempfile.gettempdir()) / f"fleet-dead-letters-{spec['table']}-{pc}.jsonl",
+    )
+    logger.start()
+    first_node = logger.backend.current_node()
+    emit({"ready": pc, "node": first_node})
+    go = json.loads(sys.stdin.readline())
+    start, end, kill_at = go["start"], go["start"] + go["seconds"], go.get("kill_at")
+    drain = logger._drain  # the committed count without status(), which sorts its window
+    period = 1.0 / spec["rate"]
+    times: list[float] = []
+    latencies: list[float] = []
+    moved_at: float | None = None
+    sweeps = 0
+
+    def note_commits() -> None:
+        """Points are committed in order: the first ``committed`` are done by now."""
+        nonlocal moved_at
+        committed = drain.committed
+        if committed > len(latencies):
+            now = time.time()
+            latencies.extend(now - t for t in times[len(latencies):committed])
+            if moved_at is None and kill_at is not None and now > kill_at \
+                    and logger.backend.current_node() != first_node:
+                moved_at = now
+
+    time.sleep(max(0.0, start - time.time()))
+    while (now := time.time()) < end:
+        while start + sweeps * period <= now:  # a late sweep is caught up, not skipped
+            base = pc * SEQ_SPAN + len(times)
+            for offset, codename in enumerate(codenames):
+                times.append(logger.enqueue_point_now(codename, float(base + offset)))
+            sweeps += 1
+        note_commits()
+        time.sleep(max(0.0, min(POLL, start + sweeps * period - time.time())))
+    deadline = time.monotonic() + 120
+    while len(latencies) < len(times) and time.monotonic() < deadline:
+        note_commits()
+        time.sleep(POLL)
+    status = logger.status()
+    report = logger.stop(timeout=30)
+    emit({
+        "done": pc,
+        "start": start,
+        "times_us": [round((t - start) * 1e6) for t in times],
+        "latencies_ms": [round(x * 1000, 1) for x in latencies],
+        "batches": status.batches,
+        "committed": status.committed,
+        "reconnects": status.reconnects,
+        "last_commit_time": status.last_commit_time,
+        "latency_batch": [status.commit_latency_p50, status.commit_latency_p99,
+                          status.commit_latency_max],
+        "moved_after": None if moved_at is None else moved_at - kill_at,
+        "node": status.node,
+        "delivered_all": report.delivered_all,
+    })
+
+
+# -- the parent ---------------------------------------------------------------------------
+
+
+class ServerSampler:
+    """Samples the servers' CPU (per process id, so a killed or restarted node's share
+    is kept) and Threads_connected (summed over the live nodes) in a thread."""
+
+    def __init__(self, nodes: Sequence[MariaDBServer]) -> None:
+        self.nodes = nodes
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.threads_connected: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def cpu(self, new_processes_from_zero: bool = True) -> None:
+        """Take a CPU sample now (e.g. just before a kill)."""
+        for node in self.nodes:
+            pid = node.pid
+            used = None if pid is None else cpu_seconds(pid)
+            if pid is not None and used is not None:
+                self.first.setdefault(pid, 0.0 if new_processes_from_zero else used)
+                self.last[pid] = used
+
+    def cpu_used(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+    def start(self) -> None:
+        self.cpu(new_processes_from_zero=False)
+        self._thread.start()
+
+    def stop(self) -> float:
+        """Stop sampling; the CPU seconds the servers used since :meth:`start`."""
+        self._stop.set()
+        self._thread.join()
+        self.cpu()
+        return self.cpu_used()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE):
+            self.cpu()
+            connected = 0
+            for node in self.nodes:
+                if node.running and not node.paused:
+                    try:
+                        # minus the sampling connection itself
+                        connected += int(node.query("SHOW GLOBAL STATUS LIKE 'Threads_connected'")[0][1]) - 1
+                    except Exception:  # a node dying under the sampler: skip this sample
+                        pass
+            self.threads_connected.append(connected)
+
+
+def com_commit(node: MariaDBServer) -> int:
+    return int(node.query("SHOW GLOBAL STATUS LIKE 'Com_commit'")[0][1])
+
+
+def quantiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """(median, 99th percentile, maximum), 0s for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return (0.0, 0.0, 0.0)
+    return (ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], ordered[-1])
+
+
+def start_children(target: Target, table: str, options: FleetOptions) -> list[subprocess.Popen[str]]:
+    children = []
+    for pc in range(options.pcs):
+        spec = {"pc": pc, "table": table, "user": target.user, "password": target.password,
+                "hosts": target.hosts, "database": target.database, "codenames": options.codenames,
+                "rate": options.rate, "flush_interval": options.flush_interval}
+        children.append(subprocess.Popen(
+            [sys.executable, __file__, "--child", json.dumps(spec)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        ))
+    return children
+
+
+def read_message(child: subprocess.Popen[str]) -> dict[str, Any]:
+    line = child.stdout.readline() if child.stdout else ""
+    if not line:
+        raise RuntimeError(f"lab PC process {child.pid} ended (code {child.wait()}) without reporting")
+    return json.loads(line)
+
+
+def prepare_table(target: Target, table: str, options: FleetOptions) -> dict[str, int]:
+    """A fresh data table (µs time stamps, so they can be compared with the enqueue
+    times) and every PC's codenames registered; returns codename → type id."""
+    conn = target.nodes[0].connect(target.database)
+    try:
+        create_tables(conn, table, time_precision=6)
+        names = {name: "fleet benchmark" for pc in range(options.pcs)
+                 for name in codenames_of(pc, options.codenames)}
+        ids = register_codenames(conn, names)
+    finally:
+        conn.close()
+    target.sync()
+    return ids
+
+
+def run_fleet(target: Target, label: str, options: FleetOptions,
+              kill: Callable[[], None] | None = None, table: str | None = None) -> FleetResult:
+    """One run of the fleet against ``target``; ``kill`` is called half-way."""
+    table = table or f"fleet_{label.lower().replace(' ', '_').replace('.', '')}"
+    ids = prepare_table(target, table, options)
+    result = FleetResult(label, options)
+    children = start_children(target, table, options)
+    try:
+        for child in children:
+            read_message(child)
+        sampler = ServerSampler(target.nodes)
+        commits_before = com_commit(target.nodes[0]) if kill is None else None
+        start = time.time() + 0.2
+        kill_at = start + options.seconds / 2 if kill else None
+        go = json.dumps({"start": start, "seconds": options.seconds, "kill_at": kill_at}) + "\n"
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write(go)
+            child.stdin.flush()
+        sampler.start()
+        if kill is not None and kill_at is not None:
+            time.sleep(max(0.0, kill_at - time.time()))
+            sampler.cpu()  # the node's CPU up to its death
+            kill()
+        reports = [read_message(child) for child in children]
+        result.server_cpu = sampler.stop()
+        if commits_before is not None:
+            result.com_commit = com_commit(target.nodes[0]) - commits_before
+        result.threads_connected = sampler.threads_connected
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+    summarise(result, reports, start)
+    target.sync()
+    count_table(result, target, table, reports, ids)
+    measure_load_data(result, target, table, reports, ids)
+    return result
+
+
+def summarise(result: FleetResult, reports: list[dict[str, Any]], start: float) -> None:
+    """The figures the children reported, combined: sums, the exact per-point latency
+    quantiles over all points, and per-batch ones (median of the PCs' medians, the
+    largest of their p99 and max)."""
+    result.sent = sum(len(r["times_us"]) for r in reports)
+    result.batches = sum(r["batches"] for r in reports)
+    result.reconnects = sum(r["reconnects"] for r in reports)
+    result.delivered_all = all(r["delivered_all"] for r in reports)
+    last = max((r["last_commit_time"] or start) for r in reports)
+    result.window = last - start
+    result.latency_point = quantiles([x / 1000 for r in reports for x in r["latencies_ms"]])
+    batch = [r["latency_batch"] for r in reports if r["latency_batch"][0] is not None]
+    if batch:
+        result.latency_batch = (statistics.median(b[0] for b in batch), max(b[1] for b in batch),
+                                max(b[2] for b in batch))
+    result.failover = sorted(r["moved_after"] for r in reports if r["moved_after"] is not None)
+
+
+def count_table(result: FleetResult, target: Target, table: str, reports: list[dict[str, Any]],
+                ids: dict[str, int]) -> None:
+    """Lost, duplicated and mislabelled points and the time stamps, from the table on
+    the first live node."""
+    node = next(n for n in target.nodes if n.running and not n.paused)
+    conn = node.connect(target.database, read_timeout=300)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET time_zone = '+00:00'")
+            cursor.execute(f"SELECT type, UNIX_TIMESTAMP(time), value FROM {table}")
+            rows = cursor.fetchall()
+    finally:
+        conn.close()
+    sent = {r["done"]: r for r in reports}
+    seen = Counter(int(value) for _, _, value in rows)
+    result.stored = len(rows)
+    result.duplicated = sum(n - 1 for n in seen.values() if n > 1)
+    wanted = {pc * SEQ_SPAN + seq for pc, r in sent.items() for seq in range(len(r["times_us"]))}
+    result.lost = len(wanted - set(seen))
+    stray = set(seen) - wanted
+    if stray:
+        result.notes.append(f"{len(stray)} value(s) in the table that no PC sent")
+    codenames = {pc: [ids[name] for name in codenames_of(pc, result.options.codenames)] for pc in sent}
+    for type_id, stamp, value in rows:
+        pc, seq = divmod(int(value), SEQ_SPAN)
+        report = sent.get(pc)
+        if report is None or seq >= len(report["times_us"]):
+            continue
+        if codenames[pc][seq % result.options.codenames] != type_id:
+            result.wrong_type += 1
+        enqueued = report["start"] + report["times_us"][seq] / 1e6
+        result.time_error_max = max(result.time_error_max, abs(float(stamp) - enqueued))
+
+
+def measure_load_data(result: FleetResult, target: Target, table: str,
+                      reports: list[dict[str, Any]], ids: dict[str, int]) -> None:
+    """LOAD DATA LOCAL INFILE of the same rows into a fresh table of the same layout:
+    its rate and the servers' CPU time for it."""
+    rows = []
+    for report in reports:
+        pc = report["done"]
+        types = [ids[name] for name in codenames_of(pc, result.options.codenames)]
+        for seq, offset in enumerate(report["times_us"]):
+            rows.append((report["start"] + offset / 1e6, types[seq % len(types)],
+                         float(pc * SEQ_SPAN + seq)))
+    node = next(n for n in target.nodes if n.running and not n.paused)
+    conn = node.connect(target.database)
+    try:
+        create_tables(conn, f"{table}_loaddata", time_precision=6)
+    finally:
+        conn.close()
+    target.sync()
+    sampler = ServerSampler(target.nodes)
+    sampler.cpu(new_processes_from_zero=False)
+    result.load_data_rate = load_data_rate(node, f"{table}_loaddata", rows, target.database)
+    target.sync()  # every node has applied the rows: their CPU counts too
+    sampler.cpu()
+    result.load_data_cpu = sampler.cpu_used()
+
+
+# -- the two servers ------------------------------------------------------------------------
+
+
+def single_server(database: str) -> MariaDBServer:
+    """A started throw-away MariaDB with ``database`` and the fleet's login."""
+    server = MariaDBServer()
+    server.start()
+    server.create_database(database)
+    for host in ("127.0.0.1", "localhost"):
+        server.query(f"CREATE USER IF NOT EXISTS '{USER}'@'{host}' IDENTIFIED BY '{PASSWORD}'")
+        server.query(f"GRANT ALL ON {database}.* TO '{USER}'@'{host}'")
+    return server
+
+
+def run_single(options: FleetOptions, intervals: Sequence[float], database: str) -> list[FleetResult]:
+    ensure_mariadb_installed()
+    server = single_server(database)
+    try:
+        target = Target([server], f"{server.host}:{server.port}", database)
+        return [run_fleet(target, f"single {interval:g}s", _with(options, interval))
+                for interval in intervals]
+    finally:
+        server.cleanup()
+
+
+def run_galera(options: FleetOptions, intervals: Sequence[float], database: str) -> tuple[list[FleetResult], float]:
+    """The fleet into a 3-node cluster, the node in use killed half-way through each
+    run and restarted (by IST) after it; returns the results and the cluster's start
+    time."""
+    results = []
+    with GaleraCluster(size=3, provider_options={"gcache.size": "256M"}) as cluster:
+        cluster.create_database(database)
+        cluster.create_user(USER, PASSWORD, database)
+        target = Target(cluster.nodes, cluster.hosts, database, sync=cluster.sync_all)
+        for interval in intervals:
+            victim = cluster.nodes[0]  # the first host: where every logger starts
+            result = run_fleet(target, f"galera {interval:g}s", _with(options, interval), kill=victim.kill)
+            began = time.monotonic()
+            victim.restart(60)
+            cluster.wait_synced(3, timeout=60)
+            result.notes.append(f"killed {victim.name} rejoined by {victim.last_state_transfer()} "
+                                f"in {time.monotonic() - began:.1f} s after the run")
+            results.append(result)
+        return results, cluster.start_seconds or 0.0
+
+
+def _with(options: FleetOptions, interval: float) -> FleetOptions:
+    return FleetOptions(options.pcs, options.rate, options.codenames, options.seconds, interval)
+
+
+# -- printing ---------------------------------------------------------------------------------
+
+
+def _ms(values: tuple[float, float, float]) -> str:
+    return "/".join(f"{v * 1000:.0f}" for v in values)
+
+
+def print_results(results: Sequence[FleetResult]) -> None:
+    """One column per run."""
+    rows: list[tuple[str, Callable[[FleetResult], str]]] = [
+        ("offered points/s", lambda r: f"{r.options.pcs * r.options.rate * r.options.codenames:,.0f}"),
+        ("committed points/s", lambda r: f"{r.points_per_s:,.0f}"),
+        ("commits/s (status batches)", lambda r: f"{r.commits_per_s:,.0f}"),
+        ("commits/s (Com_commit)", lambda r: "-" if r.com_commit is None else f"{r.com_commit / r.window:,.0f}"),
+        ("points per commit", lambda r: f"{r.sent / r.batches:.0f}" if r.batches else "-"),
+        ("server CPU s / 1000 points", lambda r: f"{r.cpu_per_1000(r.server_cpu):.4f}"),
+        ("LOAD DATA CPU s / 1000 rows", lambda r: f"{r.cpu_per_1000(r.load_data_cpu):.4f}"),
+        ("ratio logger / LOAD DATA CPU", lambda r: f"{r.server_cpu / r.load_data_cpu:.1f}" if r.load_data_cpu else "-"),
+        ("server CPU, % of one core", lambda r: f"{r.server_cpu / r.window * 100:.0f}" if r.window else "-"),
+        ("LOAD DATA rows/s", lambda r: f"{r.load_data_rate:,.0f}"),
+        ("enqueue->commit ms p50/p99/max", lambda r: _ms(r.latency_point)),
+        ("  per batch (status) ms", lambda r: _ms(r.latency_batch)),
+        ("Threads_connected max/median", lambda r: f"{max(r.threads_connected, default=0)}/"
+                                                   f"{statistics.median(r.threads_connected or [0]):.0f}"),
+        ("reconnects", lambda r: f"{r.reconnects}"),
+        ("fail-over s median/max", lambda r: f"{statistics.median(r.failover):.2f}/{max(r.failover):.2f}"
+                                            if r.failover else "-"),
+        ("points sent", lambda r: f"{r.sent:,}"),
+        ("points stored", lambda r: f"{r.stored:,}"),
+        ("lost", lambda r: f"{r.lost}"),
+        ("duplicated", lambda r: f"{r.duplicated}"),
+        ("wrong codename", lambda r: f"{r.wrong_type}"),
+        ("time stamp error max, us", lambda r: f"{r.time_error_max * 1e6:.0f}"),
+        ("all delivered (stop)", lambda r: f"{r.delivered_all}"),
+    ]
+    width = max(16, *(len(r.label) + 2 for r in results))
+    print(f"{'':32}" + "".join(f"{r.label:>{width}}" for r in results))
+    for name, cell in rows:
+        print(f"{name:32}" + "".join(f"{cell(r):>{width}}" for r in results))
+    for r in results:
+        for note in r.notes:
+            print(f"{r.label}: {note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--pcs", type=int, default=50, help="lab PCs (processes), default 50")
+    parser.add_argument("--rate", type=float, default=10.0, help="sweeps per second per PC (Hz)")
+    parser.add_argument("--codenames", type=int, default=10, help="codenames per PC")
+    parser.add_argument("--seconds", type=float, default=30.0, help="logging time per run")
+    parser.add_argument("--flush-intervals", default=",".join(f"{f:g}" for f in DEFAULT_FLUSH_INTERVALS),
+                        help="BatchPolicy.flush_interval values to run, comma-separated")
+    parser.add_argument("--only", choices=["single", "galera"], help="one of the two servers")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 4 PCs, 5 s, one interval")
+    args = parser.parse_args()
+    if args.child:
+        child_main(json.loads(args.child))
+        return
+    began = time.monotonic()
+    intervals = [float(x) for x in args.flush_intervals.split(",")]
+    options = FleetOptions(args.pcs, args.rate, args.codenames, args.seconds)
+    if args.quick:
+        options = FleetOptions(4, args.rate, args.codenames, 5.0)
+        intervals = intervals[:1]
+    print(f"{options.pcs} lab PCs x {options.codenames} codenames x {options.rate:g} Hz for "
+          f"{options.seconds:g} s per run; flush_interval {', '.join(f'{i:g}' for i in intervals)} s; "
+          f"time-outs {TIMEOUTS.read:g} s")
+    results: list[FleetResult] = []
+    if args.only != "galera":
+        results += run_single(options, intervals, "fleet")
+    if args.only != "single":
+        galera, cluster_start = run_galera(options, intervals, "fleet")
+        results += galera
+        print(f"Galera cluster start: {cluster_start:.1f} s")
+    print_results(results)
+    print(f"wall time {time.monotonic() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""What the benchmarks compare the logger with: LOAD DATA LOCAL INFILE of the same rows,
+and the CPU time a server process has used (to put a price on each).
+
+Shared by throughput.py, outage.py and fleet.py so that they all measure LOAD DATA the
+same way.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+DATABASE = "bench"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def load_data_rate(server: Any, table: str, rows: Sequence[tuple[float, int, float]],
+                   database: str = DATABASE) -> float:
+    """Rows per second for LOAD DATA LOCAL INFILE of ``rows`` (time, type, value) into
+    ``table`` of ``database`` on ``server`` (a MariaDBServer or Galera node)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
+        for stamp, type_id, value in rows:
+            handle.write(f"{stamp!r}\t{type_id}\t{value!r}\n")
+        path = handle.name
+    conn = server.connect(database, local_infile=True, read_timeout=600, write_timeout=600)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET time_zone = '+00:00'")
+            started = time.perf_counter()
+            cursor.execute(
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} (@t, type, value) "
+                "SET time = FROM_UNIXTIME(@t)",
+                (path,),
+            )
+            conn.commit()
+            elapsed = time.perf_counter() - started
+    finally:
+        conn.close()
+        os.unlink(path)
+    return len(rows) / elapsed
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds used so far by process ``pid`` (/proc/<pid>/stat);
+    None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14, 15)
