@@ -44,7 +44,7 @@ from ..backends.registry import build as build_backend
 from ..backends.registry import entry as backend_entry
 from ..backends.sqltext import quote_identifier
 from ..datalog.criteria import CRITERION_KINDS, LoggingCriterion, make_criterion
-from ..datalog.policies import SpoolPolicy, Timeouts
+from ..datalog.policies import BatchPolicy, SpoolPolicy, Timeouts
 from ..drivers.base import SerialInstrument
 from ..drivers.registry import DRIVERS, SIM_SCHEME, DriverEntry, driver_entry
 
@@ -230,6 +230,8 @@ class ServiceConfig:
     service: ServiceSettings
     instruments: tuple[InstrumentConfig, ...]
     warnings: tuple[str, ...] = ()
+    #: ``[batch]``: how points are grouped into one INSERT + COMMIT (see BatchPolicy).
+    batch: BatchPolicy = BatchPolicy()
 
     @property
     def channels(self) -> Iterator[ChannelConfig]:
@@ -351,6 +353,7 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     database = _database(_Reader(problems, "database", top.get("database", dict, required=True) or {}), base, warnings)
     spool = _spool(_Reader(problems, "spool", top.get("spool", dict, {})), base, warnings)
     service = _service(_Reader(problems, "service", top.get("service", dict, {})), base, warnings)
+    batch = _batch(_Reader(problems, "batch", top.get("batch", dict, {})))
     raw_instruments = top.get("instruments", list, required=True) or []
     if "instruments" in data and not raw_instruments:
         top.fail("instruments", "needs at least one [[instruments]] table")
@@ -371,7 +374,7 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     for warning in warnings:
         LOG.warning("%s: %s", path, warning)
     return ServiceConfig(path, data.get("name") or path.stem, database, spool, service,
-                         instruments, tuple(warnings))
+                         instruments, tuple(warnings), batch)
 
 
 def _check_unique(problems: list[str], keyed: list[tuple[str, str]], noun: str) -> None:
@@ -485,6 +488,19 @@ def _spool(r: _Reader, base: Path, warnings: list[str]) -> SpoolConfig:
         except (ValueError, TypeError) as error:
             r.fail("", str(error))
     return SpoolConfig(None if path is None else Path(path).expanduser(), options)
+
+
+def _batch(r: _Reader) -> BatchPolicy:
+    """``[batch]``: max_points, flush_interval (seconds); fewer, larger commits spare a
+    server that many lab PCs share."""
+    default = BatchPolicy()
+    flush_interval = r.positive("flush_interval", default.flush_interval)
+    max_points = r.get("max_points", int, default.max_points)
+    if max_points < 1:
+        r.fail("max_points", f"must be >= 1, not {max_points}")
+        max_points = default.max_points
+    r.finish()
+    return BatchPolicy(max_points=max_points, flush_interval=flush_interval)
 
 
 def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:

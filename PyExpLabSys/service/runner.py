@@ -95,6 +95,7 @@ class Service:
         self.logger = DataLogger(
             backend, self.config.codenames,
             timeouts=self.config.database.timeouts,
+            batch=self.config.batch,
             stop_timeout=self.config.service.stop_timeout,
             dead_letter_path=self.state_dir / "dead_letters.jsonl",
             name=f"logger-{self.config.name}",

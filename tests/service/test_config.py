@@ -197,3 +197,33 @@ def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path):
         stop_served()
     assert "instruments[0].port: no simulator 'nope'; known: tpg261" in problems(
         tmp_path, GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://nope"'))
+
+
+def test_batch_section_is_mapped_checked_and_reaches_the_logger(tmp_path, monkeypatch):
+    from PyExpLabSys.datalog.policies import BatchPolicy
+    from PyExpLabSys.service import runner
+
+    assert load_config(write(tmp_path, GOOD)).batch == BatchPolicy()
+    text = GOOD + f'\n[service]\nstate_directory = "{tmp_path / "state"}"\n' \
+                  "\n[batch]\nflush_interval = 1\nmax_points = 5000\n"
+    config = load_config(write(tmp_path, text))
+    assert config.batch == BatchPolicy(max_points=5000, flush_interval=1.0)
+    assert "batch.flush_interval: must be > 0, not 0.0" in problems(
+        tmp_path, GOOD + "\n[batch]\nflush_interval = 0\n")
+    assert "batch.max_points: must be >= 1, not 0" in problems(tmp_path, GOOD + "\n[batch]\nmax_points = 0\n")
+    assert "batch.max_point: unknown key (did you mean 'max_points'?)" in problems(
+        tmp_path, GOOD + "\n[batch]\nmax_point = 10\n")
+
+    class Built(Exception):
+        """Raised by the stand-in DataLogger once it has seen its arguments."""
+
+    seen: dict = {}
+
+    def data_logger(*args, **kwargs):
+        seen.update(kwargs)
+        raise Built
+
+    monkeypatch.setattr(runner, "DataLogger", data_logger)
+    with pytest.raises(Built):
+        runner.Service(config, environ={}, backend=object()).start()
+    assert seen["batch"] is config.batch
