@@ -21,14 +21,17 @@ Asserts nothing.
 
     python benchmarks/fleet.py [--pcs 50] [--rate 10] [--seconds 30] [--quick]
 
-Children report through their stdout, one JSON object a line; the parent starts them
-all, waits until each is connected, then gives the common start time on their stdin.
+Children report through their stdout, one JSON object a line; the parent gives each its
+settings on stdin, waits until each is connected, then gives the common start time.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import logging
+import os
 import statistics
 import subprocess
 import sys
@@ -44,21 +47,23 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from PyExpLabSys.backends.schema import create_tables, register_codenames  # noqa: E402
-from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
-from PyExpLabSys.datalog.policies import BatchPolicy, RetryPolicy, Timeouts  # noqa: E402
-from PyExpLabSys.testing.galera_cluster import GaleraCluster  # noqa: E402
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
+from loaddata import cpu_seconds, load_data_rate
 
-from loaddata import cpu_seconds, load_data_rate  # noqa: E402
+from PyExpLabSys.backends.schema import create_tables, register_codenames
+from PyExpLabSys.common.loggers import ContinuousLogger
+from PyExpLabSys.datalog.policies import BatchPolicy, Timeouts
+from PyExpLabSys.testing.galera_cluster import GaleraCluster
+from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 USER = "fleet"
 PASSWORD = "fleet-Passw0rd"
 #: A value is PC * SEQ_SPAN + sequence number: exact in a double, decoded from the table.
 SEQ_SPAN = 10_000_000
-#: Time-outs and retries short enough that a dead node is left within about a second.
-TIMEOUTS = Timeouts(connect=1.0, read=2.0, write=2.0, query=2.0, startup=30.0)
-RETRY = RetryPolicy(first_delay=0.05, base_delay=0.1, max_delay=0.5)
+#: The library's time-outs, as a lab PC has them (``--timeout`` overrides read, write and
+#: query). Galera stalls writes on the survivors for ~2-3 s until it has evicted a killed
+#: node; time-outs shorter than that make PCs leave the healthy node too, spreading the
+#: fleet over two nodes, where their commits conflict (1213).
+TIMEOUTS = Timeouts()
 #: How often a child checks what has been committed (the resolution of its latencies).
 POLL = 0.01
 #: How often the parent samples Threads_connected and the servers' CPU.
@@ -87,6 +92,10 @@ class FleetOptions:
     codenames: int = 10
     seconds: float = 30.0
     flush_interval: float = DEFAULT_FLUSH_INTERVALS[0]
+    timeout: float = TIMEOUTS.query  # read, write and query time-outs of the loggers
+
+    def timeouts(self) -> Timeouts:
+        return dataclasses.replace(TIMEOUTS, read=self.timeout, write=self.timeout, query=self.timeout)
 
 
 @dataclass
@@ -143,13 +152,21 @@ def emit(message: dict[str, Any]) -> None:
 def child_main(spec: dict[str, Any]) -> None:
     """Run one lab PC: connect, wait for the start time, log a sweep of all codenames
     ``rate`` times a second until the end, wait until all is committed, report."""
+    # fail-over warnings x 50 PCs would drown the figures (FLEET_LOG=WARNING shows them)
+    logging.basicConfig(
+        level=os.environ.get("FLEET_LOG", "ERROR"), format=f"PC {spec['pc']} %(asctime)s %(message)s"
+    )
     pc = spec["pc"]
     codenames = codenames_of(pc, spec["codenames"])
     logger = ContinuousLogger(
-        spec["table"], spec["user"], spec["password"], codenames,
-        host=spec["hosts"], database=spec["database"],
+        spec["table"],
+        spec["user"],
+        spec["password"],
+        codenames,
+        host=spec["hosts"],
+        database=spec["database"],
         batch=BatchPolicy(flush_interval=spec["flush_interval"]),
-        timeouts=TIMEOUTS, retry=RETRY,
+        timeouts=Timeouts(**spec["timeouts"]),
         dead_letter_path=Path(tempfile.gettempdir()) / f"fleet-dead-letters-{spec['table']}-{pc}.jsonl",
     )
     logger.start()
@@ -170,9 +187,13 @@ def child_main(spec: dict[str, Any]) -> None:
         committed = drain.committed
         if committed > len(latencies):
             now = time.time()
-            latencies.extend(now - t for t in times[len(latencies):committed])
-            if moved_at is None and kill_at is not None and now > kill_at \
-                    and logger.backend.current_node() != first_node:
+            latencies.extend(now - t for t in times[len(latencies) : committed])
+            if (
+                moved_at is None
+                and kill_at is not None
+                and now > kill_at
+                and logger.backend.current_node() != first_node
+            ):
                 moved_at = now
 
     time.sleep(max(0.0, start - time.time()))
@@ -190,21 +211,26 @@ def child_main(spec: dict[str, Any]) -> None:
         time.sleep(POLL)
     status = logger.status()
     report = logger.stop(timeout=30)
-    emit({
-        "done": pc,
-        "start": start,
-        "times_us": [round((t - start) * 1e6) for t in times],
-        "latencies_ms": [round(x * 1000, 1) for x in latencies],
-        "batches": status.batches,
-        "committed": status.committed,
-        "reconnects": status.reconnects,
-        "last_commit_time": status.last_commit_time,
-        "latency_batch": [status.commit_latency_p50, status.commit_latency_p99,
-                          status.commit_latency_max],
-        "moved_after": None if moved_at is None else moved_at - kill_at,
-        "node": status.node,
-        "delivered_all": report.delivered_all,
-    })
+    emit(
+        {
+            "done": pc,
+            "start": start,
+            "times_us": [round((t - start) * 1e6) for t in times],
+            "latencies_ms": [round(x * 1000, 1) for x in latencies],
+            "batches": status.batches,
+            "committed": status.committed,
+            "reconnects": status.reconnects,
+            "last_commit_time": status.last_commit_time,
+            "latency_batch": [
+                status.commit_latency_p50,
+                status.commit_latency_p99,
+                status.commit_latency_max,
+            ],
+            "moved_after": None if moved_at is None else moved_at - kill_at,
+            "node": status.node,
+            "delivered_all": report.delivered_all,
+        }
+    )
 
 
 # -- the parent ---------------------------------------------------------------------------
@@ -274,14 +300,31 @@ def quantiles(values: Sequence[float]) -> tuple[float, float, float]:
 def start_children(target: Target, table: str, options: FleetOptions) -> list[subprocess.Popen[str]]:
     children = []
     for pc in range(options.pcs):
-        spec = {"pc": pc, "table": table, "user": target.user, "password": target.password,
-                "hosts": target.hosts, "database": target.database, "codenames": options.codenames,
-                "rate": options.rate, "flush_interval": options.flush_interval}
-        children.append(subprocess.Popen(
-            [sys.executable, __file__, "--child", json.dumps(spec)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        ))
+        spec = {
+            "pc": pc,
+            "table": table,
+            "user": target.user,
+            "password": target.password,
+            "hosts": target.hosts,
+            "database": target.database,
+            "codenames": options.codenames,
+            "rate": options.rate,
+            "flush_interval": options.flush_interval,
+            "timeouts": dataclasses.asdict(options.timeouts()),
+        }
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--child"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        send(child, spec)  # on stdin, not argv: no password in ps
+        children.append(child)
     return children
+
+
+def send(child: subprocess.Popen[str], message: dict[str, Any]) -> None:
+    """One JSON line to a child."""
+    assert child.stdin is not None
+    child.stdin.write(json.dumps(message) + "\n")
+    child.stdin.flush()
 
 
 def read_message(child: subprocess.Popen[str]) -> dict[str, Any]:
@@ -297,8 +340,11 @@ def prepare_table(target: Target, table: str, options: FleetOptions) -> dict[str
     conn = target.nodes[0].connect(target.database)
     try:
         create_tables(conn, table, time_precision=6)
-        names = {name: "fleet benchmark" for pc in range(options.pcs)
-                 for name in codenames_of(pc, options.codenames)}
+        names = {
+            name: "fleet benchmark"
+            for pc in range(options.pcs)
+            for name in codenames_of(pc, options.codenames)
+        }
         ids = register_codenames(conn, names)
     finally:
         conn.close()
@@ -306,8 +352,13 @@ def prepare_table(target: Target, table: str, options: FleetOptions) -> dict[str
     return ids
 
 
-def run_fleet(target: Target, label: str, options: FleetOptions,
-              kill: Callable[[], None] | None = None, table: str | None = None) -> FleetResult:
+def run_fleet(
+    target: Target,
+    label: str,
+    options: FleetOptions,
+    kill: Callable[[], None] | None = None,
+    table: str | None = None,
+) -> FleetResult:
     """One run of the fleet against ``target``; ``kill`` is called half-way."""
     table = table or f"fleet_{label.lower().replace(' ', '_').replace('.', '')}"
     ids = prepare_table(target, table, options)
@@ -320,11 +371,8 @@ def run_fleet(target: Target, label: str, options: FleetOptions,
         commits_before = com_commit(target.nodes[0]) if kill is None else None
         start = time.time() + 0.2
         kill_at = start + options.seconds / 2 if kill else None
-        go = json.dumps({"start": start, "seconds": options.seconds, "kill_at": kill_at}) + "\n"
         for child in children:
-            assert child.stdin is not None
-            child.stdin.write(go)
-            child.stdin.flush()
+            send(child, {"start": start, "seconds": options.seconds, "kill_at": kill_at})
         sampler.start()
         if kill is not None and kill_at is not None:
             time.sleep(max(0.0, kill_at - time.time()))
@@ -360,13 +408,17 @@ def summarise(result: FleetResult, reports: list[dict[str, Any]], start: float) 
     result.latency_point = quantiles([x / 1000 for r in reports for x in r["latencies_ms"]])
     batch = [r["latency_batch"] for r in reports if r["latency_batch"][0] is not None]
     if batch:
-        result.latency_batch = (statistics.median(b[0] for b in batch), max(b[1] for b in batch),
-                                max(b[2] for b in batch))
+        result.latency_batch = (
+            statistics.median(b[0] for b in batch),
+            max(b[1] for b in batch),
+            max(b[2] for b in batch),
+        )
     result.failover = sorted(r["moved_after"] for r in reports if r["moved_after"] is not None)
 
 
-def count_table(result: FleetResult, target: Target, table: str, reports: list[dict[str, Any]],
-                ids: dict[str, int]) -> None:
+def count_table(
+    result: FleetResult, target: Target, table: str, reports: list[dict[str, Any]], ids: dict[str, int]
+) -> None:
     """Lost, duplicated and mislabelled points and the time stamps, from the table on
     the first live node."""
     node = next(n for n in target.nodes if n.running and not n.paused)
@@ -399,8 +451,9 @@ def count_table(result: FleetResult, target: Target, table: str, reports: list[d
         result.time_error_max = max(result.time_error_max, abs(float(stamp) - enqueued))
 
 
-def measure_load_data(result: FleetResult, target: Target, table: str,
-                      reports: list[dict[str, Any]], ids: dict[str, int]) -> None:
+def measure_load_data(
+    result: FleetResult, target: Target, table: str, reports: list[dict[str, Any]], ids: dict[str, int]
+) -> None:
     """LOAD DATA LOCAL INFILE of the same rows into a fresh table of the same layout:
     its rate and the servers' CPU time for it."""
     rows = []
@@ -408,8 +461,7 @@ def measure_load_data(result: FleetResult, target: Target, table: str,
         pc = report["done"]
         types = [ids[name] for name in codenames_of(pc, result.options.codenames)]
         for seq, offset in enumerate(report["times_us"]):
-            rows.append((report["start"] + offset / 1e6, types[seq % len(types)],
-                         float(pc * SEQ_SPAN + seq)))
+            rows.append((report["start"] + offset / 1e6, types[seq % len(types)], float(pc * SEQ_SPAN + seq)))
     node = next(n for n in target.nodes if n.running and not n.paused)
     conn = node.connect(target.database)
     try:
@@ -444,13 +496,16 @@ def run_single(options: FleetOptions, intervals: Sequence[float], database: str)
     server = single_server(database)
     try:
         target = Target([server], f"{server.host}:{server.port}", database)
-        return [run_fleet(target, f"single {interval:g}s", _with(options, interval))
-                for interval in intervals]
+        return [
+            run_fleet(target, f"single {interval:g}s", _with(options, interval)) for interval in intervals
+        ]
     finally:
         server.cleanup()
 
 
-def run_galera(options: FleetOptions, intervals: Sequence[float], database: str) -> tuple[list[FleetResult], float]:
+def run_galera(
+    options: FleetOptions, intervals: Sequence[float], database: str
+) -> tuple[list[FleetResult], float]:
     """The fleet into a 3-node cluster, the node in use killed half-way through each
     run and restarted (by IST) after it; returns the results and the cluster's start
     time."""
@@ -465,14 +520,16 @@ def run_galera(options: FleetOptions, intervals: Sequence[float], database: str)
             began = time.monotonic()
             victim.restart(60)
             cluster.wait_synced(3, timeout=60)
-            result.notes.append(f"killed {victim.name} rejoined by {victim.last_state_transfer()} "
-                                f"in {time.monotonic() - began:.1f} s after the run")
+            result.notes.append(
+                f"killed {victim.name} rejoined by {victim.last_state_transfer()} "
+                f"in {time.monotonic() - began:.1f} s after the run"
+            )
             results.append(result)
         return results, cluster.start_seconds or 0.0
 
 
 def _with(options: FleetOptions, interval: float) -> FleetOptions:
-    return FleetOptions(options.pcs, options.rate, options.codenames, options.seconds, interval)
+    return dataclasses.replace(options, flush_interval=interval)
 
 
 # -- printing ---------------------------------------------------------------------------------
@@ -488,20 +545,32 @@ def print_results(results: Sequence[FleetResult]) -> None:
         ("offered points/s", lambda r: f"{r.options.pcs * r.options.rate * r.options.codenames:,.0f}"),
         ("committed points/s", lambda r: f"{r.points_per_s:,.0f}"),
         ("commits/s (status batches)", lambda r: f"{r.commits_per_s:,.0f}"),
-        ("commits/s (Com_commit)", lambda r: "-" if r.com_commit is None else f"{r.com_commit / r.window:,.0f}"),
+        (
+            "commits/s (Com_commit)",
+            lambda r: "-" if r.com_commit is None else f"{r.com_commit / r.window:,.0f}",
+        ),
         ("points per commit", lambda r: f"{r.sent / r.batches:.0f}" if r.batches else "-"),
         ("server CPU s / 1000 points", lambda r: f"{r.cpu_per_1000(r.server_cpu):.4f}"),
         ("LOAD DATA CPU s / 1000 rows", lambda r: f"{r.cpu_per_1000(r.load_data_cpu):.4f}"),
-        ("ratio logger / LOAD DATA CPU", lambda r: f"{r.server_cpu / r.load_data_cpu:.1f}" if r.load_data_cpu else "-"),
+        (
+            "ratio logger / LOAD DATA CPU",
+            lambda r: f"{r.server_cpu / r.load_data_cpu:.1f}" if r.load_data_cpu else "-",
+        ),
         ("server CPU, % of one core", lambda r: f"{r.server_cpu / r.window * 100:.0f}" if r.window else "-"),
         ("LOAD DATA rows/s", lambda r: f"{r.load_data_rate:,.0f}"),
         ("enqueue->commit ms p50/p99/max", lambda r: _ms(r.latency_point)),
         ("  per batch (status) ms", lambda r: _ms(r.latency_batch)),
-        ("Threads_connected max/median", lambda r: f"{max(r.threads_connected, default=0)}/"
-                                                   f"{statistics.median(r.threads_connected or [0]):.0f}"),
+        (
+            "Threads_connected max/median",
+            lambda r: (
+                f"{max(r.threads_connected, default=0)}/{statistics.median(r.threads_connected or [0]):.0f}"
+            ),
+        ),
         ("reconnects", lambda r: f"{r.reconnects}"),
-        ("fail-over s median/max", lambda r: f"{statistics.median(r.failover):.2f}/{max(r.failover):.2f}"
-                                            if r.failover else "-"),
+        (
+            "fail-over s median/max",
+            lambda r: f"{statistics.median(r.failover):.2f}/{max(r.failover):.2f}" if r.failover else "-",
+        ),
         ("points sent", lambda r: f"{r.sent:,}"),
         ("points stored", lambda r: f"{r.stored:,}"),
         ("lost", lambda r: f"{r.lost}"),
@@ -521,28 +590,39 @@ def print_results(results: Sequence[FleetResult]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pcs", type=int, default=50, help="lab PCs (processes), default 50")
     parser.add_argument("--rate", type=float, default=10.0, help="sweeps per second per PC (Hz)")
     parser.add_argument("--codenames", type=int, default=10, help="codenames per PC")
     parser.add_argument("--seconds", type=float, default=30.0, help="logging time per run")
-    parser.add_argument("--flush-intervals", default=",".join(f"{f:g}" for f in DEFAULT_FLUSH_INTERVALS),
-                        help="BatchPolicy.flush_interval values to run, comma-separated")
+    parser.add_argument(
+        "--flush-intervals",
+        default=",".join(f"{f:g}" for f in DEFAULT_FLUSH_INTERVALS),
+        help="BatchPolicy.flush_interval values to run, comma-separated",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUTS.query,
+        help="the loggers' read, write and query time-outs (s)",
+    )
     parser.add_argument("--only", choices=["single", "galera"], help="one of the two servers")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 4 PCs, 5 s, one interval")
     args = parser.parse_args()
     if args.child:
-        child_main(json.loads(args.child))
+        child_main(json.loads(sys.stdin.readline()))
         return
     began = time.monotonic()
     intervals = [float(x) for x in args.flush_intervals.split(",")]
-    options = FleetOptions(args.pcs, args.rate, args.codenames, args.seconds)
+    options = FleetOptions(args.pcs, args.rate, args.codenames, args.seconds, timeout=args.timeout)
     if args.quick:
-        options = FleetOptions(4, args.rate, args.codenames, 5.0)
+        options = dataclasses.replace(options, pcs=4, seconds=5.0)
         intervals = intervals[:1]
-    print(f"{options.pcs} lab PCs x {options.codenames} codenames x {options.rate:g} Hz for "
-          f"{options.seconds:g} s per run; flush_interval {', '.join(f'{i:g}' for i in intervals)} s; "
-          f"time-outs {TIMEOUTS.read:g} s")
+    print(
+        f"{options.pcs} lab PCs x {options.codenames} codenames x {options.rate:g} Hz for "
+        f"{options.seconds:g} s per run; flush_interval {', '.join(f'{i:g}' for i in intervals)} s; "
+        f"read/write/query time-outs {options.timeout:g} s"
+    )
     results: list[FleetResult] = []
     if args.only != "galera":
         results += run_single(options, intervals, "fleet")

@@ -17,8 +17,9 @@ DATABASE = "bench"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def load_data_rate(server: Any, table: str, rows: Sequence[tuple[float, int, float]],
-                   database: str = DATABASE) -> float:
+def load_data_rate(
+    server: Any, table: str, rows: Sequence[tuple[float, int, float]], database: str = DATABASE
+) -> float:
     """Rows per second for LOAD DATA LOCAL INFILE of ``rows`` (time, type, value) into
     ``table`` of ``database`` on ``server`` (a MariaDBServer or Galera node)."""
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
