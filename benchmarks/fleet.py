@@ -14,7 +14,7 @@ second (the loggers' ``status().batches``; Com_commit of the single server next 
 the server's CPU time per 1,000 points (utime + stime of the mariadbd process(es) from
 /proc, summed over the three nodes of the cluster) next to LOAD DATA LOCAL INFILE's for
 the same rows, enqueue-to-commit time (p50/p99/max: per point from the children's own
-polling, and per batch from ``status()``), connections held (Threads_connected), and
+polling every 10 ms, and per batch from ``status()``), connections held (Threads_connected), and
 lost and duplicated points, counted exactly from the table: each value encodes
 (PC, sequence number). Stored time stamps are compared with the enqueue times.
 Asserts nothing.
