@@ -11,23 +11,28 @@ from ..drivers.base import SerialInstrument
 from ..drivers.mks_925_pirani import Mks925
 from ..drivers.mks_937b import Mks937b
 from ..drivers.mks_g_series import MksGSeries
+from ..drivers.omega_cn7800 import CN7800
 from ..drivers.omega_cni import ISeries
 from ..drivers.pfeiffer import TPG262
 from ..drivers.polyscience_4100 import Polyscience4100
+from ..drivers.xgs600 import XGS600Driver
 from .mks_925_pirani import Mks925Simulator
 from .mks_937b import Mks937bSimulator
 from .mks_g_series import MksGSeriesSimulator
+from .omega_cn7800 import CN7800Simulator
 from .omega_cni import ISeriesSimulator
 from .pfeiffer import Tpg26xSimulator
 from .polyscience_4100 import Polyscience4100Simulator
 from .pty_device import PtySimulator
+from .xgs600 import XGS600Simulator
 
 LOG = logging.getLogger(__name__)
 
 SIMULATORS: dict[str, type[PtySimulator]] = {
     cls.name: cls
     for cls in (Tpg26xSimulator, Mks925Simulator, Mks937bSimulator, ISeriesSimulator,
-                MksGSeriesSimulator, Polyscience4100Simulator)
+                MksGSeriesSimulator, Polyscience4100Simulator, XGS600Simulator,
+                CN7800Simulator)
 }
 
 #: Simulator name → (driver class that speaks to it, its main reading method).
