@@ -58,10 +58,16 @@ _PRESSURE = re.compile(r"\d\.\d{3}E[+-]\d{2}")
 
 
 # --------------------------------------------------------------------------- pure functions
+def check_address(address: int) -> int:
+    """0 on RS-232, up to 0x20 on RS-485."""
+    if isinstance(address, bool) or not isinstance(address, int) or not 0 <= address <= 0x20:
+        raise ValueError(f"XGS-600 address must be 0x00..0x20, not {address!r}")
+    return address
+
+
 def request_frame(command: str, address: int = 0) -> bytes:
     """``#aa<command>\\r`` (the command includes its data)."""
-    if not 0 <= address <= 0x20:
-        raise ValueError(f"XGS-600 address must be 0x00..0x20, not {address:#x}")
+    check_address(address)
     if not command or not command.isascii() or not command.isprintable():
         raise ValueError(f"bad command {command!r}")
     return f"#{address:02X}{command}".encode("ascii") + CR
@@ -145,6 +151,13 @@ def parse_emission(text: str, reply: bytes = b"") -> bool:
     return text != "00"
 
 
+def parse_label(reply: bytes) -> str | None:
+    """A user label (spaces removed); None for ``?FF``: no such gauge."""
+    if reply == ERROR_REPLY.encode("ascii") + CR:
+        return None
+    return parse_reply(reply).replace(" ", "")
+
+
 def parse_int(text: str, reply: bytes = b"") -> int:
     """A decimal integer field."""
     if not text.isdigit():
@@ -194,8 +207,7 @@ class XGS600Driver(SerialInstrument):
 
     def __init__(self, port: str | serial.SerialBase = "/dev/ttyUSB1",
                  timeout: float | None = None, address: int = 0, **settings: Any) -> None:
-        request_frame("01", address)  # validates the address
-        self.address = address
+        self.address = check_address(address)
         super().__init__(port, timeout=timeout, **settings)
 
     def query(self, command: str, parse: Callable[[str, bytes], T]) -> T:
@@ -238,12 +250,10 @@ class XGS600Driver(SerialInstrument):
         """User labels of the gauges present, keyed ``T1``..``T8`` / ``I1``..``I8``."""
         labels = {}
         for count in range(1, 9):
-            for code in ("T", "I"):
-                try:
-                    labels[f"{code}{count}"] = self.query(
-                        f"{code}{count}", lambda text, reply: text.replace(" ", ""))
-                except InstrumentReportedError:  # ?FF: no such gauge
-                    continue
+            for gauge in (f"T{count}", f"I{count}"):
+                label = self.exchange(request_frame(gauge, self.address), parse_label)
+                if label is not None:
+                    labels[gauge] = label
         return labels
 
     # -- ion gauge emission

@@ -84,6 +84,9 @@ class XGS600Simulator(PtySimulator):
         gauge = self.gauges[setpoint.gauge]
         return not gauge.open and gauge.pressure < setpoint.on_below
 
+    def _relay_bits(self) -> int:
+        return sum(1 << (n - 1) for n, s in self.setpoints.items() if self._relay_on(s))
+
     def handle(self, request: bytes) -> bytes | None:
         match = _REQUEST.fullmatch(request.replace(b"\n", b""))
         if match is None or int(match.group(1), 16) != self.address:
@@ -95,7 +98,7 @@ class XGS600Simulator(PtySimulator):
         """The data answering ``text`` (command + data); None for ``?FF``."""
         fixed = {
             "01": lambda: "".join(self.boards),
-            "03": lambda: f"00{sum(1 << (n - 1) for n, s in self.setpoints.items() if self._relay_on(s)):02X}",
+            "03": lambda: f"00{self._relay_bits():02X}",
             "05": lambda: self.firmware,
             "0F": lambda: ",".join(self._pressure(g) for g in self.gauges.values()),
             "13": lambda: self.unit,

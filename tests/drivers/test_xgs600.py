@@ -20,6 +20,7 @@ from PyExpLabSys.drivers.xgs600 import (
     describe_boards,
     parse_boards,
     parse_emission,
+    parse_label,
     parse_pressure,
     parse_pressures,
     parse_reply,
@@ -102,6 +103,13 @@ def test_small_fields() -> None:
                         (parse_setpoint_state, "2"), (parse_emission, "1")]:
         with pytest.raises(GarbledReply):
             parse(text)
+
+
+def test_parse_label() -> None:
+    assert parse_label(b">ION 1\r") == "ION1"
+    assert parse_label(b"?FF\r") is None
+    with pytest.raises(GarbledReply):
+        parse_label(b"ION1\r")
 
 
 def test_setpoint_arguments() -> None:
