@@ -91,25 +91,25 @@ def check_gauge_id(gauge_id: str) -> str:
     return gauge_id
 
 
-def parse_pressure(text: str, reply: bytes = b"") -> Reading:
+def parse_pressure(text: str) -> Reading:
     """One pressure field: ``x.xxxE-xx`` or ``OPEN`` (open sensor: no value)."""
     text = text.strip()
     if text == "OPEN":
         return Reading(None, Status.SENSOR_ERROR)
-    return Reading(parse_float(text, reply))
+    return Reading(parse_float(text))
 
 
-def parse_pressures(text: str, reply: bytes = b"") -> list[Reading]:
+def parse_pressures(text: str) -> list[Reading]:
     """The pressure dump: comma-separated fields, board order, spaces ignored."""
     if not text.strip():
-        raise GarbledReply("empty pressure dump", reply)
-    return [parse_pressure(field, reply) for field in text.replace(" ", "").split(",")]
+        raise GarbledReply("empty pressure dump", _raw(text))
+    return [parse_pressure(field) for field in text.replace(" ", "").split(",")]
 
 
-def parse_boards(text: str, reply: bytes = b"") -> list[str]:
+def parse_boards(text: str) -> list[str]:
     """Board codes of the slots, two hex digits each (reply to command 01)."""
     if len(text) % 2 or not _HEX.fullmatch(text):
-        raise GarbledReply("expected 2-digit board codes", reply)
+        raise GarbledReply("expected 2-digit board codes", _raw(text))
     return [text[i:i + 2] for i in range(0, len(text), 2)]
 
 
@@ -119,35 +119,35 @@ def describe_boards(codes: list[str]) -> str:
                    for slot, code in enumerate(codes))
 
 
-def parse_unit(text: str, reply: bytes = b"") -> str:
+def parse_unit(text: str) -> str:
     """``00`` Torr, ``01`` mBar, ``02`` Pascal."""
     try:
         return PRESSURE_UNITS[text.strip()]
     except KeyError:
-        raise GarbledReply("unknown pressure unit", reply) from None
+        raise GarbledReply("unknown pressure unit", _raw(text)) from None
 
 
-def parse_setpoint_states(text: str, reply: bytes = b"") -> list[bool]:
+def parse_setpoint_states(text: str) -> list[bool]:
     """``00hh``: bit n set when setpoint n+1 is on; 8 booleans, setpoint 1 first."""
     text = text.strip()
     if not _HEX.fullmatch(text):
-        raise GarbledReply("expected hex setpoint states", reply)
+        raise GarbledReply("expected hex setpoint states", _raw(text))
     bits = int(text, 16)
     return [bool(bits >> n & 1) for n in range(8)]
 
 
-def parse_setpoint_state(text: str, reply: bytes = b"") -> str:
+def parse_setpoint_state(text: str) -> str:
     """``0`` OFF, ``1`` ON, ``3`` AUTO."""
     try:
         return SETPOINT_STATES[text.strip()]
     except KeyError:
-        raise GarbledReply("unknown setpoint state", reply) from None
+        raise GarbledReply("unknown setpoint state", _raw(text)) from None
 
 
-def parse_emission(text: str, reply: bytes = b"") -> bool:
+def parse_emission(text: str) -> bool:
     """``00`` off, ``01`` on (filament 1), ``02`` on (filament 2)."""
     if text not in ("00", "01", "02"):
-        raise GarbledReply("unknown emission status", reply)
+        raise GarbledReply("unknown emission status", _raw(text))
     return text != "00"
 
 
@@ -158,17 +158,21 @@ def parse_label(reply: bytes) -> str | None:
     return parse_reply(reply).replace(" ", "")
 
 
-def parse_int(text: str, reply: bytes = b"") -> int:
+def parse_int(text: str) -> int:
     """A decimal integer field."""
     if not text.isdigit():
-        raise GarbledReply("expected an integer", reply)
+        raise GarbledReply("expected an integer", _raw(text))
     return int(text)
 
 
-def expect_empty(text: str, reply: bytes = b"") -> None:
+def expect_empty(text: str) -> None:
     """A command's bare ``>`` acknowledgement."""
     if text:
-        raise GarbledReply("expected a bare >", reply)
+        raise GarbledReply("expected a bare >", _raw(text))
+
+
+def _raw(text: str) -> bytes:
+    return text.encode("ascii", "replace")
 
 
 def _setpoint_number(channel: int) -> int:
@@ -210,10 +214,10 @@ class XGS600Driver(SerialInstrument):
         self.address = check_address(address)
         super().__init__(port, timeout=timeout, **settings)
 
-    def query(self, command: str, parse: Callable[[str, bytes], T]) -> T:
-        """Send ``command`` (with its data) and return ``parse(data, reply)``."""
+    def query(self, command: str, parse: Callable[[str], T]) -> T:
+        """Send ``command`` (with its data) and return ``parse(data)`` of the reply."""
         return self.exchange(request_frame(command, self.address),
-                             lambda reply: parse(parse_reply(reply), reply))
+                             lambda reply: parse(parse_reply(reply)))
 
     # -- pressures
     def read_all_pressures_reading(self) -> list[Reading]:
@@ -244,7 +248,7 @@ class XGS600Driver(SerialInstrument):
 
     def read_software_version(self) -> str:
         """Firmware revisions, main board first (command 05), as the unit sends them."""
-        return self.query("05", lambda text, reply: text)
+        return self.query("05", str)
 
     def read_all_user_label(self) -> dict[str, str]:
         """User labels of the gauges present, keyed ``T1``..``T8`` / ``I1``..``I8``."""
