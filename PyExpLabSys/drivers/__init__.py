@@ -1,7 +1,10 @@
 """Serial instrument drivers built on :mod:`PyExpLabSys.drivers.base`.
 
-All drivers raise :class:`InstrumentError` subclasses on failure and return measured
-values as :class:`Reading` (value + status).
+Measurement methods keep PyExpLabSys's names and return what its drivers returned (a
+plain ``float`` for a single value, raising :class:`NoValue` when the instrument sends no
+number); each has a twin ``<name>_reading`` that returns a :class:`Reading` (value +
+the instrument's status). All failures raise :class:`InstrumentError` subclasses. The
+drivers are registered by name in :mod:`.registry`.
 """
 
 from .base import (
@@ -10,6 +13,7 @@ from .base import (
     InstrumentError,
     InstrumentReportedError,
     InstrumentTimeout,
+    NoValue,
     PortGone,
     Reading,
     SerialInstrument,
@@ -22,6 +26,7 @@ __all__ = [
     "InstrumentError",
     "InstrumentReportedError",
     "InstrumentTimeout",
+    "NoValue",
     "PortGone",
     "Reading",
     "SerialInstrument",

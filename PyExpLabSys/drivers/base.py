@@ -1,9 +1,25 @@
 """Foundation shared by the serial instrument drivers.
 
-A driver subclasses :class:`SerialInstrument`, states the instrument's port settings as
-class attributes (overridable by keyword) and implements one method per instrument
-command on top of :meth:`SerialInstrument.transaction`, :meth:`SerialInstrument.send`
-and :meth:`SerialInstrument.receive` (or the one-shot :meth:`SerialInstrument.exchange`).
+A driver subclasses :class:`SerialInstrument`, states the port settings where they differ
+from the defaults here (8N1 at 9600 baud), implements :meth:`SerialInstrument.converse`
+(one request and its reply, returning the reply's data as text) and declares its
+commands on top of the one :meth:`SerialInstrument.query`:
+
+* a plain command in a line: ``read_unit = command("RU", parse_unit, "Temperature unit")``;
+* a measurement in a line, as a pair: ``read_temperature, read_temperature_reading =
+  measurement("RT", parse_reading, "Bath temperature")``;
+* anything with arguments as a real method (``x_reading`` returning :class:`Reading`, and
+  ``x = plain(x_reading)``);
+* the measurements the service may log in ``readings`` (the first is the default).
+
+**Naming rule**: a measurement method ``x`` returns what PyExpLabSys's driver returned
+(a plain ``float`` for single values, raising :class:`NoValue` when the instrument sends
+no number); its twin ``x_reading`` returns the same measurement as a :class:`Reading`
+(value and the instrument's status), or a tuple/list of them.
+
+Parsers follow one convention: ``parse(data: str) -> value``, where ``data`` is the
+reply's payload after the protocol's framing (terminator, address, ACK, checksum) has
+been checked by the driver's pure frame functions; a parser raises :class:`GarbledReply`.
 
 Design rules, taken from drivers that ran against real units:
 
@@ -21,6 +37,8 @@ Design rules, taken from drivers that ran against real units:
 from __future__ import annotations
 
 import enum
+import functools
+import inspect
 import logging
 import re
 import termios
@@ -29,13 +47,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import serial
 
 LOG = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: A parser: the reply's data (payload) as text → the value; raises GarbledReply.
+Parser: TypeAlias = Callable[[str], T]
+
+#: Suffix of the status-rich twin of a measurement method (``read_flow_reading``).
+READING_SUFFIX = "_reading"
 
 # Errors that mean "the port (device) is not usable any more". termios.error is not an
 # OSError, but tcflush on a hung-up pty raises it.
@@ -58,9 +82,9 @@ class InstrumentTimeout(InstrumentError):
 class GarbledReply(InstrumentError):
     """A complete reply arrived but does not have the form the protocol prescribes."""
 
-    def __init__(self, message: str, reply: bytes = b"") -> None:
+    def __init__(self, message: str, reply: bytes | str = b"") -> None:
         super().__init__(f"{message}: {reply!r}" if reply else message)
-        self.reply = reply
+        self.reply = _as_bytes(reply)
 
 
 class ChecksumError(GarbledReply):
@@ -113,6 +137,47 @@ class Reading:
     def ok(self) -> bool:
         """True when the instrument reports a normal measurement."""
         return self.status is Status.OK
+
+
+class NoValue(InstrumentError):
+    """A measurement came without a number (sensor off, ``LO``, ``WAIT`` ...).
+
+    Raised by the plain (PyExpLabSys-shaped) measurement methods, which must return a
+    float; ``status`` is the instrument's status and ``reading`` the whole
+    :class:`Reading`. The ``*_reading`` twins return such readings instead of raising.
+    """
+
+    def __init__(self, reading: Reading) -> None:
+        super().__init__(f"no value: the instrument reports {reading.status.value}")
+        self.reading = reading
+        self.status = reading.status
+
+
+def value_of(reading: Reading) -> float:
+    """The number of ``reading`` (also under- or over-range bounds the unit sent);
+    :class:`NoValue` when the instrument sent none."""
+    if reading.value is None:
+        raise NoValue(reading)
+    return reading.value
+
+
+def reading_name(method: str) -> str:
+    """The name of the status-rich twin of measurement ``method``."""
+    return method + READING_SUFFIX
+
+
+def text(data: str) -> str:
+    """The parser that keeps the reply's data as it is."""
+    return data
+
+
+def checked(parse: Callable[[str], object]) -> Callable[[str], str]:
+    """A parser that returns the data as text once ``parse`` accepts it (for replies
+    PyExpLabSys returned as text: garbage is still an error)."""
+    def parse_text(data: str) -> str:
+        parse(data)
+        return data
+    return parse_text
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -192,8 +257,39 @@ class SerialInstrument:
     reply_trailer: ClassVar[int] = 0
     #: Longest reply accepted before the reply counts as garbage.
     max_reply: ClassVar[int] = 1024
+    #: Whether :meth:`query` takes a bus address (RS-485 and multi-drop protocols).
+    addressable: ClassVar[bool] = False
+    #: Measurement methods the service may log (each has its ``*_reading`` twin and
+    #: returns a single reading); the first is the default ``read`` of a channel.
+    readings: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, port: str | serial.SerialBase, *, baudrate: int | None = None,
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Name the methods made by the factories and check the declared readings."""
+        super().__init_subclass__(**kwargs)
+        for name, attr in list(vars(cls).items()):
+            if getattr(attr, "_unnamed", False):
+                attr.__name__, attr.__qualname__ = name, f"{cls.__qualname__}.{name}"
+                attr.__module__ = cls.__module__
+                attr._unnamed = False
+        for attr in vars(cls).values():
+            rich = getattr(attr, "_plain_of", None)
+            if rich is not None and not attr.__doc__:
+                attr.__doc__ = (f"As :meth:`{rich.__name__}`, but the number alone, a float "
+                                "as PyExpLabSys returned it; :class:`NoValue` (carrying "
+                                "the instrument's status) when the unit sent no number.")
+        for name in cls.readings:
+            for method in (name, reading_name(name)):
+                if not callable(getattr(cls, method, None)):
+                    raise TypeError(f"{cls.__name__} declares reading {name!r} but has no "
+                                    f"method {method!r}")
+
+    @classmethod
+    def port_defaults(cls) -> dict[str, Any]:
+        """The port settings this driver opens with unless told otherwise."""
+        return {"baudrate": cls.baudrate, "bytesize": cls.bytesize, "parity": cls.parity,
+                "stopbits": cls.stopbits, "timeout": cls.timeout}
+
+    def __init__(self, port: str | serial.SerialBase, baudrate: int | None = None, *,
                  bytesize: int | None = None, parity: str | None = None,
                  stopbits: float | None = None, timeout: float | None = None,
                  write_timeout: float | None = None) -> None:
@@ -366,17 +462,26 @@ class SerialInstrument:
             self._close_quietly()
             raise PortGone(f"{self.port_name}: read failed: {exc}") from exc
 
-    def exchange(self, request: bytes, parse: Callable[[bytes], T] | None = None,
-                 **framing: Any) -> Any:
-        """Send ``request``, read one framed reply and return ``parse(reply)``.
+    def query(self, command: str, parse: Parser[T] = text,  # type: ignore[assignment]
+              address: int | None = None) -> T:
+        """Send ``command`` (to bus ``address``; None: the driver's own) and return
+        ``parse(data)`` of the reply, the one way every driver talks to its instrument.
 
         Parsing happens inside the transaction so that a garbled reply also marks the
         line for resynchronisation.
         """
+        if address is not None and not self.addressable:
+            raise ValueError(f"{type(self).__name__} has no bus address; got {address!r}")
         with self.transaction():
-            self.send(request)
-            reply = self.receive(**framing)
-            return parse(reply) if parse is not None else reply
+            return parse(self.converse(command, address))
+
+    def converse(self, command: str, address: int | None) -> str:
+        """One request and its reply inside a transaction; returns the reply's data.
+
+        Each driver implements it with its protocol's pure frame functions (raising
+        :class:`InstrumentError` on NAK, bad frames, checksums).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement converse()")
 
     def _timeout_error(self, buf: bytearray) -> InstrumentTimeout:
         what = f"incomplete reply {bytes(buf)!r}" if buf else "no reply"
@@ -397,3 +502,64 @@ class SerialInstrument:
             if not junk:
                 break
             LOG.debug("%s: drained %r", self.port_name, junk)
+
+
+# --------------------------------------------------------------------------- method factories
+M = TypeVar("M", bound=Callable[..., Any])
+
+
+def _unnamed(method: M, doc: str) -> M:
+    """Mark a factory-made method so that the class names it after its attribute."""
+    method.__doc__ = doc
+    method._unnamed = True  # type: ignore[attr-defined]
+    return method
+
+
+def command(request: str, parse: Parser[T] = text,  # type: ignore[assignment]
+            doc: str = "", *, address: str | None = None) -> Callable[..., T]:
+    """A driver method that sends ``request`` and returns ``parse`` of the reply's data.
+
+    With ``address`` (the keyword PyExpLabSys used, ``addr`` or ``address``) the method
+    takes an optional bus address, as the instruments' original methods did.
+    """
+    doc = f"{doc} (``{request}``)."
+    if address is None:
+        def method(self: SerialInstrument) -> T:
+            return self.query(request, parse)
+        return _unnamed(method, doc)
+
+    signature = inspect.Signature([
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter(address, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                          annotation="int | None"),
+    ])
+
+    def addressed(*args: Any, **kwargs: Any) -> T:
+        bound = signature.bind(*args, **kwargs)
+        self = bound.arguments["self"]
+        return self.query(request, parse, bound.arguments.get(address))
+
+    addressed.__signature__ = signature  # type: ignore[attr-defined]
+    return _unnamed(addressed, doc)
+
+
+def plain(rich: Callable[..., Reading]) -> Callable[..., float]:
+    """The PyExpLabSys-shaped twin of status-rich method ``rich``: the reading's number
+    as a float, :class:`NoValue` (with the status) when there is none."""
+    @functools.wraps(rich)
+    def method(self: SerialInstrument, *args: Any, **kwargs: Any) -> float:
+        return value_of(rich(self, *args, **kwargs))
+
+    method.__signature__ = inspect.signature(rich).replace(  # type: ignore[attr-defined]
+        return_annotation="float")
+    method._plain_of = rich  # type: ignore[attr-defined]
+    return _unnamed(method, "")
+
+
+def measurement(request: str, parse: Parser[Reading], doc: str, *,
+                address: str | None = None) -> tuple[Callable[..., float],
+                                                     Callable[..., Reading]]:
+    """The pair ``(x, x_reading)`` for a measurement command: ``x_reading`` sends
+    ``request`` and returns ``parse(data)``, a :class:`Reading`; ``x`` its float."""
+    rich = command(request, parse, f"{doc}, with its status", address=address)
+    return plain(rich), rich

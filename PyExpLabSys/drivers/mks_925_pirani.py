@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from .base import Reading
-from .mks_protocol import MksGauge
+from .base import command, measurement
+from .mks_protocol import MksGauge, parse_pressure_value, unit_command
 
 LOG = logging.getLogger(__name__)
 
@@ -18,6 +18,13 @@ LOG = logging.getLogger(__name__)
 class Mks925(MksGauge):
     """Driver for the MKS 925 MicroPirani."""
 
-    def read_pressure(self) -> Reading:
-        """The pressure (``PR1?``) in the unit's current unit, with its status."""
-        return self.query_reading("PR1?")
+    readings = ("read_pressure",)
+
+    read_pressure, read_pressure_reading = measurement(
+        "PR1?", parse_pressure_value, "The pressure in the unit's current unit")
+    read_serial = command("SN?", doc="Serial number")
+
+    def change_unit(self, unit: str) -> str:
+        """Set the pressure unit (``U!TORR``, ``MBAR``, ``PASCAL``, ``MICRON``); returns
+        the unit the gauge confirms."""
+        return self.query(unit_command(unit))

@@ -10,57 +10,56 @@ from __future__ import annotations
 import logging
 import re
 
-from .base import GarbledReply, Reading
-from .mks_protocol import MksGauge, parse_pressure_value
+from .base import GarbledReply, Reading, checked, command, plain
+from .mks_protocol import MksGauge, parse_pressure_value, unit_command
 
 LOG = logging.getLogger(__name__)
 
 CHANNELS = range(1, 7)
-UNITS = ("TORR", "MBAR", "PASCAL", "MICRON")
 
 
-def parse_all_pressures(data: str, reply: bytes = b"") -> list[Reading]:
+def parse_all_pressures(data: str) -> list[Reading]:
     """Split the ``PRZ?`` data (space-separated fields) into readings."""
     fields = data.split()
     if not fields:
-        raise GarbledReply("no pressures in reply", reply)
-    return [parse_pressure_value(field, reply) for field in fields]
+        raise GarbledReply("no pressures in reply", data)
+    return [parse_pressure_value(field) for field in fields]
 
 
-def parse_sensor_types(data: str, reply: bytes = b"") -> list[str]:
+def parse_sensor_types(data: str) -> list[str]:
     """Split the ``MT?`` data into one sensor type per slot."""
     types = [field for field in re.split(r"[\s,]+", data) if field]
     if not types or not all(t.isalnum() for t in types):
-        raise GarbledReply("bad sensor types", reply)
+        raise GarbledReply("bad sensor types", data)
     return types
 
 
 class Mks937b(MksGauge):
     """Driver for the MKS 937B gauge controller."""
 
-    def read_pressure(self, channel: int = 1) -> Reading:
+    readings = ("read_pressure", "read_pressure_gauge")
+
+    def read_pressure_reading(self, channel: int = 1) -> Reading:
         """Pressure of ``channel`` (1-6, ``PRn?``) with its status."""
         if channel not in CHANNELS:
-            raise ValueError(f"channel must be 1..6, not {channel}")
-        return self.query_reading(f"PR{channel}?")
+            raise ValueError(f"channel must be 1..6, not {channel!r}")
+        return self.query(f"PR{channel}?", parse_pressure_value)
 
-    def read_pressure_gauge(self, gauge_number: int) -> Reading:
-        """Alias of :meth:`read_pressure` (name of the original driver)."""
-        return self.read_pressure(gauge_number)
+    read_pressure = plain(read_pressure_reading)
 
-    def read_all_pressures(self) -> list[Reading]:
-        """Pressures of all channels in one exchange (``PRZ?``)."""
-        return self.query("PRZ?", parse_all_pressures)
+    def read_pressure_gauge_reading(self, gauge_number: int) -> Reading:
+        """:meth:`read_pressure_reading` under PyExpLabSys's name and argument."""
+        return self.read_pressure_reading(gauge_number)
 
-    def read_sensor_types(self) -> list[str]:
-        """Sensor type per module slot (``MT?``)."""
-        return self.query("MT?", parse_sensor_types)
+    read_pressure_gauge = plain(read_pressure_gauge_reading)
+
+    read_all_pressures = command("PRZ?", checked(parse_all_pressures),
+                                 "All channels' pressures as the unit sends them")
+    read_all_pressures_reading = command("PRZ?", parse_all_pressures,
+                                         "All channels' pressures with their status")
+    read_sensor_types = command("MT?", checked(parse_sensor_types),
+                                "Sensor type per module slot, as the unit sends them")
 
     def pressure_unit(self, unit: str | None = None) -> str:
         """Read the pressure unit (``U?``), or set it first (``U!MBAR``) if given."""
-        if unit is None:
-            return self.command("U?")
-        unit = unit.upper()
-        if unit not in UNITS:
-            raise ValueError(f"unit must be one of {UNITS}")
-        return self.command(f"U!{unit}")
+        return self.query("U?" if unit is None else unit_command(unit))

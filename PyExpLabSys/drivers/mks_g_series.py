@@ -10,9 +10,10 @@ their code even when their checksum is off (it deviates on real units).
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+import time
+from typing import Any
 
 import serial
 
@@ -21,14 +22,15 @@ from .base import (
     GarbledReply,
     Reading,
     SerialInstrument,
+    checked,
+    command,
     decode_ascii,
+    measurement,
     parse_float,
 )
 from .mks_protocol import BROADCAST, format_address, parse_ack
 
 LOG = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 MASTER_ADDRESS = 0
 NAK_CODES = {
@@ -50,6 +52,7 @@ NAK_CODES = {
 }
 
 
+# --------------------------------------------------------------------------- pure functions
 def checksum(data: bytes) -> bytes:
     """Sum of the character codes modulo 256 as two uppercase hex digits."""
     return f"{sum(data) % 256:02X}".encode("ascii")
@@ -77,15 +80,34 @@ def format_flow(value: float) -> str:
     return f"{value:.3f}"
 
 
-class MksGSeries(SerialInstrument):
-    """Driver for MKS G-series mass-flow controllers; ``addr`` defaults to ``address``."""
+def parse_reading(data: str) -> Reading:
+    """A measured value (the controller sends no status with it)."""
+    return Reading(parse_float(data))
 
-    baudrate = 9600
-    bytesize = serial.EIGHTBITS
-    parity = serial.PARITY_NONE
-    stopbits = serial.STOPBITS_ONE
+
+def parse_int(data: str) -> int:
+    """A whole number such as an address (``005``)."""
+    if not data.isdigit():
+        raise GarbledReply("not an integer", data)
+    return int(data)
+
+
+#: The factory for this driver's commands: they take PyExpLabSys's ``addr`` argument.
+_command = functools.partial(command, address="addr")
+
+
+# --------------------------------------------------------------------------- the driver
+class MksGSeries(SerialInstrument):
+    """Driver for MKS G-series mass-flow controllers (9600 8N1, checksummed frames).
+
+    Every command takes PyExpLabSys's optional ``addr`` (default: ``address``, the
+    broadcast address 254 unless given).
+    """
+
     reply_terminator = b";"
     reply_trailer = 2  # the checksum follows the ';'
+    addressable = True
+    readings = ("read_flow", "read_setpoint", "read_internal_temperature")
 
     def __init__(self, port: str | serial.SerialBase, address: int = BROADCAST,
                  **settings: Any) -> None:
@@ -93,74 +115,63 @@ class MksGSeries(SerialInstrument):
         self.address = address
         super().__init__(port, **settings)
 
-    def query(self, command: str, addr: int | None = None,
-              parse_data: Callable[[str, bytes], T] | None = None) -> Any:
-        """Send ``command`` to ``addr`` and return the (parsed) data of the reply."""
-        frame = request_frame(self.address if addr is None else addr, command)
+    def converse(self, command: str, address: int | None) -> str:
+        """Send the checksummed request to ``address`` (None: the driver's) and return
+        the data of the master-addressed ACK reply."""
+        self.send(request_frame(self.address if address is None else address, command))
+        return parse_reply(self.receive())
 
-        def parse(reply: bytes) -> Any:
-            data = parse_reply(reply)
-            return parse_data(data, reply) if parse_data else data
+    read_flow, read_flow_reading = measurement(
+        "FX?", parse_reading, "Actual flow in the unit's flow unit", address="addr")
+    read_setpoint, read_setpoint_reading = measurement(
+        "SX?", parse_reading, "Flow set point", address="addr")
+    read_internal_temperature, read_internal_temperature_reading = measurement(
+        "TA?", parse_reading, "Internal temperature in °C", address="addr")
+    read_unit = _command("U?", doc="Flow unit, e.g. ``SCCM``")
+    read_current_gas_type = _command("PG?", doc="Gas in use")
+    read_serial_number = _command("SN?", doc="Serial number")
+    read_run_hours = _command("RH?", checked(parse_float), "Operating hours, as text")
+    read_address = _command("CA?", parse_int, "The unit's address")
 
-        return self.exchange(frame, parse)
+    def read_full_scale_range(self, addr: int | None = None) -> str:
+        """Full-scale flow followed by the flow unit, e.g. ``100.0SCCM`` (``FS?``,
+        ``U?``), as PyExpLabSys returns it."""
+        value = self.query("FS?", checked(parse_float), addr)
+        return value + self.query("U?", address=addr)
 
-    def read_flow(self, addr: int | None = None) -> Reading:
-        """Actual flow (``FX?``) in the unit's flow unit."""
-        return self.query("FX?", addr, _reading)
-
-    def read_setpoint(self, addr: int | None = None) -> float:
-        """Flow set point (``SX?``)."""
-        return self.query("SX?", addr, parse_float)
-
-    def set_flow(self, value: float, addr: int | None = None) -> float:
-        """Set the flow set point (``SX!value``); returns the value the unit confirms."""
-        return self.query("SX!" + format_flow(value), addr, parse_float)
-
-    def read_full_scale_range(self, addr: int | None = None) -> float:
-        """Full-scale flow (``FS?``)."""
-        return self.query("FS?", addr, parse_float)
-
-    def read_unit(self, addr: int | None = None) -> str:
-        """Flow unit (``U?``), e.g. ``SCCM``."""
-        return self.query("U?", addr)
-
-    def read_current_gas_type(self, addr: int | None = None) -> str:
-        """Gas in use (``PG?``)."""
-        return self.query("PG?", addr)
-
-    def read_serial_number(self, addr: int | None = None) -> str:
-        """Serial number (``SN?``)."""
-        return self.query("SN?", addr)
-
-    def read_internal_temperature(self, addr: int | None = None) -> Reading:
-        """Internal temperature in °C (``TA?``)."""
-        return self.query("TA?", addr, _reading)
-
-    def read_run_hours(self, addr: int | None = None) -> float:
-        """Operating hours (``RH?``)."""
-        return self.query("RH?", addr, parse_float)
-
-    def read_address(self, addr: int | None = None) -> int:
-        """The unit's address (``CA?``)."""
-        return self.query("CA?", addr, _int)
+    def set_flow(self, value: float, addr: int | None = None) -> bool:
+        """Set the flow set point (``SX!value``); True once the unit confirms."""
+        self.query("SX!" + format_flow(value), parse_float, addr)
+        return True
 
     def set_address(self, new_address: int, addr: int | None = None) -> int:
         """Give the unit a new address (``CA!``); later calls use it by default."""
-        confirmed = self.query("CA!" + format_address(new_address), addr, _int)
+        confirmed = self.query("CA!" + format_address(new_address), parse_int, addr)
         if addr is None or addr == self.address:
             self.address = confirmed
         return confirmed
 
-    def purge(self, on: bool = True, addr: int | None = None) -> str:
+    def read_device_address(self, address: int = BROADCAST) -> str:
+        """The address of the unit at ``address`` as it sends it (``CA?``), PyExpLabSys's
+        form of :meth:`read_address`."""
+        return self.query("CA?", checked(parse_int), address)
+
+    def set_device_address(self, old_addr: int, new_addr: int) -> None:
+        """Move the unit at ``old_addr`` to ``new_addr`` (1..253; ``CA!``), PyExpLabSys's
+        form of :meth:`set_address`."""
+        if not isinstance(new_addr, int) or not 0 < new_addr < BROADCAST:
+            raise ValueError(f"new address must be 1..253, not {new_addr!r}")
+        self.set_address(new_addr, old_addr)
+
+    def valve_override(self, purge: bool, addr: int | None = None) -> str:
         """Open the valve fully (``VO!PURGE``) or return to control (``VO!NORMAL``)."""
-        return self.query("VO!PURGE" if on else "VO!NORMAL", addr)
+        return self.query("VO!PURGE" if purge else "VO!NORMAL", address=addr)
 
-
-def _reading(text: str, reply: bytes) -> Reading:
-    return Reading(parse_float(text, reply))
-
-
-def _int(text: str, reply: bytes) -> int:
-    if not text.isdigit():
-        raise GarbledReply("not an integer", reply)
-    return int(text)
+    def purge(self, t: float = 1, addr: int | None = None) -> None:
+        """Purge for ``t`` seconds: open the valve fully, then return to control (also
+        when interrupted), as PyExpLabSys's ``purge`` did."""
+        self.valve_override(True, addr)
+        try:
+            time.sleep(abs(t))  # the purge's duration, not a wait for an event
+        finally:
+            self.valve_override(False, addr)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import serial
 
@@ -28,10 +27,10 @@ from .base import (
 
 LOG = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 BROADCAST = 254
 TERMINATOR = b";FF"
+#: Pressure units the gauge controllers take in ``U!<unit>``.
+UNITS = ("TORR", "MBAR", "PASCAL", "MICRON")
 #: Error codes of the gauge controllers (others: see the manual).
 NAK_CODES = {
     "152": "not an ion gauge",
@@ -43,8 +42,8 @@ _BODY = re.compile(r"(\d{3})(ACK|NAK)(.*)", re.S)
 
 def format_address(address: int) -> str:
     """The 3-digit address field."""
-    if not 0 <= address <= 999:
-        raise ValueError(f"address out of range: {address}")
+    if not isinstance(address, int) or not 0 <= address <= 999:
+        raise ValueError(f"address must be 0..999, not {address!r}")
     return f"{address:03d}"
 
 
@@ -67,6 +66,13 @@ def parse_ack(body: str, reply: bytes, expect_address: int | None,
     return data
 
 
+def unit_command(unit: str) -> str:
+    """``U!<UNIT>`` for ``unit`` in any case; ``ValueError`` for an unknown unit."""
+    if not isinstance(unit, str) or unit.upper() not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
+    return f"U!{unit.upper()}"
+
+
 def request_frame(address: int, command: str) -> bytes:
     """``@aaa<command>;FF``."""
     return f"@{format_address(address)}{command}".encode("ascii") + TERMINATOR
@@ -81,27 +87,26 @@ def parse_reply(reply: bytes, address: int = BROADCAST) -> str:
                      NAK_CODES)
 
 
-def parse_pressure_value(text: str, reply: bytes = b"") -> Reading:
+def parse_pressure_value(data: str) -> Reading:
     """One pressure field: a number, ``LO`` (below range), ``<x``, ``>x`` / ``>``
     (over range), ``OFF`` (sensor off) or ``WAIT`` (gauge not ready)."""
-    text = text.strip()
-    if text == "LO":
+    data = data.strip()
+    if data == "LO":
         return Reading(None, Status.UNDERRANGE)
-    if text == "OFF":
+    if data == "OFF":
         return Reading(None, Status.SENSOR_OFF)
-    if text == "WAIT":
+    if data == "WAIT":
         return Reading(None, Status.WAIT)
-    if text[:1] in ("<", ">"):
-        status = Status.UNDERRANGE if text[0] == "<" else Status.OVERRANGE
-        rest = text[1:].strip()
-        return Reading(parse_float(rest, reply) if rest else None, status)
-    return Reading(parse_float(text, reply), Status.OK)
+    if data[:1] in ("<", ">"):
+        status = Status.UNDERRANGE if data[0] == "<" else Status.OVERRANGE
+        rest = data[1:].strip()
+        return Reading(parse_float(rest) if rest else None, status)
+    return Reading(parse_float(data), Status.OK)
 
 
 class MksGauge(SerialInstrument):
     """Common part of the MKS gauge controller drivers (9600 8N1, ``;FF`` frames)."""
 
-    baudrate = 9600
     reply_terminator = TERMINATOR
 
     def __init__(self, port: str | serial.SerialBase, address: int = BROADCAST,
@@ -110,16 +115,7 @@ class MksGauge(SerialInstrument):
         self.address = address
         super().__init__(port, **settings)
 
-    def query(self, command: str, parse_data: Callable[[str, bytes], T]) -> T:
-        """Send ``command`` and return ``parse_data(data, reply)`` of the ACK reply."""
-        return self.exchange(
-            request_frame(self.address, command),
-            lambda reply: parse_data(parse_reply(reply, self.address), reply))
-
-    def command(self, command: str) -> str:
-        """Send ``command`` (e.g. ``U?``) and return the data of the ACK reply."""
-        return self.query(command, lambda data, reply: data)
-
-    def query_reading(self, command: str) -> Reading:
-        """Send a pressure query (e.g. ``PR1?``) and parse its single reading."""
-        return self.query(command, parse_pressure_value)
+    def converse(self, command: str, address: int | None) -> str:
+        """Send ``@aaa<command>;FF`` and return the data of the ACK reply."""
+        self.send(request_frame(self.address, command))
+        return parse_reply(self.receive(), self.address)

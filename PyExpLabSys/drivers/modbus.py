@@ -19,17 +19,16 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import numbers
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import serial
 
 from .base import ChecksumError, GarbledReply, InstrumentReportedError, SerialInstrument
 
 LOG = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 READ_HOLDING_REGISTERS = 0x03
 WRITE_SINGLE_REGISTER = 0x06
@@ -76,55 +75,66 @@ def strip_crc(frame: bytes) -> bytes:
 # --------------------------------------------------------------------------- requests
 def check_slave(address: int) -> int:
     """A unit address (1..247; broadcast 0 gets no reply and is not supported)."""
-    if not 1 <= address <= 247:
-        raise ValueError(f"Modbus slave address must be 1..247, not {address}")
+    if isinstance(address, bool) or not isinstance(address, int) or not 1 <= address <= 247:
+        raise ValueError(f"Modbus slave address must be 1..247, not {address!r}")
     return address
 
 
 def _check_word(value: int, what: str) -> int:
-    if not isinstance(value, int) or not 0 <= value <= 0xFFFF:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
         raise ValueError(f"{what} must be an integer 0..65535, not {value!r}")
     return value
 
 
-def read_registers_request(slave: int, register: int, count: int) -> bytes:
-    """Function 03 for ``count`` (1..125) registers from ``register``."""
-    check_slave(slave)
+def read_registers_pdu(register: int, count: int) -> str:
+    """Function 03 for ``count`` (1..125) registers from ``register``, in hex."""
     _check_word(register, "register")
-    if not 1 <= count <= 125:
-        raise ValueError(f"register count must be 1..125, not {count}")
-    return append_crc(bytes([slave, READ_HOLDING_REGISTERS])
-                      + register.to_bytes(2, "big") + count.to_bytes(2, "big"))
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 125:
+        raise ValueError(f"register count must be 1..125, not {count!r}")
+    return f"03 {register:04X} {count:04X}"
 
 
-def write_register_request(slave: int, register: int, value: int) -> bytes:
-    """Function 06: one register."""
-    check_slave(slave)
-    return append_crc(bytes([slave, WRITE_SINGLE_REGISTER])
-                      + _check_word(register, "register").to_bytes(2, "big")
-                      + _check_word(value, "register value").to_bytes(2, "big"))
+def write_register_pdu(register: int, value: int) -> str:
+    """Function 06: one register, in hex."""
+    return (f"06 {_check_word(register, 'register'):04X} "
+            f"{_check_word(value, 'register value'):04X}")
 
 
-def write_registers_request(slave: int, register: int, values: Sequence[int]) -> bytes:
-    """Function 16: 1..123 consecutive registers from ``register``."""
-    check_slave(slave)
+def write_registers_pdu(register: int, values: Sequence[int]) -> str:
+    """Function 16: 1..123 consecutive registers from ``register``, in hex."""
     _check_word(register, "register")
     if not 1 <= len(values) <= 123:
         raise ValueError(f"1..123 registers per write, not {len(values)}")
-    data = b"".join(_check_word(v, "register value").to_bytes(2, "big") for v in values)
-    return append_crc(bytes([slave, WRITE_MULTIPLE_REGISTERS]) + register.to_bytes(2, "big")
-                      + len(values).to_bytes(2, "big") + bytes([len(data)]) + data)
+    words = " ".join(f"{_check_word(v, 'register value'):04X}" for v in values)
+    return f"10 {register:04X} {len(values):04X} {2 * len(values):02X} {words}"
+
+
+def request_frame(slave: int, pdu: str) -> bytes:
+    """The RTU frame: ``slave`` + the PDU (function code and data, in hex as the manuals
+    print it, spaces ignored) + CRC. Only functions 03, 06 and 16 are framed."""
+    check_slave(slave)
+    try:
+        body = bytes.fromhex(pdu)
+    except ValueError:
+        raise ValueError(f"PDU must be hex bytes, not {pdu!r}") from None
+    function = body[0] if body else None
+    if function in (READ_HOLDING_REGISTERS, WRITE_SINGLE_REGISTER):
+        well_formed = len(body) == 5
+    elif function == WRITE_MULTIPLE_REGISTERS:
+        well_formed = len(body) >= 6 and len(body) == 6 + body[5]
+    else:
+        well_formed = False
+    if not well_formed:
+        raise ValueError(f"not a well-formed function 03, 06 or 16 request: {pdu!r}")
+    return append_crc(bytes([slave]) + body)
 
 
 # --------------------------------------------------------------------------- replies
 def reply_length(request: bytes) -> int:
-    """Length of the normal reply to ``request``."""
-    function = request[1]
-    if function == READ_HOLDING_REGISTERS:
+    """Length of the normal reply to ``request`` (a frame)."""
+    if request[1] == READ_HOLDING_REGISTERS:
         return 5 + 2 * int.from_bytes(request[4:6], "big")
-    if function in (WRITE_SINGLE_REGISTER, WRITE_MULTIPLE_REGISTERS):
-        return 8
-    raise ValueError(f"unsupported function code {function}")
+    return 8  # functions 06 and 16
 
 
 def reply_end(buf: bytes | bytearray, expected: int) -> int | None:
@@ -138,11 +148,12 @@ def reply_end(buf: bytes | bytearray, expected: int) -> int | None:
     return expected if len(buf) >= expected else None
 
 
-def check_reply(reply: bytes, request: bytes) -> bytes:
-    """The PDU data of ``reply`` (after the function code) to ``request``.
+def reply_data(reply: bytes, request: bytes) -> bytes:
+    """The data of ``reply`` to ``request`` (both frames): the register words for
+    function 03, the confirmed register and value/count for 06 and 16.
 
-    Checks the CRC, the slave address and the function code; an exception reply raises
-    :class:`InstrumentReportedError`.
+    Checks the CRC, the slave address, the function code and the length or echo; an
+    exception reply raises :class:`InstrumentReportedError` (code as 2 hex digits).
     """
     body = strip_crc(reply)
     if body[0] != request[0]:
@@ -152,23 +163,26 @@ def check_reply(reply: bytes, request: bytes) -> bytes:
         raise InstrumentReportedError(f"{code:02X}", EXCEPTION_CODES.get(code, ""), reply)
     if body[1] != request[1]:
         raise GarbledReply(f"reply to function {body[1]}, expected {request[1]}", reply)
-    return body[2:]
-
-
-def parse_registers(reply: bytes, request: bytes) -> list[int]:
-    """Register values of a function 03 reply."""
-    data = check_reply(reply, request)
-    count = int.from_bytes(request[4:6], "big")
-    if len(data) != 1 + 2 * count or data[0] != 2 * count:
-        raise GarbledReply(f"expected {2 * count} data bytes", reply)
-    return [int.from_bytes(data[i:i + 2], "big") for i in range(1, len(data), 2)]
-
-
-def check_write_echo(reply: bytes, request: bytes) -> None:
-    """A function 06 / 16 reply must repeat the request's register (and value/count)."""
-    data = check_reply(reply, request)
+    data = body[2:]
+    if request[1] == READ_HOLDING_REGISTERS:
+        size = 2 * int.from_bytes(request[4:6], "big")
+        if len(data) != 1 + size or data[0] != size:
+            raise GarbledReply(f"expected {size} data bytes", reply)
+        return data[1:]
     if data != request[2:6]:
         raise GarbledReply("write not confirmed as requested", reply)
+    return data
+
+
+def parse_words(data: str) -> list[int]:
+    """Register words from the reply data in hex (``00FA 0102``)."""
+    digits = data.replace(" ", "")
+    if not digits or len(digits) % 4:
+        raise GarbledReply("expected whole 16-bit words", data)
+    try:
+        return [int(digits[i:i + 4], 16) for i in range(0, len(digits), 4)]
+    except ValueError:
+        raise GarbledReply("expected hex words", data) from None
 
 
 # --------------------------------------------------------------------------- values
@@ -181,6 +195,8 @@ def decode_register(word: int, decimals: int = 0, signed: bool = False) -> float
 def encode_register(value: float, decimals: int = 0, signed: bool = False) -> int:
     """The register word for ``value`` (rounded to ``decimals``); ValueError if it does
     not fit in 16 bits."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"register value must be a number, not {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"register value must be finite, not {value!r}")
     scaled = round(value * 10 ** decimals)
@@ -193,7 +209,13 @@ def encode_register(value: float, decimals: int = 0, signed: bool = False) -> in
 
 # --------------------------------------------------------------------------- driver base
 class ModbusInstrument(SerialInstrument):
-    """Base of drivers for Modbus RTU slaves (one unit address per driver)."""
+    """Base of drivers for Modbus RTU slaves (one unit address per driver).
+
+    A command is the request PDU in hex as the manuals print it, function code first
+    (``03 1000 0001``: read one register from 0x1000); the reply's data comes back in
+    hex (the register words for function 03). So ``query``, ``command`` and
+    ``measurement`` work here as for the text protocols.
+    """
 
     reply_terminator = None
     max_reply = 256
@@ -209,24 +231,23 @@ class ModbusInstrument(SerialInstrument):
         """Silence required between frames: 3.5 characters (11 bits), at least 1.75 ms."""
         return max(3.5 * 11 / self.settings["baudrate"], 0.00175)
 
-    def query(self, request: bytes, parse: Callable[[bytes, bytes], T]) -> T:
-        """Send ``request`` after the inter-frame gap; return ``parse(reply, request)``."""
-        with self.transaction():
-            gap = self._quiet_since + self.frame_gap - time.monotonic()
-            if gap > 0:
-                time.sleep(gap)  # the protocol's silent interval, not a wait for data
-            self.send(request)
-            try:
-                reply = self.receive(frame=functools.partial(
-                    reply_end, expected=reply_length(request)))
-            finally:
-                self._quiet_since = time.monotonic()
-            return parse(reply, request)
+    def converse(self, command: str, address: int | None) -> str:
+        """Send PDU ``command`` after the inter-frame gap; the reply's data in hex."""
+        request = request_frame(self.address, command)
+        gap = self._quiet_since + self.frame_gap - time.monotonic()
+        if gap > 0:
+            time.sleep(gap)  # the protocol's silent interval, not a wait for data
+        self.send(request)
+        try:
+            reply = self.receive(frame=functools.partial(reply_end,
+                                                         expected=reply_length(request)))
+        finally:
+            self._quiet_since = time.monotonic()
+        return reply_data(reply, request).hex(" ", 2).upper()
 
     def read_registers(self, register: int, count: int = 1) -> list[int]:
         """Raw values of ``count`` holding registers from ``register`` (function 03)."""
-        return self.query(read_registers_request(self.address, register, count),
-                          parse_registers)
+        return self.query(read_registers_pdu(register, count), parse_words)
 
     def read_register(self, register: int, decimals: int = 0,
                       signed: bool = False) -> float | int:
@@ -236,10 +257,8 @@ class ModbusInstrument(SerialInstrument):
     def write_register(self, register: int, value: float, decimals: int = 0,
                        signed: bool = False) -> None:
         """Write one register (function 06), scaled by ``decimals``."""
-        word = encode_register(value, decimals, signed)
-        self.query(write_register_request(self.address, register, word), check_write_echo)
+        self.query(write_register_pdu(register, encode_register(value, decimals, signed)))
 
     def write_registers(self, register: int, values: Sequence[int]) -> None:
         """Write raw values to consecutive registers (function 16)."""
-        self.query(write_registers_request(self.address, register, list(values)),
-                   check_write_echo)
+        self.query(write_registers_pdu(register, list(values)))

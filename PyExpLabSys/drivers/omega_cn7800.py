@@ -16,14 +16,19 @@ Reads use function 03, the set point is written with function 06 (see
 from __future__ import annotations
 
 import logging
-import numbers
 from typing import Any
 
 import serial
 
-from .base import Reading, Status
-from .modbus import ModbusInstrument, decode_register
-from .values import plain_value
+from .base import GarbledReply, Reading, Status, measurement
+from .modbus import (
+    ModbusInstrument,
+    decode_register,
+    encode_register,
+    parse_words,
+    read_registers_pdu,
+    write_register_pdu,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -41,12 +46,15 @@ PV_STATUS = {
 BY_ID = "/dev/serial/by-id/"
 
 
-def parse_temperature(word: int) -> Reading:
-    """A PV or SV register word: °C with one decimal, or the status it codes."""
-    status = PV_STATUS.get(word)
+def parse_temperature(data: str) -> Reading:
+    """One PV or SV word (hex): °C with one decimal, or the status it codes."""
+    words = parse_words(data)
+    if len(words) != 1:
+        raise GarbledReply("expected one register", data)
+    status = PV_STATUS.get(words[0])
     if status is not None:
         return Reading(None, status)
-    return Reading(float(decode_register(word, decimals=1, signed=True)))
+    return Reading(float(decode_register(words[0], decimals=1, signed=True)))
 
 
 def port_path(port: str | serial.SerialBase) -> str | serial.SerialBase:
@@ -63,34 +71,19 @@ class CN7800(ModbusInstrument):
 
     parity = serial.PARITY_EVEN
     timeout = 0.5
+    readings = ("read_temperature", "read_setpoint")
 
     def __init__(self, port: str | serial.SerialBase, address: int = 1,
                  **settings: Any) -> None:
         super().__init__(port_path(port), address, **settings)
-        #: The last temperature read (None before the first reading).
-        self.temperature: float | None = None
 
-    def read_temperature_reading(self) -> Reading:
-        """The process value with its status."""
-        reading = parse_temperature(self.read_registers(PROCESS_VALUE)[0])
-        if reading.value is not None:
-            self.temperature = reading.value
-        return reading
-
-    def read_temperature(self) -> float:
-        """The process value in °C; :class:`~.values.NoValue` when the unit reports a
-        status instead (sensor not connected ...)."""
-        return plain_value(self.read_temperature_reading(), "CN7800 temperature")
-
-    def read_setpoint(self) -> float:
-        """The temperature set point in °C."""
-        return plain_value(parse_temperature(self.read_registers(SET_POINT)[0]),
-                           "CN7800 set point")
+    read_temperature, read_temperature_reading = measurement(
+        read_registers_pdu(PROCESS_VALUE, 1), parse_temperature, "Process value in °C")
+    read_setpoint, read_setpoint_reading = measurement(
+        read_registers_pdu(SET_POINT, 1), parse_temperature, "Temperature set point in °C")
 
     def write_setpoint(self, new_setpoint: float) -> None:
-        """Set the temperature set point (°C, rounded to 0.1)."""
-        if isinstance(new_setpoint, bool) or not isinstance(new_setpoint, numbers.Real):
-            raise TypeError(f"set point must be a number, not {new_setpoint!r}")
-        self.write_register(SET_POINT, new_setpoint, decimals=1, signed=True)
+        """Set the temperature set point (°C, rounded to 0.1; function 06)."""
+        word = encode_register(new_setpoint, decimals=1, signed=True)
+        self.query(write_register_pdu(SET_POINT, word))
         LOG.debug("%s: set point %.1f", self.port_name, new_setpoint)
-

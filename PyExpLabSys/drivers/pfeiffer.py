@@ -10,8 +10,6 @@ checksum.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TypeVar
 
 import serial
 
@@ -21,6 +19,7 @@ from .base import (
     Reading,
     SerialInstrument,
     Status,
+    command,
     decode_ascii,
     parse_float,
     strip_terminator,
@@ -28,27 +27,44 @@ from .base import (
 
 LOG = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 CRLF = b"\r\n"
 ACK = b"\x06"
 NAK = b"\x15"
 ENQ = b"\x05"
 ETX = b"\x03"
 
-#: Status digit sent with each pressure.
-GAUGE_STATUS = {
-    "0": Status.OK,
-    "1": Status.UNDERRANGE,
-    "2": Status.OVERRANGE,
-    "3": Status.SENSOR_ERROR,
-    "4": Status.SENSOR_OFF,
-    "5": Status.NO_SENSOR,
-    "6": Status.IDENTIFICATION_ERROR,
+#: Status code sent with each pressure → (our status, the manual's wording that
+#: PyExpLabSys returns as the status message).
+GAUGE_STATUS: dict[int, tuple[Status, str]] = {
+    0: (Status.OK, "Measurement data okay"),
+    1: (Status.UNDERRANGE, "Underrange"),
+    2: (Status.OVERRANGE, "Overrange"),
+    3: (Status.SENSOR_ERROR, "Sensor error"),
+    4: (Status.SENSOR_OFF, "Sensor off"),
+    5: (Status.NO_SENSOR, "No sensor"),
+    6: (Status.IDENTIFICATION_ERROR, "Identification error"),
 }
 #: Statuses whose number is a measurement (else the number means nothing).
 _STATUS_WITH_VALUE = {Status.OK, Status.UNDERRANGE, Status.OVERRANGE}
-PRESSURE_UNITS = {"0": "mbar", "1": "Torr", "2": "Pa"}
+#: ``UNI`` answer → the unit's name as PyExpLabSys gives it.
+PRESSURE_UNITS = {"0": "mbar/bar", "1": "Torr", "2": "Pascal"}
+#: Gauge type codes of ``TID`` → what they are.
+GAUGE_TYPES = {
+    "TPR": "Pirani gauge (or Pirani capacitive gauge)",
+    "IKR9": "cold cathode gauge down to 1E-9",
+    "IKR11": "cold cathode gauge down to 1E-11",
+    "PKR": "full range cold cathode gauge",
+    "PBR": "full range Bayard-Alpert gauge",
+    "IMR": "Pirani / high pressure gauge",
+    "CMR": "linear (capacitive) gauge",
+    "noSEn": "no sensor",
+    "noid": "no identification",
+}
+
+#: One gauge's part of a pressure reply: (status code, the number sent).
+GaugeField = tuple[int, float]
+#: A pressure as PyExpLabSys returns it: (value, (status code, status message)).
+UpstreamPressure = tuple[float, tuple[int, str]]
 
 
 # --------------------------------------------------------------------------- pure functions
@@ -66,101 +82,115 @@ def data_text(reply: bytes) -> str:
     return decode_ascii(strip_terminator(reply, CRLF))
 
 
-def _reading(status_text: str, value_text: str, reply: bytes) -> Reading:
-    status = GAUGE_STATUS.get(status_text)
-    if status is None:
-        raise GarbledReply("unknown gauge status", reply)
-    value = parse_float(value_text, reply)
-    return Reading(value if status in _STATUS_WITH_VALUE else None, status)
+def parse_gauge_fields(data: str, gauges: int) -> list[GaugeField]:
+    """Split ``s,sx.xxxxEsxx[,s,v]`` (``PR1``/``PR2``/``PRX``) into ``gauges`` fields."""
+    fields = data.split(",")
+    if len(fields) != 2 * gauges:
+        raise GarbledReply(f"expected {gauges} status,value pair(s)", data)
+    pairs = []
+    for code_text, value_text in zip(fields[::2], fields[1::2]):
+        if len(code_text) != 1 or not code_text.isdigit() or int(code_text) not in GAUGE_STATUS:
+            raise GarbledReply("unknown gauge status", data)
+        pairs.append((int(code_text), parse_float(value_text)))
+    return pairs
 
 
-def parse_pressure(reply: bytes) -> Reading:
-    """Parse ``s,sx.xxxxEsxx CR LF`` (reply to ``PR1``/``PR2``).
-
-    Underrange and overrange keep the number the unit sent; for sensor error, sensor
-    off, no sensor and identification error the value is None.
-    """
-    fields = data_text(reply).split(",")
-    if len(fields) != 2:
-        raise GarbledReply("expected status,value", reply)
-    return _reading(fields[0], fields[1], reply)
+def to_reading(field: GaugeField) -> Reading:
+    """A gauge field as a :class:`Reading`: underrange and overrange keep the number the
+    unit sent; for sensor error, sensor off, no sensor and identification error the
+    value is None."""
+    code, number = field
+    status = GAUGE_STATUS[code][0]
+    return Reading(number if status in _STATUS_WITH_VALUE else None, status)
 
 
-def parse_pressures(reply: bytes) -> tuple[Reading, Reading]:
-    """Parse ``s1,v1,s2,v2 CR LF`` (reply to ``PRX``)."""
-    fields = data_text(reply).split(",")
-    if len(fields) != 4:
-        raise GarbledReply("expected s1,v1,s2,v2", reply)
-    return _reading(fields[0], fields[1], reply), _reading(fields[2], fields[3], reply)
+def to_upstream(field: GaugeField) -> UpstreamPressure:
+    """A gauge field as PyExpLabSys returns it: ``(value, (code, message))``."""
+    code, number = field
+    return number, (code, GAUGE_STATUS[code][1])
 
 
-def parse_identification(reply: bytes) -> tuple[str, ...]:
-    """Parse ``TPR,noSEn CR LF`` (reply to ``TID``) into one name per gauge."""
-    names = tuple(data_text(reply).split(","))
-    if not all(name and name.isprintable() for name in names):
-        raise GarbledReply("bad gauge identification", reply)
-    return names
+def parse_pressure(data: str) -> Reading:
+    """The reading in the data of a ``PR1``/``PR2`` reply."""
+    return to_reading(parse_gauge_fields(data, 1)[0])
 
 
-def parse_unit(reply: bytes) -> str:
-    """Parse the reply to ``UNI`` into ``mbar``, ``Torr`` or ``Pa``."""
-    text = data_text(reply)
+def parse_pressures(data: str) -> tuple[Reading, Reading]:
+    """Both readings in the data of a ``PRX`` reply."""
+    first, second = parse_gauge_fields(data, 2)
+    return to_reading(first), to_reading(second)
+
+
+def parse_identification(data: str) -> tuple[str, ...]:
+    """Parse ``TPR,noSEn`` (data of ``TID``) into one type code per gauge."""
+    codes = tuple(data.split(","))
+    if not all(code and code.isprintable() for code in codes):
+        raise GarbledReply("bad gauge identification", data)
+    return codes
+
+
+def parse_unit(data: str) -> str:
+    """Parse the data of ``UNI`` into ``mbar/bar``, ``Torr`` or ``Pascal``."""
     try:
-        return PRESSURE_UNITS[text]
+        return PRESSURE_UNITS[data]
     except KeyError:
-        raise GarbledReply("unknown pressure unit", reply) from None
+        raise GarbledReply("unknown pressure unit", data) from None
 
 
 # --------------------------------------------------------------------------- drivers
 class TPG26x(SerialInstrument):
-    """Common part of the TPG 261 and TPG 262 drivers."""
+    """Common part of the TPG 261 and TPG 262 drivers (9600 8N1, CR LF)."""
 
-    baudrate = 9600
-    bytesize = serial.EIGHTBITS
-    parity = serial.PARITY_NONE
-    stopbits = serial.STOPBITS_ONE
     reply_terminator = CRLF
+    readings = ("pressure_gauge",)
     #: Gauges this controller has.
     gauges = 2
 
-    def query(self, mnemonic: str, parse: Callable[[bytes], T]) -> T:
-        """Send ``mnemonic``, check the acknowledgement, ask for the data with ENQ."""
-        with self.transaction():
-            self.send(mnemonic.encode("ascii") + CRLF)
-            check_acknowledgement(self.receive())
-            self.send(ENQ)
-            return parse(self.receive())
+    def converse(self, command: str, address: int | None) -> str:
+        """Send the mnemonic, check the acknowledgement, ask for the data with ENQ."""
+        self.send(command.encode("ascii") + CRLF)
+        check_acknowledgement(self.receive())
+        self.send(ENQ)
+        return data_text(self.receive())
 
     def _resync(self, ser: serial.SerialBase) -> None:
         """Clear the unit's input buffer with ETX, then drain late bytes."""
         ser.write(ETX)
         super()._resync(ser)
 
-    def pressure_gauge(self, gauge: int = 1) -> Reading:
-        """Pressure of ``gauge`` (1 or 2) with the status the unit reports."""
-        if not 1 <= gauge <= self.gauges:
-            raise ValueError(f"{type(self).__name__} has gauges 1..{self.gauges}")
-        return self.query(f"PR{gauge}", parse_pressure)
+    def _gauge_fields(self, gauge: int) -> GaugeField:
+        if not isinstance(gauge, int) or not 1 <= gauge <= self.gauges:
+            raise ValueError(f"{type(self).__name__} has gauges 1..{self.gauges}, "
+                             f"not {gauge!r}")
+        return self.query(f"PR{gauge}", lambda data: parse_gauge_fields(data, 1)[0])
 
-    def pressure_gauges(self) -> tuple[Reading, Reading]:
-        """Pressures of both gauges in one exchange (``PRX``)."""
-        return self.query("PRX", parse_pressures)
+    def pressure_gauge(self, gauge: int = 1) -> UpstreamPressure:
+        """Pressure of ``gauge`` as ``(value, (status_code, status_message))``."""
+        return to_upstream(self._gauge_fields(gauge))
+
+    def pressure_gauge_reading(self, gauge: int = 1) -> Reading:
+        """Pressure of ``gauge`` (1 or 2) with the status the unit reports."""
+        return to_reading(self._gauge_fields(gauge))
+
+    def pressure_gauges(self) -> tuple[float, tuple[int, str], float, tuple[int, str]]:
+        """Both gauges in one exchange (``PRX``): ``(value1, (code1, message1), value2,
+        (code2, message2))``."""
+        first, second = self.query("PRX", lambda data: parse_gauge_fields(data, 2))
+        return (*to_upstream(first), *to_upstream(second))
+
+    pressure_gauges_reading = command("PRX", parse_pressures,
+                                      "Both gauges' readings with their status")
 
     def gauge_identification(self) -> tuple[str, ...]:
-        """Gauge types, e.g. ``('TPR', 'noSEn')`` (noSEn: no sensor)."""
-        return self.query("TID", parse_identification)
+        """Gauge types and what they are: ``(id1, name1, id2, name2)`` (``TID``)."""
+        codes = self.query("TID", parse_identification)
+        return tuple(item for code in codes
+                     for item in (code, GAUGE_TYPES.get(code, "unknown gauge type")))
 
-    def pressure_unit(self) -> str:
-        """Unit of the pressure readings: ``mbar``, ``Torr`` or ``Pa``."""
-        return self.query("UNI", parse_unit)
-
-    def program_number(self) -> str:
-        """Firmware version (``PNR``)."""
-        return self.query("PNR", data_text)
-
-    def reset(self) -> str:
-        """Reset the unit (``RST``); returns the unit's answer (pending errors)."""
-        return self.query("RST", data_text)
+    pressure_unit = command("UNI", parse_unit,
+                            "Unit of the pressures: ``mbar/bar``, ``Torr`` or ``Pascal``")
+    program_number = command("PNR", doc="Firmware version")
+    reset = command("RST", doc="Reset the unit; returns its answer (pending errors)")
 
 
 class TPG261(TPG26x):

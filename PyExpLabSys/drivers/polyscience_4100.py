@@ -9,75 +9,69 @@ Reads (``RT``, ``RW``, ``RS`` ...) answer a value; writes (``SS020``, ``SO1``) a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TypeVar
-
-import serial
 
 from .base import (
     GarbledReply,
     InstrumentReportedError,
     Reading,
     SerialInstrument,
+    command,
     decode_ascii,
+    measurement,
     parse_float,
     strip_terminator,
 )
 
 LOG = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 CR = b"\r"
-STATUS = {"1": "running", "0": "standby"}
+#: ``RW`` answer → what PyExpLabSys's ``read_status`` returns.
+STATUS = {"1": "On", "0": "Off"}
 UNITS = {"C", "F"}
+ACKNOWLEDGED = "!"
 
 
+# --------------------------------------------------------------------------- pure functions
 def parse_reply(reply: bytes) -> str:
     """The text of a reply; ``?`` raises :class:`InstrumentReportedError`."""
-    text = decode_ascii(strip_terminator(reply, CR))
-    if text == "?":
+    data = decode_ascii(strip_terminator(reply, CR))
+    if data == "?":
         raise InstrumentReportedError("?", "command not understood", reply)
-    if not text:
+    if not data:
         raise GarbledReply("empty reply", reply)
-    return text
+    return data
 
 
-def parse_acknowledgement(reply: bytes) -> None:
-    """Accept the ``!`` that confirms a write."""
-    if parse_reply(reply) != "!":
-        raise GarbledReply("expected !", reply)
+def parse_acknowledgement(data: str) -> str:
+    """Accept the ``!`` that confirms a write (and return it, as PyExpLabSys did)."""
+    if data != ACKNOWLEDGED:
+        raise GarbledReply("expected !", data)
+    return data
 
 
-def parse_status(reply: bytes) -> str:
-    """``1`` → ``running``, ``0`` → ``standby`` (reply to ``RW``)."""
+def parse_status(data: str) -> str:
+    """``1`` → ``On``, ``0`` → ``Off`` (reply to ``RW``)."""
     try:
-        return STATUS[parse_reply(reply)]
+        return STATUS[data]
     except KeyError:
-        raise GarbledReply("unknown status", reply) from None
+        raise GarbledReply("unknown status", data) from None
 
 
-def parse_unit(reply: bytes) -> str:
+def parse_unit(data: str) -> str:
     """``C`` or ``F`` (reply to ``RU``)."""
-    text = parse_reply(reply)
-    if text not in UNITS:
-        raise GarbledReply("unknown unit", reply)
-    return text
+    if data not in UNITS:
+        raise GarbledReply("unknown unit", data)
+    return data
 
 
-def parse_number(reply: bytes) -> float:
-    """A numeric reply such as ``+023.4``."""
-    return parse_float(parse_reply(reply), reply)
+def parse_reading(data: str) -> Reading:
+    """A measured value such as ``+023.4`` (the chiller reports no status with it)."""
+    return Reading(parse_float(data))
 
 
-def parse_reading(reply: bytes) -> Reading:
-    """A measured value (the chiller reports no status with it)."""
-    return Reading(parse_number(reply))
-
-
-def parse_pressure(reply: bytes) -> Reading:
+def parse_pressure(data: str) -> Reading:
     """Pump pressure in kPa (the unit sends 0.01 kPa)."""
-    return Reading(parse_number(reply) / 100.0)
+    return Reading(parse_float(data) / 100.0)
 
 
 def format_setpoint(value: float) -> str:
@@ -87,51 +81,36 @@ def format_setpoint(value: float) -> str:
     return f"{value:05.1f}"
 
 
+# --------------------------------------------------------------------------- the driver
 class Polyscience4100(SerialInstrument):
-    """Driver for PolyScience 4100-series chillers."""
+    """Driver for PolyScience 4100-series chillers (9600 8N1, CR-terminated)."""
 
-    baudrate = 9600
-    bytesize = serial.EIGHTBITS
-    parity = serial.PARITY_NONE
-    stopbits = serial.STOPBITS_ONE
     reply_terminator = CR
+    readings = ("read_temperature", "read_pressure", "read_flow_rate",
+                "read_ambient_temperature", "read_setpoint")
 
-    def query(self, command: str, parse: Callable[[bytes], T]) -> T:
-        """Send ``command`` + CR and parse the CR-terminated reply."""
-        return self.exchange(command.encode("ascii") + CR, parse)
+    def converse(self, command: str, address: int | None) -> str:
+        """Send ``command`` + CR and return the text of the CR-terminated reply."""
+        self.send(command.encode("ascii") + CR)
+        return parse_reply(self.receive())
 
-    def read_temperature(self) -> Reading:
-        """Bath temperature (``RT``)."""
-        return self.query("RT", parse_reading)
+    read_temperature, read_temperature_reading = measurement(
+        "RT", parse_reading, "Bath temperature")
+    read_pressure, read_pressure_reading = measurement(
+        "RK", parse_pressure, "Pump pressure in kPa")
+    read_flow_rate, read_flow_rate_reading = measurement("RL", parse_reading, "Flow in L/min")
+    read_ambient_temperature, read_ambient_temperature_reading = measurement(
+        "RA", parse_reading, "Ambient temperature")
+    read_setpoint, read_setpoint_reading = measurement(
+        "RS", parse_reading, "Temperature set point")
+    read_status = command("RW", parse_status, "``On`` (running) or ``Off`` (standby)")
+    read_unit = command("RU", parse_unit, "Temperature unit, ``C`` or ``F``")
 
-    def read_status(self) -> str:
-        """``running`` or ``standby`` (``RW``)."""
-        return self.query("RW", parse_status)
-
-    def read_setpoint(self) -> float:
-        """Temperature set point (``RS``)."""
-        return self.query("RS", parse_number)
-
-    def read_unit(self) -> str:
-        """Temperature unit, ``C`` or ``F`` (``RU``)."""
-        return self.query("RU", parse_unit)
-
-    def read_pressure(self) -> Reading:
-        """Pump pressure in kPa (``RK``)."""
-        return self.query("RK", parse_pressure)
-
-    def read_flow_rate(self) -> Reading:
-        """Flow in L/min (``RL``)."""
-        return self.query("RL", parse_reading)
-
-    def read_ambient_temperature(self) -> Reading:
-        """Ambient temperature (``RA``)."""
-        return self.query("RA", parse_reading)
-
-    def set_setpoint(self, value: float) -> None:
-        """Set the temperature set point (``SSxxx``)."""
+    def set_setpoint(self, value: float) -> bool:
+        """Set the temperature set point (``SSxxx``); True once the unit confirms."""
         self.query("SS" + format_setpoint(value), parse_acknowledgement)
+        return True
 
-    def turn_unit_on(self, on: bool) -> None:
-        """Start (``SO1``) or stop (``SO0``) the chiller."""
-        self.query("SO1" if on else "SO0", parse_acknowledgement)
+    def turn_unit_on(self, turn_on: bool) -> str:
+        """Start (``SO1``) or stop (``SO0``) the chiller; returns the unit's ``!``."""
+        return self.query("SO1" if turn_on else "SO0", parse_acknowledgement)

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import serial
 
@@ -29,15 +28,15 @@ from .base import (
     Reading,
     SerialInstrument,
     Status,
+    command,
     decode_ascii,
     parse_float,
+    plain,
     strip_terminator,
+    text,
 )
-from .values import plain_value
 
 LOG = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 CR = b"\r"
 ERROR_REPLY = "?FF"
@@ -75,12 +74,12 @@ def request_frame(command: str, address: int = 0) -> bytes:
 
 def parse_reply(reply: bytes) -> str:
     """The data of a ``>data\\r`` reply; ``?FF`` raises InstrumentReportedError."""
-    text = decode_ascii(strip_terminator(reply, CR))
-    if text == ERROR_REPLY:
+    data = decode_ascii(strip_terminator(reply, CR))
+    if data == ERROR_REPLY:
         raise InstrumentReportedError("FF", "invalid command, data or length", reply)
-    if not text.startswith(">"):
+    if not data.startswith(">"):
         raise GarbledReply("reply does not start with >", reply)
-    return text[1:]
+    return data[1:]
 
 
 def check_gauge_id(gauge_id: str) -> str:
@@ -91,26 +90,26 @@ def check_gauge_id(gauge_id: str) -> str:
     return gauge_id
 
 
-def parse_pressure(text: str) -> Reading:
+def parse_pressure(data: str) -> Reading:
     """One pressure field: ``x.xxxE-xx`` or ``OPEN`` (open sensor: no value)."""
-    text = text.strip()
-    if text == "OPEN":
+    data = data.strip()
+    if data == "OPEN":
         return Reading(None, Status.SENSOR_ERROR)
-    return Reading(parse_float(text))
+    return Reading(parse_float(data))
 
 
-def parse_pressures(text: str) -> list[Reading]:
+def parse_pressures(data: str) -> list[Reading]:
     """The pressure dump: comma-separated fields, board order, spaces ignored."""
-    if not text.strip():
-        raise GarbledReply("empty pressure dump", _raw(text))
-    return [parse_pressure(field) for field in text.replace(" ", "").split(",")]
+    if not data.strip():
+        raise GarbledReply("empty pressure dump", data)
+    return [parse_pressure(field) for field in data.replace(" ", "").split(",")]
 
 
-def parse_boards(text: str) -> list[str]:
+def parse_boards(data: str) -> list[str]:
     """Board codes of the slots, two hex digits each (reply to command 01)."""
-    if len(text) % 2 or not _HEX.fullmatch(text):
-        raise GarbledReply("expected 2-digit board codes", _raw(text))
-    return [text[i:i + 2] for i in range(0, len(text), 2)]
+    if len(data) % 2 or not _HEX.fullmatch(data):
+        raise GarbledReply("expected 2-digit board codes", data)
+    return [data[i:i + 2] for i in range(0, len(data), 2)]
 
 
 def describe_boards(codes: list[str]) -> str:
@@ -119,60 +118,59 @@ def describe_boards(codes: list[str]) -> str:
                    for slot, code in enumerate(codes))
 
 
-def parse_unit(text: str) -> str:
+def parse_unit(data: str) -> str:
     """``00`` Torr, ``01`` mBar, ``02`` Pascal."""
     try:
-        return PRESSURE_UNITS[text.strip()]
+        return PRESSURE_UNITS[data.strip()]
     except KeyError:
-        raise GarbledReply("unknown pressure unit", _raw(text)) from None
+        raise GarbledReply("unknown pressure unit", data) from None
 
 
-def parse_setpoint_states(text: str) -> list[bool]:
+def parse_setpoint_states(data: str) -> list[bool]:
     """``00hh``: bit n set when setpoint n+1 is on; 8 booleans, setpoint 1 first."""
-    text = text.strip()
-    if not _HEX.fullmatch(text):
-        raise GarbledReply("expected hex setpoint states", _raw(text))
-    bits = int(text, 16)
+    data = data.strip()
+    if not _HEX.fullmatch(data):
+        raise GarbledReply("expected hex setpoint states", data)
+    bits = int(data, 16)
     return [bool(bits >> n & 1) for n in range(8)]
 
 
-def parse_setpoint_state(text: str) -> str:
+def parse_setpoint_state(data: str) -> str:
     """``0`` OFF, ``1`` ON, ``3`` AUTO."""
     try:
-        return SETPOINT_STATES[text.strip()]
+        return SETPOINT_STATES[data.strip()]
     except KeyError:
-        raise GarbledReply("unknown setpoint state", _raw(text)) from None
+        raise GarbledReply("unknown setpoint state", data) from None
 
 
-def parse_emission(text: str) -> bool:
+def parse_emission(data: str) -> bool:
     """``00`` off, ``01`` on (filament 1), ``02`` on (filament 2)."""
-    if text not in ("00", "01", "02"):
-        raise GarbledReply("unknown emission status", _raw(text))
-    return text != "00"
+    if data not in ("00", "01", "02"):
+        raise GarbledReply("unknown emission status", data)
+    return data != "00"
 
 
-def parse_label(reply: bytes) -> str | None:
-    """A user label (spaces removed); None for ``?FF``: no such gauge."""
-    if reply == ERROR_REPLY.encode("ascii") + CR:
-        return None
-    return parse_reply(reply).replace(" ", "")
+def parse_label(data: str) -> str:
+    """A user label, spaces removed (as PyExpLabSys returned it)."""
+    return data.replace(" ", "")
 
 
-def parse_int(text: str) -> int:
+def parse_gauge_list(data: str) -> str:
+    """The reply to command 01 as one ``slot: board`` line per slot."""
+    return describe_boards(parse_boards(data))
+
+
+def parse_int(data: str) -> int:
     """A decimal integer field."""
-    if not text.isdigit():
-        raise GarbledReply("expected an integer", _raw(text))
-    return int(text)
+    if not data.isdigit():
+        raise GarbledReply("expected an integer", data)
+    return int(data)
 
 
-def expect_empty(text: str) -> None:
+def expect_empty(data: str) -> None:
     """A command's bare ``>`` acknowledgement."""
-    if text:
-        raise GarbledReply("expected a bare >", _raw(text))
-
-
-def _raw(text: str) -> bytes:
-    return text.encode("ascii", "replace")
+    if data:
+        raise GarbledReply("expected a bare >", data)
 
 
 def _setpoint_number(channel: int) -> int:
@@ -196,10 +194,10 @@ def setpoint_pressure_data(setpoint: int, sensor_code: str, sensor_count: int | 
     number = _setpoint_number(setpoint)
     code = "U" if sensor_code == "user_label" else sensor_code
     check_gauge_id(f"{code}{sensor_count}")
-    text = pressure.strip() if isinstance(pressure, str) else f"{pressure:.3E}"
-    if not _PRESSURE.fullmatch(text):
+    data = pressure.strip() if isinstance(pressure, str) else f"{pressure:.3E}"
+    if not _PRESSURE.fullmatch(data):
         raise ValueError(f"pressure must be positive, as x.xxxE-xx, not {pressure!r}")
-    return f"{number}{code}{sensor_count}{text}"
+    return f"{number}{code}{sensor_count}{data}"
 
 
 # --------------------------------------------------------------------------- driver
@@ -208,56 +206,48 @@ class XGS600Driver(SerialInstrument):
 
     timeout = 2.0
     reply_terminator = CR
+    readings = ("read_pressure",)
 
     def __init__(self, port: str | serial.SerialBase = "/dev/ttyUSB1",
                  timeout: float | None = None, address: int = 0, **settings: Any) -> None:
         self.address = check_address(address)
         super().__init__(port, timeout=timeout, **settings)
 
-    def query(self, command: str, parse: Callable[[str], T]) -> T:
-        """Send ``command`` (with its data) and return ``parse(data)`` of the reply."""
-        return self.exchange(request_frame(command, self.address),
-                             lambda reply: parse(parse_reply(reply)))
+    def converse(self, command: str, address: int | None) -> str:
+        """Send ``#aa<command>\\r`` and return the data of the ``>...\\r`` reply."""
+        self.send(request_frame(command, self.address))
+        return parse_reply(self.receive())
 
     # -- pressures
-    def read_all_pressures_reading(self) -> list[Reading]:
-        """All gauges in board order (command 0F), with their status."""
-        return self.query("0F", parse_pressures)
+    read_all_pressures_reading = command(
+        "0F", parse_pressures, "All gauges in board order, with their status")
+    read_pressure_unit = command("13", parse_unit, "``Torr``, ``mBar`` or ``Pascal``")
 
     def read_all_pressures(self) -> list[float | str]:
-        """All gauges in board order; an open sensor is the string ``'OPEN'``."""
+        """All gauges in board order (``0F``); an open sensor is the string ``'OPEN'``."""
         return [r.value if r.value is not None else "OPEN"
                 for r in self.read_all_pressures_reading()]
 
     def read_pressure_reading(self, gauge_id: str) -> Reading:
-        """Pressure of one gauge (command 02), with its status."""
+        """Pressure of one gauge (``02``), with its status."""
         return self.query("02" + check_gauge_id(gauge_id), parse_pressure)
 
-    def read_pressure(self, gauge_id: str) -> float:
-        """Pressure of one gauge; :class:`~.values.NoValue` for an open sensor."""
-        return plain_value(self.read_pressure_reading(gauge_id), f"XGS-600 {gauge_id}")
-
-    def read_pressure_unit(self) -> str:
-        """``'Torr'``, ``'mBar'`` or ``'Pascal'`` (command 13)."""
-        return self.query("13", parse_unit)
+    read_pressure = plain(read_pressure_reading)
 
     # -- controller
-    def list_all_gauges(self) -> str:
-        """The board in each slot (command 01), one ``slot: board`` line each."""
-        return describe_boards(self.query("01", parse_boards))
-
-    def read_software_version(self) -> str:
-        """Firmware revisions, main board first (command 05), as the unit sends them."""
-        return self.query("05", str)
+    list_all_gauges = command("01", parse_gauge_list, "The board in each slot, one "
+                              "``slot: board`` line each")
+    read_software_version = command("05", text, "Firmware revisions, main board first")
 
     def read_all_user_label(self) -> dict[str, str]:
         """User labels of the gauges present, keyed ``T1``..``T8`` / ``I1``..``I8``."""
         labels = {}
         for count in range(1, 9):
             for gauge in (f"T{count}", f"I{count}"):
-                label = self.exchange(request_frame(gauge, self.address), parse_label)
-                if label is not None:
-                    labels[gauge] = label
+                try:
+                    labels[gauge] = self.query(gauge, parse_label)
+                except InstrumentReportedError:  # ?FF: no such gauge
+                    continue
         return labels
 
     # -- ion gauge emission
@@ -286,9 +276,7 @@ class XGS600Driver(SerialInstrument):
         return self.emission_status(gauge_id)
 
     # -- setpoints (relays)
-    def read_setpoint_state(self) -> list[bool]:
-        """On/off of setpoints 1..8 (command 03)."""
-        return self.query("03", parse_setpoint_states)
+    read_setpoint_state = command("03", parse_setpoint_states, "On/off of setpoints 1..8")
 
     def read_setpoint(self, channel: int) -> str:
         """``'OFF'``, ``'ON'`` or ``'AUTO'`` of setpoint ``channel`` 1..8 (command 5F)."""

@@ -83,7 +83,7 @@ def _check_database(config: ServiceConfig, out: TextIO) -> int:
 
 
 def _check_instrument(instrument: Any, out: TextIO) -> int:
-    from ..drivers.base import InstrumentError
+    from ..drivers.base import InstrumentError, reading_name
 
     try:
         driver = instrument.open()
@@ -94,7 +94,7 @@ def _check_instrument(instrument: Any, out: TextIO) -> int:
     with driver:
         for channel in instrument.channels:
             try:
-                result = getattr(driver, channel.read)(*channel.args)
+                result = getattr(driver, reading_name(channel.read))(*channel.args)
             except InstrumentError as error:
                 out.write(f"FAIL {instrument.name} {channel.codename}: {type(error).__name__}: {error}\n")
                 failures += 1

@@ -38,7 +38,7 @@ from ..datalog.criteria import CRITERION_KINDS, LoggingCriterion, make_criterion
 from ..datalog.logger import DataLogger
 from ..datalog.policies import Timeouts
 from ..drivers.base import SerialInstrument
-from ..simulators.registry import DRIVERS
+from ..drivers.registry import DRIVERS, SIM_SCHEME, DriverEntry, driver_entry
 
 LOG = logging.getLogger(__name__)
 
@@ -188,11 +188,17 @@ class InstrumentConfig:
     timeout: float | None = None
 
     def open(self) -> SerialInstrument:
-        """Open the driver on the port (raises :class:`~..drivers.base.PortGone`)."""
+        """Open the driver on the port (raises :class:`~..drivers.base.PortGone`); a
+        ``sim://`` port is served by the driver's simulator, started on first use."""
         kwargs = dict(self.serial)
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
-        return driver_class(self.driver)(self.port, **kwargs)
+        port = self.port
+        if port.startswith(SIM_SCHEME):
+            from ..simulators.registry import simulated_port
+
+            port = simulated_port(port, self.driver)
+        return driver_class(self.driver)(port, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -219,8 +225,8 @@ class ServiceConfig:
 
 # --------------------------------------------------------------------------- helpers
 def driver_class(name: str) -> type[SerialInstrument]:
-    """The driver class registered under ``name`` (the simulator registry's names)."""
-    return DRIVERS[name][0]
+    """The driver class registered under ``name`` (:mod:`PyExpLabSys.drivers.registry`)."""
+    return driver_entry(name).cls
 
 
 def spool_supported() -> bool:
@@ -492,15 +498,27 @@ def _instrument(r: _Reader) -> InstrumentConfig | None:
         return None
     name = r.get("name", str, None, required=True)
     driver = r.get("driver", str, None, required=True)
-    driver_cls = None
+    entry = None
     if driver is not None:
         if driver in DRIVERS:
-            driver_cls = driver_class(driver)
+            entry = DRIVERS[driver]
+            try:
+                entry.cls  # imports the driver's module (and the library it needs)
+            except (ImportError, TypeError) as error:
+                r.fail("driver", f"driver {driver!r} cannot be loaded: {error}")
+                entry = None
         else:
             r.fail("driver", f"unknown driver {driver!r}; known: {', '.join(sorted(DRIVERS))}")
     port = r.get("port", str, "", required=True)
     if "port" in r.table and not port.strip():
         r.fail("port", "must not be empty (a device path or a pyserial URL)")
+    if port.startswith(SIM_SCHEME) and driver is not None:
+        from ..simulators.registry import simulator_name
+
+        try:
+            simulator_name(port, driver)
+        except KeyError as error:
+            r.fail("port", error.args[0])
     timeout = r.positive("timeout", None)
     settings: dict[str, Any] = {}
     raw_serial = r.get("serial", dict, {})
@@ -521,20 +539,18 @@ def _instrument(r: _Reader) -> InstrumentConfig | None:
     raw_channels = r.get("channels", list, [], required=True)
     if "channels" in r.table and not raw_channels:
         r.fail("channels", "needs at least one [[instruments.channels]] table")
-    default_read = DRIVERS[driver][1] if driver in DRIVERS else None
     channels = tuple(
         ch for index, raw in enumerate(raw_channels or [])
         if (ch := _channel(_Reader(r.problems, r.key(f"channels[{index}]"), raw),
-                           driver_cls, default_read)) is not None
+                           entry)) is not None
     )
     r.finish()
-    if name is None or driver is None or driver_cls is None:
+    if name is None or driver is None or entry is None:
         return None
     return InstrumentConfig(name, driver, port, channels, settings, timeout)
 
 
-def _channel(r: _Reader, driver_cls: type[SerialInstrument] | None,
-             default_read: str | None) -> ChannelConfig | None:
+def _channel(r: _Reader, entry: DriverEntry | None) -> ChannelConfig | None:
     if not r.ok:
         return None
     codename = r.get("codename", str, None, required=True)
@@ -544,14 +560,15 @@ def _channel(r: _Reader, driver_cls: type[SerialInstrument] | None,
     if interval is not None and not interval > 0:
         r.fail("interval", f"must be > 0 seconds, not {interval!r}")
         interval = None
-    read = r.get("read", str, default_read)
-    if driver_cls is not None and read is not None:
-        method = getattr(driver_cls, read, None)
-        if read.startswith("_") or not callable(method):
-            readers = sorted(n for n in dir(driver_cls) if n.startswith("read") or n.startswith("pressure"))
-            r.fail("read", f"driver {driver_cls.__name__} has no method {read!r}; "
-                           f"e.g. {', '.join(readers)}")
+    read = r.get("read", str, entry.default_read if entry is not None else None)
     args = tuple(r.get("args", list, []))
+    if entry is not None and read is not None:
+        try:
+            entry.check_arguments(read, args)
+        except ValueError as error:
+            r.fail("read", str(error))
+        except TypeError as error:
+            r.fail("args", str(error))
     kind = r.get("criterion", str, "always")
     threshold = r.get("threshold", float, 0.0)
     max_interval = r.positive("max_interval", 600.0)

@@ -1,6 +1,8 @@
 """Readers: one thread per instrument polls its channels at their intervals.
 
-A reading passes the channel's logging criterion before it becomes a point (handed to
+Each channel calls the status-rich twin (``<read>_reading``) of its configured reading,
+so an instrument's status (sensor off, over range ...) is counted, never logged as a
+value. A reading passes the channel's logging criterion before it becomes a point (handed to
 ``sink(codename, value)``, normally ``DataLogger.enqueue_point_now``). A driver error
 (time-out, garbled or checksum-failed reply, an error reported by the instrument, a
 port that vanished) is logged, counted and survived: the port is closed and reopened
@@ -21,7 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..datalog.policies import RetryPolicy
-from ..drivers.base import InstrumentError, InstrumentTimeout, PortGone, Reading, SerialInstrument
+from ..drivers.base import (
+    InstrumentError,
+    InstrumentTimeout,
+    PortGone,
+    Reading,
+    SerialInstrument,
+    reading_name,
+)
 from .config import ChannelConfig, InstrumentConfig
 
 LOG = logging.getLogger(__name__)
@@ -162,7 +171,8 @@ class InstrumentReader(threading.Thread):
         assert self.driver is not None
         config = channel.config
         try:
-            result = getattr(self.driver, config.read)(*config.args)
+            # The status-rich twin of the configured reading (x → x_reading).
+            result = getattr(self.driver, reading_name(config.read))(*config.args)
         except InstrumentError as error:
             channel.errors += 1
             self._failed(error)

@@ -5,6 +5,6 @@
 """
 
 from .pty_device import Fault, PtySimulator
-from .registry import DRIVERS, SIMULATORS, simulator_class, start_simulator
+from .registry import SIMULATORS, simulator_class, start_simulator
 
-__all__ = ["DRIVERS", "SIMULATORS", "Fault", "PtySimulator", "simulator_class", "start_simulator"]
+__all__ = ["SIMULATORS", "Fault", "PtySimulator", "simulator_class", "start_simulator"]

@@ -1,21 +1,20 @@
-"""Name → simulator class registry and the :func:`start_simulator` context manager."""
+"""Name → simulator class registry and the :func:`start_simulator` context manager.
+
+Simulators are registered under the names of the drivers they speak to (see
+:mod:`PyExpLabSys.drivers.registry`); a driver without a simulator simply has no entry
+here. Nothing outside the demo, the tests and ``sim://`` ports imports this package.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..drivers.base import SerialInstrument
-from ..drivers.mks_925_pirani import Mks925
-from ..drivers.mks_937b import Mks937b
-from ..drivers.mks_g_series import MksGSeries
-from ..drivers.omega_cn7800 import CN7800
-from ..drivers.omega_cni import ISeries
-from ..drivers.pfeiffer import TPG262
-from ..drivers.polyscience_4100 import Polyscience4100
-from ..drivers.xgs600 import XGS600Driver
+from ..drivers.registry import SIM_SCHEME
 from .mks_925_pirani import Mks925Simulator
 from .mks_937b import Mks937bSimulator
 from .mks_g_series import MksGSeriesSimulator
@@ -28,30 +27,33 @@ from .xgs600 import XGS600Simulator
 
 LOG = logging.getLogger(__name__)
 
+#: Driver name → the simulator that speaks its protocol.
 SIMULATORS: dict[str, type[PtySimulator]] = {
-    cls.name: cls
-    for cls in (Tpg26xSimulator, Mks925Simulator, Mks937bSimulator, ISeriesSimulator,
-                MksGSeriesSimulator, Polyscience4100Simulator, XGS600Simulator,
-                CN7800Simulator)
-}
-
-#: Simulator name → (driver class that speaks to it, its main reading method).
-DRIVERS: dict[str, tuple[type[SerialInstrument], str]] = {
-    "tpg26x": (TPG262, "pressure_gauge"),
-    "mks925": (Mks925, "read_pressure"),
-    "mks937b": (Mks937b, "read_pressure"),
-    "omega": (ISeries, "read_temperature"),
-    "mksg": (MksGSeries, "read_flow"),
-    "polyscience": (Polyscience4100, "read_temperature"),
+    "tpg261": Tpg26xSimulator,
+    "tpg262": Tpg26xSimulator,
+    "tpg26x": Tpg26xSimulator,
+    "mks925": Mks925Simulator,
+    "mks937b": Mks937bSimulator,
+    "omega": ISeriesSimulator,
+    "mksg": MksGSeriesSimulator,
+    "polyscience": Polyscience4100Simulator,
+    "xgs600": XGS600Simulator,
+    "cn7800": CN7800Simulator,
 }
 
 
 def simulator_class(name: str) -> type[PtySimulator]:
-    """The simulator class registered under ``name`` (e.g. ``tpg26x``)."""
+    """The simulator class registered under driver name ``name`` (e.g. ``tpg26x``)."""
     try:
         return SIMULATORS[name]
     except KeyError:
         raise KeyError(f"no simulator {name!r}; known: {', '.join(SIMULATORS)}") from None
+
+
+def reading_args(name: str, read: str) -> tuple[object, ...]:
+    """Arguments of driver reading ``read`` that fit simulator ``name`` (e.g. a gauge it
+    has); ``()`` for readings that take none."""
+    return simulator_class(name).reading_args.get(read, ())
 
 
 @contextmanager
@@ -61,4 +63,39 @@ def start_simulator(name: str, **kwargs: Any) -> Iterator[PtySimulator]:
     try:
         yield simulator
     finally:
+        simulator.stop()
+
+
+_served: dict[str, PtySimulator] = {}
+_served_lock = threading.Lock()
+
+
+def simulator_name(port: str, default: str) -> str:
+    """The simulator a ``sim://NAME[/tag]`` port asks for (``sim://`` alone: ``default``,
+    the instrument's driver name); ``KeyError`` naming the known simulators."""
+    name = port[len(SIM_SCHEME):].partition("/")[0] or default
+    simulator_class(name)
+    return name
+
+
+def simulated_port(port: str, default: str) -> str:
+    """The device path of the simulator serving ``port`` (``sim://NAME[/tag]``), started
+    on first use and kept until the process exits; each distinct port gets its own."""
+    name = simulator_name(port, default)
+    with _served_lock:
+        simulator = _served.get(port)
+        if simulator is None:
+            if not _served:
+                atexit.register(stop_served)
+            simulator = _served[port] = simulator_class(name)().start()
+            LOG.info("%s: simulated %s on %s", port, name, simulator.port)
+    return simulator.port
+
+
+def stop_served() -> None:
+    """Stop the simulators started for ``sim://`` ports."""
+    with _served_lock:
+        simulators = list(_served.values())
+        _served.clear()
+    for simulator in simulators:
         simulator.stop()

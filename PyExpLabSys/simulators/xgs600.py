@@ -48,6 +48,7 @@ class XGS600Simulator(PtySimulator):
 
     name = "xgs600"
     request_terminator = CR
+    reading_args = {"read_pressure": ("T1",)}
 
     def __init__(self, *args: object, address: int = 0, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -87,14 +87,14 @@ def test_timeout_then_the_next_exchange_starts_clean() -> None:
         with pytest.raises(InstrumentTimeout) as info:
             chiller.read_temperature()
         assert info.value.partial == b"+02"
-        assert chiller.read_temperature() == Reading(23.4)
+        assert chiller.read_temperature_reading() == Reading(23.4)
 
 
 def test_bytes_after_a_frame_are_drained_before_the_next_exchange() -> None:
     pairs = [(RT, b"+023.4\rjunk"), (RT, b"+024.0\r")]
     with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
-        assert chiller.read_temperature().value == 23.4
-        assert chiller.read_temperature().value == 24.0
+        assert chiller.read_temperature_reading().value == 23.4
+        assert chiller.read_temperature() == 24.0
         assert chiller.serial.flushes >= 3
 
 
@@ -113,7 +113,7 @@ def test_vanished_port_raises_port_gone_and_is_reopened() -> None:
         with pytest.raises(PortGone):
             chiller.read_temperature()
         assert not chiller.serial.is_open
-        assert chiller.read_temperature().value == 23.4
+        assert chiller.read_temperature() == 23.4
         assert chiller.serial.opens == 1
 
 

@@ -54,22 +54,55 @@ def test_nak_is_reported_whatever_its_checksum(reply, code, meaning) -> None:
 
 
 @pytest.mark.parametrize("call, command, data, expected", [
-    (lambda d: d.read_flow(), "FX?", "1.234", Reading(1.234)),
+    (lambda d: d.read_flow_reading(), "FX?", "1.234", Reading(1.234)),
+    (lambda d: d.read_flow(), "FX?", "1.234", 1.234),
     (lambda d: d.read_setpoint(), "SX?", "10.000", 10.0),
-    (lambda d: d.set_flow(20), "SX!20.000", "20.000", 20.0),
-    (lambda d: d.read_full_scale_range(), "FS?", "100.000", 100.0),
+    (lambda d: d.read_setpoint_reading(), "SX?", "10.000", Reading(10.0)),
+    (lambda d: d.set_flow(20), "SX!20.000", "20.000", True),
     (lambda d: d.read_unit(), "U?", "SCCM", "SCCM"),
     (lambda d: d.read_current_gas_type(), "PG?", "N2", "N2"),
     (lambda d: d.read_serial_number(), "SN?", "017654321", "017654321"),
-    (lambda d: d.read_internal_temperature(), "TA?", "24.5", Reading(24.5)),
-    (lambda d: d.read_run_hours(), "RH?", "1234", 1234.0),
+    (lambda d: d.read_internal_temperature_reading(), "TA?", "24.5", Reading(24.5)),
+    (lambda d: d.read_internal_temperature(), "TA?", "24.5", 24.5),
+    (lambda d: d.read_run_hours(), "RH?", "1234", "1234"),
     (lambda d: d.read_address(), "CA?", "001", 1),
-    (lambda d: d.purge(True), "VO!PURGE", "PURGE", "PURGE"),
-    (lambda d: d.purge(False), "VO!NORMAL", "NORMAL", "NORMAL"),
+    (lambda d: d.valve_override(True), "VO!PURGE", "PURGE", "PURGE"),
+    (lambda d: d.valve_override(False), "VO!NORMAL", "NORMAL", "NORMAL"),
 ])
 def test_commands(call, command, data, expected) -> None:
     pairs = [(request_frame(254, command), ack(data))]
-    assert scripted(MksGSeries, pairs, call) == expected
+    result = scripted(MksGSeries, pairs, call)
+    assert result == expected and type(result) is type(expected)
+
+
+def test_full_scale_range_is_value_and_unit_as_text() -> None:
+    pairs = [(request_frame(254, "FS?"), ack("100.000")), (request_frame(254, "U?"), ack("SCCM"))]
+    assert scripted(MksGSeries, pairs, lambda d: d.read_full_scale_range()) == "100.000SCCM"
+
+
+def test_purge_opens_the_valve_for_t_seconds_then_returns_to_control() -> None:
+    pairs = [(request_frame(7, "VO!PURGE"), ack("PURGE")),
+             (request_frame(7, "VO!NORMAL"), ack("NORMAL"))]
+    assert scripted(MksGSeries, pairs, lambda d: d.purge(0, addr=7)) is None
+
+
+def test_device_address_as_pyexplabsys_did() -> None:
+    pairs = [(request_frame(254, "CA?"), ack("001")),
+             (request_frame(1, "CA!007"), ack("007"))]
+
+    def call(mfc: MksGSeries) -> list:
+        return [mfc.read_device_address(), mfc.set_device_address(1, 7)]
+
+    assert scripted(MksGSeries, pairs, call) == ["001", None]
+    with pytest.raises(ValueError, match="new address must be 1..253"):
+        scripted(MksGSeries, [], lambda d: d.set_device_address(1, 254))
+
+
+def test_addressed_commands_check_their_arguments() -> None:
+    with pytest.raises(TypeError):
+        scripted(MksGSeries, [], lambda d: d.read_flow(adr=3))
+    with pytest.raises(ValueError, match="address must be 0..999"):
+        scripted(MksGSeries, [], lambda d: d.read_flow(1000))
 
 
 def test_addr_argument_and_set_address() -> None:
@@ -78,7 +111,7 @@ def test_addr_argument_and_set_address() -> None:
              (request_frame(5, "FX?"), ack("0.600"))]
 
     def call(mfc: MksGSeries) -> list:
-        return [mfc.read_flow(addr=3).value, mfc.set_address(5), mfc.read_flow().value]
+        return [mfc.read_flow_reading(addr=3).value, mfc.set_address(5), mfc.read_flow()]
 
     assert scripted(MksGSeries, pairs, call) == [0.5, 5, 0.6]
 
@@ -93,5 +126,5 @@ def test_addr_argument_and_set_address() -> None:
 def test_errors_then_recovers(reply, error) -> None:
     frame = request_frame(254, "FX?")
     pairs = [(frame, reply), (frame, ack("1.000"))]
-    result = fails_then_recovers(MksGSeries, pairs, lambda d: d.read_flow(), error)
+    result = fails_then_recovers(MksGSeries, pairs, lambda d: d.read_flow_reading(), error)
     assert result == Reading(1.0)

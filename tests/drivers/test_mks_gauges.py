@@ -8,6 +8,7 @@ from PyExpLabSys.drivers.base import (
     GarbledReply,
     InstrumentReportedError,
     InstrumentTimeout,
+    NoValue,
     Reading,
     Status,
 )
@@ -78,7 +79,23 @@ def test_parse_all_pressures_and_sensor_types() -> None:
 ])
 def test_925_read_pressure(address, request_, reply, expected) -> None:
     pairs = [(request_, reply)]
-    assert scripted(Mks925, pairs, lambda d: d.read_pressure(), address=address) == expected
+    assert scripted(Mks925, pairs, lambda d: d.read_pressure_reading(),
+                    address=address) == expected
+    if expected.value is None:  # PyExpLabSys's float: no number is an error with the status
+        with pytest.raises(NoValue) as info:
+            scripted(Mks925, pairs, lambda d: d.read_pressure(), address=address)
+        assert info.value.status is expected.status and info.value.reading == expected
+    else:
+        value = scripted(Mks925, pairs, lambda d: d.read_pressure(), address=address)
+        assert type(value) is float and value == expected.value
+
+
+def test_925_serial_number_and_unit() -> None:
+    pairs = [(b"@254SN?;FF", b"@253ACK1234567890;FF"), (b"@254U!MBAR;FF", b"@253ACKMBAR;FF")]
+    assert scripted(Mks925, pairs, lambda d: (d.read_serial(), d.change_unit("mbar"))) == (
+        "1234567890", "MBAR")
+    with pytest.raises(ValueError, match="unit must be one of"):
+        scripted(Mks925, [], lambda d: d.change_unit("bar"))
 
 
 @pytest.mark.parametrize("reply, error", [
@@ -90,7 +107,7 @@ def test_925_read_pressure(address, request_, reply, expected) -> None:
 ])
 def test_925_errors_then_recovers(reply, error) -> None:
     pairs = [(b"@253PR1?;FF", reply), (b"@253PR1?;FF", b"@253ACK1.00E-3;FF")]
-    result = fails_then_recovers(Mks925, pairs, lambda d: d.read_pressure(), error,
+    result = fails_then_recovers(Mks925, pairs, lambda d: d.read_pressure_reading(), error,
                                  address=253)
     assert result == Reading(1e-3)
 
@@ -105,20 +122,38 @@ def test_925_errors_then_recovers(reply, error) -> None:
 ])
 def test_937b_read_pressure_per_channel(channel, data, expected) -> None:
     pairs = [(f"@254PR{channel}?;FF".encode(), f"@253ACK{data};FF".encode())]
-    assert scripted(Mks937b, pairs, lambda d: d.read_pressure(channel)) == expected
-    assert scripted(Mks937b, pairs, lambda d: d.read_pressure_gauge(channel)) == expected
+    assert scripted(Mks937b, pairs, lambda d: d.read_pressure_reading(channel)) == expected
+    assert scripted(Mks937b, pairs, lambda d: d.read_pressure_gauge_reading(channel)) == expected
+    for plain in (lambda d: d.read_pressure(channel), lambda d: d.read_pressure_gauge(channel)):
+        if expected.value is None:
+            with pytest.raises(NoValue) as info:
+                scripted(Mks937b, pairs, plain)
+            assert info.value.status is expected.status
+        else:
+            assert scripted(Mks937b, pairs, plain) == expected.value
 
 
 @pytest.mark.parametrize("call, request_, data, expected", [
-    (lambda d: d.read_all_pressures(), b"@254PRZ?;FF", b"2.50E-7 LO",
+    (lambda d: d.read_all_pressures_reading(), b"@254PRZ?;FF", b"2.50E-7 LO",
      [Reading(2.5e-7), Reading(None, Status.UNDERRANGE)]),
-    (lambda d: d.read_sensor_types(), b"@254MT?;FF", b"CC PR CP", ["CC", "PR", "CP"]),
+    # PyExpLabSys returned these replies as text:
+    (lambda d: d.read_all_pressures(), b"@254PRZ?;FF", b"2.50E-7 LO", "2.50E-7 LO"),
+    (lambda d: d.read_sensor_types(), b"@254MT?;FF", b"CC PR CP", "CC PR CP"),
     (lambda d: d.pressure_unit(), b"@254U?;FF", b"TORR", "TORR"),
     (lambda d: d.pressure_unit("mbar"), b"@254U!MBAR;FF", b"MBAR", "MBAR"),
 ])
 def test_937b_commands(call, request_, data, expected) -> None:
     pairs = [(request_, b"@253ACK" + data + b";FF")]
     assert scripted(Mks937b, pairs, call) == expected
+
+
+@pytest.mark.parametrize("call, request_, data", [
+    (lambda d: d.read_all_pressures(), b"@254PRZ?;FF", b""),
+    (lambda d: d.read_sensor_types(), b"@254MT?;FF", b"C#"),
+])
+def test_937b_text_replies_are_still_checked(call, request_, data) -> None:
+    with pytest.raises(GarbledReply):
+        scripted(Mks937b, [(request_, b"@253ACK" + data + b";FF")], call)
 
 
 def test_937b_rejects_bad_arguments() -> None:

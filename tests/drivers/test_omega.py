@@ -47,20 +47,37 @@ def test_parse_hex() -> None:
 
 
 @pytest.mark.parametrize("kwargs, call, pairs, expected", [
-    ({}, lambda d: d.read_temperature(), [(b"*X01\r", b"X01075.4\r")], Reading(75.4)),
-    ({"echo": False}, lambda d: d.read_temperature(), [(b"*X01\r", b"075.4\r")],
+    ({}, lambda d: d.read_temperature_reading(), [(b"*X01\r", b"X01075.4\r")],
      Reading(75.4)),
-    ({"address": 1}, lambda d: d.read_temperature(), [(b"*01X01\r", b"X01075.4\r")],
+    ({}, lambda d: d.read_temperature(), [(b"*X01\r", b"X01075.4\r")], 75.4),
+    ({"echo": False}, lambda d: d.read_temperature_reading(), [(b"*X01\r", b"075.4\r")],
      Reading(75.4)),
-    ({"address": 1, "echo": False}, lambda d: d.read_temperature(address=2),
+    ({"address": 1}, lambda d: d.read_temperature_reading(),
+     [(b"*01X01\r", b"X01075.4\r")], Reading(75.4)),
+    ({"address": 1, "echo": False}, lambda d: d.read_temperature_reading(address=2),
      [(b"*02X01\r", b"-001.5\r")], Reading(-1.5)),
+    ({"address": 1, "echo": False}, lambda d: d.read_temperature(2),
+     [(b"*02X01\r", b"-001.5\r")], -1.5),
+    ({"comm_stnd": "rs485"}, lambda d: d.read_temperature(), [(b"*01X01\r", b"X01075.4\r")],
+     75.4),
     ({}, lambda d: d.identify(), [(b"*R26\r", b"R26000C32\r")], "000C32"),
+    ({}, lambda d: d.identify_device(), [(b"*R26\r", b"R26000C32\r")], "000C32"),
+    ({}, lambda d: d.command("R26", 6), [(b"*R26\r", b"R26000C32\r")], "000C32"),
     ({}, lambda d: d.read_reading_configuration(), [(b"*R01\r", b"R012003E8\r")],
      0x2003E8),
     ({}, lambda d: d.reset(), [(b"*Z02\r", b"")], None),
 ])
 def test_commands(kwargs, call, pairs, expected) -> None:
-    assert scripted(ISeries, pairs, call, **kwargs) == expected
+    result = scripted(ISeries, pairs, call, **kwargs)
+    assert result == expected and type(result) is type(expected)
+
+
+def test_constructor_takes_pyexplabsys_arguments() -> None:
+    controller = ISeries("loop://", 9600, comm_stnd="rs485")
+    assert controller.settings["baudrate"] == 9600 and controller.address == 1
+    controller.close()
+    with pytest.raises(ValueError, match="comm_stnd"):
+        ISeries("loop://", comm_stnd="rs422")
 
 
 @pytest.mark.parametrize("reply, error", [
@@ -71,5 +88,5 @@ def test_commands(kwargs, call, pairs, expected) -> None:
 ])
 def test_errors_then_recovers(reply, error) -> None:
     pairs = [(b"*X01\r", reply), (b"*X01\r", b"X01075.4\r")]
-    result = fails_then_recovers(ISeries, pairs, lambda d: d.read_temperature(), error)
+    result = fails_then_recovers(ISeries, pairs, lambda d: d.read_temperature_reading(), error)
     assert result == Reading(75.4)

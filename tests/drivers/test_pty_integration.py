@@ -22,9 +22,10 @@ from PyExpLabSys.drivers.base import (
 )
 from PyExpLabSys.drivers.mks_g_series import MksGSeries
 from PyExpLabSys.drivers.omega_cni import ISeries
-from PyExpLabSys.simulators import DRIVERS, start_simulator
+from PyExpLabSys.drivers.registry import driver_entry
+from PyExpLabSys.simulators import start_simulator
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, default_reading
 
 #: Bound on how long a failing exchange may take beyond the driver time-out.
 SLACK = 0.15
@@ -95,7 +96,7 @@ def test_bad_checksum_is_an_error_then_recovers() -> None:
         sim.inject("checksum")
         with pytest.raises(ChecksumError):
             mfc.read_flow()
-        assert mfc.read_flow().ok
+        assert mfc.read_flow_reading().ok
         mfc.close()
 
 
@@ -120,15 +121,15 @@ def test_explicit_reopen_after_return(simulator, driver, read) -> None:
 
 
 def test_driver_accepts_an_opened_serial_object(sim_name, simulator) -> None:
-    driver_cls, method = DRIVERS[sim_name]
     port = serial.serial_for_url(simulator.port, timeout=TIMEOUT)
-    instrument = driver_cls(port, timeout=TIMEOUT)
-    assert_fresh_reading(getattr(instrument, method))
+    instrument = driver_entry(sim_name).cls(port, timeout=TIMEOUT)
+    read = default_reading(sim_name, instrument)
+    assert_fresh_reading(read)
     simulator.vanish()
     with pytest.raises(PortGone):
-        getattr(instrument, method)()
+        read()
     simulator.reappear()
-    assert_fresh_reading(getattr(instrument, method))  # reopened via port.open()
+    assert_fresh_reading(read)  # reopened via port.open()
     port.close()
 
 
@@ -137,11 +138,11 @@ def test_driver_accepts_an_opened_serial_object(sim_name, simulator) -> None:
 def test_omega_echo_and_rs485_address(echo: bool, address: int | None) -> None:
     with start_simulator("omega", echo=echo, address=address) as sim:
         controller = ISeries(sim.port, echo=echo, address=address, timeout=TIMEOUT)
-        assert controller.read_temperature().value == pytest.approx(75.4, abs=0.5)
+        assert controller.read_temperature_reading().value == pytest.approx(75.4, abs=0.5)
         assert controller.identify() == "000C32"
         with pytest.raises(InstrumentTimeout):  # another unit on the bus: no answer
             controller.read_temperature(address=(address or 0) + 1)
-        assert controller.read_temperature().ok
+        assert controller.read_temperature_reading().ok
         controller.close()
 
 
@@ -159,9 +160,9 @@ def test_setpoints_round_trip_through_the_models() -> None:
     from PyExpLabSys.drivers.pfeiffer import TPG262
 
     with start_simulator("mksg") as sim, MksGSeries(sim.port, timeout=TIMEOUT) as mfc:
-        assert mfc.set_flow(42.5) == 42.5
+        assert mfc.set_flow(42.5) is True
         assert mfc.read_setpoint() == 42.5
-        assert mfc.read_flow().value == pytest.approx(42.5, rel=0.01)
+        assert mfc.read_flow_reading().value == pytest.approx(42.5, rel=0.01)
         with pytest.raises(InstrumentReportedError) as info:
             mfc.set_flow(1000)
         assert info.value.code == "25"
@@ -170,15 +171,15 @@ def test_setpoints_round_trip_through_the_models() -> None:
         chiller.set_setpoint(15.5)
         assert chiller.read_setpoint() == 15.5
         chiller.turn_unit_on(False)
-        assert chiller.read_status() == "standby"
+        assert chiller.read_status() == "Off"
     with start_simulator("mks937b") as sim, Mks937b(sim.port, timeout=TIMEOUT) as gauge:
         assert gauge.pressure_unit("torr") == "TORR"
-        assert [r.status.value for r in gauge.read_all_pressures()] == [
+        assert [r.status.value for r in gauge.read_all_pressures_reading()] == [
             "ok", "ok", "underrange", "sensor off", "wait", "overrange"]
     with start_simulator("tpg26x") as sim, TPG262(sim.port, timeout=TIMEOUT) as tpg:
         sim.gauges[0].status = 1
-        assert tpg.pressure_gauge(1).status.value == "underrange"
-        assert tpg.pressure_gauges()[1].value is None
+        assert tpg.pressure_gauge_reading(1).status.value == "underrange"
+        assert tpg.pressure_gauges_reading()[1].value is None
 
 
 def test_cli_serves_until_interrupted() -> None:
@@ -190,7 +191,7 @@ def test_cli_serves_until_interrupted() -> None:
         path = proc.stdout.readline().strip()
         from PyExpLabSys.drivers.polyscience_4100 import Polyscience4100
         with Polyscience4100(path, timeout=1.0) as chiller:
-            assert chiller.read_temperature().ok
+            assert chiller.read_temperature_reading().ok
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=5) == 0
         assert not os.path.exists(path)

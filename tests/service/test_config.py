@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from PyExpLabSys.service.config import ConfigError, load_config
+from PyExpLabSys.service.config import ConfigError, driver_class, load_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -106,6 +106,37 @@ def test_each_mistake_is_named(tmp_path, old, new, message):
     assert message in problems(tmp_path, GOOD.replace(old, new, 1))
 
 
+@pytest.mark.parametrize("driver, cls", [("tpg261", "TPG261"), ("tpg262", "TPG262"),
+                                         ("tpg26x", "TPG262")])
+def test_tpg_models_are_selectable(tmp_path, driver, cls):
+    config = load_config(write(tmp_path, GOOD.replace('driver = "tpg26x"', f'driver = "{driver}"')))
+    assert config.instruments[0].driver == driver
+    assert driver_class(driver).__name__ == cls
+
+
+def test_read_must_be_a_declared_reading(tmp_path):
+    message = problems(tmp_path, GOOD.replace('read = "pressure_gauge"', 'read = "pressure_unit"'))
+    assert ("instruments[0].channels[0].read: driver TPG262 has no method 'pressure_unit' "
+            "among its declared readings: pressure_gauge") in message
+
+
+@pytest.mark.parametrize("args, message", [
+    ("[1, 2]", "instruments[0].channels[0].args: pressure_gauge(1, 2) does not fit "
+               "pressure_gauge(gauge=1): too many positional arguments"),
+])
+def test_args_must_fit_the_reading(tmp_path, args, message):
+    assert message in problems(tmp_path, GOOD.replace("args = [1]", f"args = {args}"))
+
+
+def test_a_driver_that_cannot_be_imported_is_a_config_problem(tmp_path, monkeypatch):
+    from PyExpLabSys.drivers import registry
+
+    entry = registry.DriverEntry("needs_lib", "PyExpLabSys.drivers.no_such_module:Driver")
+    monkeypatch.setitem(registry._entries, "needs_lib", entry)
+    message = problems(tmp_path, GOOD.replace('driver = "tpg26x"', 'driver = "needs_lib"'))
+    assert "instruments[0].driver: driver 'needs_lib' cannot be loaded: No module named" in message
+
+
 def test_every_problem_is_reported_at_once(tmp_path):
     text = GOOD.replace('driver = "tpg26x"', 'driver = "nope"').replace("interval = 2", "interval = 0")
     message = problems(tmp_path, text)
@@ -149,3 +180,20 @@ def test_password_comes_from_file_or_credential_never_in_messages(tmp_path):
         credential.database.password({})
     (tmp_path / "db-password").write_text(secret)
     assert credential.database.password({"CREDENTIALS_DIRECTORY": str(tmp_path)}) == secret
+
+
+def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path):
+    from PyExpLabSys.simulators.registry import stop_served
+
+    text = GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://"').replace(
+        'port = "socket://10.0.0.2:4001"', 'port = "sim://polyscience/bath"')
+    config = load_config(write(tmp_path, text))
+    try:
+        gauge, bath = (instrument.open() for instrument in config.instruments)
+        with gauge, bath:
+            assert gauge.pressure_gauge_reading(1).ok
+            assert bath.read_temperature() == pytest.approx(20.0, abs=1.0)
+    finally:
+        stop_served()
+    assert "instruments[0].port: no simulator 'nope'; known: tpg261" in problems(
+        tmp_path, GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://nope"'))

@@ -12,7 +12,9 @@ import pytest
 from PyExpLabSys.datalog.policies import RetryPolicy
 from PyExpLabSys.service.config import ChannelConfig, InstrumentConfig
 from PyExpLabSys.service.readers import InstrumentReader, ReaderPolicy
-from PyExpLabSys.simulators import DRIVERS, start_simulator
+from PyExpLabSys.drivers.registry import DRIVERS, driver_entry
+from PyExpLabSys.simulators import SIMULATORS, start_simulator
+from PyExpLabSys.simulators.registry import reading_args
 
 from .conftest import wait_until
 
@@ -45,7 +47,8 @@ class Sink:
 
 
 def instrument(name: str, port: str, interval: float = 0.03, **channel) -> InstrumentConfig:
-    read = DRIVERS[name][1]
+    read = driver_entry(name).default_read
+    channel.setdefault("args", reading_args(name, read))
     return InstrumentConfig(name, name, port, (ChannelConfig(f"{name}_value", interval, read, **channel),),
                             timeout=0.2)
 
@@ -128,3 +131,18 @@ def test_reader_keeps_trying_a_port_that_never_existed(tmp_path):
         reader.stop(5)
     assert not reader.is_alive()
     assert reader.snapshot()["errors"]["PortGone"] >= 3
+
+
+@pytest.mark.parametrize("name", sorted(set(DRIVERS) & set(SIMULATORS)))
+def test_every_registered_driver_with_a_simulator_is_read(name):
+    """Each driver's default reading reaches the sink through its *_reading twin."""
+    with start_simulator(name) as sim:
+        sink = Sink()
+        reader = InstrumentReader(instrument(name, sim.port), sink, FAST)
+        reader.start()
+        try:
+            sink.wait_more([f"{name}_value"], by=2)
+        finally:
+            reader.stop(5)
+    snap = reader.snapshot()
+    assert snap["channels"][0]["points"] >= 2 and not snap["errors"]
