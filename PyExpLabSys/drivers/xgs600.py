@@ -218,6 +218,12 @@ class XGS600Driver(SerialInstrument):
         self.send(request_frame(command, self.address))
         return parse_reply(self.receive())
 
+    def xgs_comm(self, command: str, expect_reply: bool = True) -> str | None:
+        """PyExpLabSys's raw exchange: send ``command`` (number + data), return the
+        reply's data (None with ``expect_reply=False``; the ``>`` is read and checked)."""
+        data = self.query(command)
+        return data if expect_reply else None
+
     # -- pressures
     read_all_pressures_reading = command(
         "0F", parse_pressures, "All gauges in board order, with their status")
