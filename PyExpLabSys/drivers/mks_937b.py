@@ -2,7 +2,8 @@
 
 Port: 9600 baud, 8N1. Protocol ``@<address><command>;FF`` (see
 :mod:`PyExpLabSys.drivers.mks_protocol`). Six channels; readings may be ``LO``, ``>``,
-``OFF`` or ``WAIT`` instead of a number, which is returned as the reading's status.
+``OFF`` or ``WAIT`` instead of a number: the ``*_reading`` twins return that as the
+reading's status, the float methods raise :class:`~PyExpLabSys.drivers.base.NoValue`.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def test_the_service_config_does_not_import_the_simulators(tmp_path: Path) -> No
     config.write_text('[database]\npath = "x.sqlite"\ntable = "dateplots_x"\n' + instruments)
     script = textwrap.dedent(f"""
         import sys
-        from PyExpLabSys.service import readers, runner
+        from PyExpLabSys.service import cli, readers, runner
         from PyExpLabSys.service.config import driver_class, load_config
         config = load_config({str(config)!r})
         assert len(config.instruments) == {len(DRIVERS)}
