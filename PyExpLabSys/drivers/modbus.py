@@ -219,6 +219,8 @@ class ModbusInstrument(SerialInstrument):
 
     reply_terminator = None
     max_reply = 256
+    #: ``query(..., address=n)`` talks to slave n on the same RS-485 bus.
+    addressable = True
 
     def __init__(self, port: str | serial.SerialBase, address: int = 1,
                  **settings: Any) -> None:
@@ -232,8 +234,9 @@ class ModbusInstrument(SerialInstrument):
         return max(3.5 * 11 / self.settings["baudrate"], 0.00175)
 
     def converse(self, command: str, address: int | None) -> str:
-        """Send PDU ``command`` after the inter-frame gap; the reply's data in hex."""
-        request = request_frame(self.address, command)
+        """Send PDU ``command`` to slave ``address`` (None: the driver's) after the
+        inter-frame gap; the reply's data in hex."""
+        request = request_frame(self.address if address is None else address, command)
         gap = self._quiet_since + self.frame_gap - time.monotonic()
         if gap > 0:
             time.sleep(gap)  # the protocol's silent interval, not a wait for data

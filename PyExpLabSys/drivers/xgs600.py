@@ -207,6 +207,8 @@ class XGS600Driver(SerialInstrument):
     timeout = 2.0
     reply_terminator = CR
     readings = ("read_pressure",)
+    #: ``query(..., address=n)`` talks to unit n on the same RS-485 bus.
+    addressable = True
 
     def __init__(self, port: str | serial.SerialBase = "/dev/ttyUSB1",
                  timeout: float | None = None, address: int = 0, **settings: Any) -> None:
@@ -214,8 +216,9 @@ class XGS600Driver(SerialInstrument):
         super().__init__(port, timeout=timeout, **settings)
 
     def converse(self, command: str, address: int | None) -> str:
-        """Send ``#aa<command>\\r`` and return the data of the ``>...\\r`` reply."""
-        self.send(request_frame(command, self.address))
+        """Send ``#aa<command>\\r`` (``aa``: ``address``, None: the driver's) and return
+        the data of the ``>...\\r`` reply."""
+        self.send(request_frame(command, self.address if address is None else address))
         return parse_reply(self.receive())
 
     def xgs_comm(self, command: str, expect_reply: bool = True) -> str | None:
@@ -275,10 +278,10 @@ class XGS600Driver(SerialInstrument):
 
     def set_emission_on(self, gauge_id: str, filament: int) -> bool:
         """Turn emission on with filament 1 or 2 (command 31 / 33); returns the status."""
-        commands = {1: "31", 2: "33"}
-        if filament not in commands:
+        requests = {1: "31", 2: "33"}
+        if filament not in requests:
             raise ValueError(f"filament must be 1 or 2, not {filament!r}")
-        self.query(commands[filament] + check_gauge_id(gauge_id), expect_empty)
+        self.query(requests[filament] + check_gauge_id(gauge_id), expect_empty)
         return self.emission_status(gauge_id)
 
     # -- setpoints (relays)
@@ -290,8 +293,7 @@ class XGS600Driver(SerialInstrument):
 
     def set_setpoint(self, channel: int, state: int | str) -> None:
         """Set setpoint ``channel`` 1..8 OFF, ON or AUTO (command 5E)."""
-        command = f"5E{_setpoint_number(channel)}{setpoint_code(state)}"
-        self.query(command, expect_empty)
+        self.query(f"5E{_setpoint_number(channel)}{setpoint_code(state)}", expect_empty)
 
     def set_setpoint_on(self, setpoint: int, sensor_code: str, sensor_count: int | str,
                         pressure_on: float | str) -> None:

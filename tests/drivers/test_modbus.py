@@ -228,6 +228,15 @@ def test_requests_keep_the_inter_frame_silence() -> None:
     assert scripted(CN7800, pairs, two_reads) >= 3.5 * 11 / 9600
 
 
+def test_query_another_slave_on_the_bus() -> None:
+    request = request_frame(7, read_registers_pdu(0x1000, 1))
+    pairs = [(request, append_crc(H("07 03 02 01 2C")))]
+    assert scripted(CN7800, pairs, lambda cn: cn.query("03 1000 0001", parse_temperature,
+                                                       address=7)) == Reading(30.0)
+    with pytest.raises(ValueError):
+        scripted(CN7800, [], lambda cn: cn.query("03 1000 0001", address=0))
+
+
 def test_modbus_instrument_address_is_checked() -> None:
     with pytest.raises(ValueError):
         ModbusInstrument("loop://", address=0)

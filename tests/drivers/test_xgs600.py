@@ -149,6 +149,7 @@ def test_read_pressure_and_dump_on_a_script() -> None:
 
 @pytest.mark.parametrize("call, pairs, expected", [
     (lambda x: x.read_pressure_unit(), [(b"#0013\r", b">01\r")], "mBar"),
+    (lambda x: x.query("0F", address=0x1A), [(b"#1A0F\r", b">OPEN\r")], "OPEN"),
     (lambda x: x.xgs_comm("0F"), [(b"#000F\r", b">1.000E-02,OPEN\r")], "1.000E-02,OPEN"),
     (lambda x: x.xgs_comm("5E11", expect_reply=False), [(b"#005E11\r", b">\r")], None),
     (lambda x: x.read_software_version(), [(b"#0005\r", b">0400,0206\r")], "0400,0206"),
