@@ -80,14 +80,16 @@ def simulator_name(port: str, default: str) -> str:
 
 def simulated_port(port: str, default: str) -> str:
     """The device path of the simulator serving ``port`` (``sim://NAME[/tag]``), started
-    on first use and kept until the process exits; each distinct port gets its own."""
+    on first use and kept until the process exits; each distinct simulator and tag gets
+    its own (two instruments of different drivers on ``sim://`` get one each)."""
     name = simulator_name(port, default)
+    key = f"{name}/{port[len(SIM_SCHEME):].partition('/')[2]}"
     with _served_lock:
-        simulator = _served.get(port)
+        simulator = _served.get(key)
         if simulator is None:
             if not _served:
                 atexit.register(stop_served)
-            simulator = _served[port] = simulator_class(name)().start()
+            simulator = _served[key] = simulator_class(name)().start()
             LOG.info("%s: simulated %s on %s", port, name, simulator.port)
     return simulator.port
 

@@ -195,5 +195,13 @@ def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path):
             assert bath.read_temperature() == pytest.approx(20.0, abs=1.0)
     finally:
         stop_served()
+    config = load_config(write(tmp_path, text.replace("sim://polyscience/bath", "sim://")))
+    try:  # sim:// alone on two drivers: each gets the simulator of its own driver
+        gauge, bath = (instrument.open() for instrument in config.instruments)
+        with gauge, bath:
+            assert gauge.pressure_gauge_reading(1).ok
+            assert bath.read_temperature() == pytest.approx(20.0, abs=1.0)
+    finally:
+        stop_served()
     assert "instruments[0].port: no simulator 'nope'; known: tpg261" in problems(
         tmp_path, GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://nope"'))
