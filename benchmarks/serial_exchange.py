@@ -1,11 +1,14 @@
 """Median time of one driver exchange over a pseudo-terminal, per driver.
 
 Each registered driver with a simulator (``PyExpLabSys.simulators``) talks to it over a
-real pty and performs the status-rich twin of its default reading ``N`` times. Run: ``python benchmarks/serial_exchange.py``.
+real pty and performs the status-rich twin of its default reading ``N`` times (with the
+arguments the simulator declares, e.g. the XGS-600's gauge ``T1``).
+Run: ``python benchmarks/serial_exchange.py``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import sys
@@ -16,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from PyExpLabSys.drivers.base import reading_name  # noqa: E402
 from PyExpLabSys.drivers.registry import DRIVERS  # noqa: E402
 from PyExpLabSys.simulators import SIMULATORS, start_simulator  # noqa: E402
+from PyExpLabSys.simulators.registry import reading_args  # noqa: E402
 
 N = 500
 
@@ -30,7 +34,8 @@ def main() -> None:
             continue
         measured.add(driver_cls)
         with start_simulator(name) as sim, driver_cls(sim.port, timeout=1.0) as driver:
-            read = getattr(driver, reading_name(entry.default_read))
+            read = functools.partial(getattr(driver, reading_name(entry.default_read)),
+                                     *reading_args(name, entry.default_read))
             for _ in range(20):
                 read()
             samples = []

@@ -416,11 +416,14 @@ class SerialInstrument:
             raise PortGone(f"{self.port_name}: write failed: {exc}") from exc
 
     def receive(self, terminator: bytes | None = None, trailer: int | None = None,
-                length: int | None = None, timeout: float | None = None) -> bytes:
+                length: int | None = None, timeout: float | None = None,
+                frame: Callable[[bytearray], int | None] | None = None) -> bytes:
         """Read one reply frame (inside a transaction) and return it, terminator included.
 
         Framing defaults to the class's ``reply_terminator`` / ``reply_trailer``; pass
-        ``length`` alone (with ``terminator=None``) for fixed-length frames.
+        ``length`` alone (with ``terminator=None``) for fixed-length frames, or ``frame``
+        (bytes so far → length of the complete frame, or None) for binary protocols whose
+        frame length depends on its first bytes (Modbus RTU).
         """
         if terminator is None and length is None:
             terminator = self.reply_terminator
@@ -443,7 +446,8 @@ class SerialInstrument:
                     if not chunk:
                         continue
                     buf += chunk
-                end = frame_end(buf, terminator, trailer, length)
+                end = (frame(buf) if frame is not None
+                       else frame_end(buf, terminator, trailer, length))
                 if end is not None:
                     if end < len(buf):
                         LOG.debug("%s: %d bytes after the frame", self.port_name,

@@ -7,7 +7,7 @@ itself (its ``readings``); the port defaults are its class attributes.
 
 Adding a driver is its module plus one line here::
 
-    register("xgs600", "PyExpLabSys.drivers.xgs600:XGS600", "Agilent XGS-600 gauge controller")
+    register("mydevice", "PyExpLabSys.drivers.my_device:MyDevice", "My lab's device")
 
 Simulators register under the same names in :mod:`PyExpLabSys.simulators.registry`;
 a driver without a simulator is registered all the same.
@@ -140,3 +140,6 @@ register("omega", f"{_HERE}.omega_cni:ISeries", "Omega iSeries (CNi) controller"
 register("mksg", f"{_HERE}.mks_g_series:MksGSeries", "MKS G-series mass-flow controller")
 register("polyscience", f"{_HERE}.polyscience_4100:Polyscience4100",
          "PolyScience 4100 chiller")
+register("xgs600", f"{_HERE}.xgs600:XGS600Driver", "Agilent XGS-600 gauge controller")
+register("cn7800", f"{_HERE}.omega_cn7800:CN7800", "Omega CN7800 temperature controller "
+         "(Modbus RTU)")

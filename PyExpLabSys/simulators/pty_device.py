@@ -127,6 +127,9 @@ class PtySimulator:
     request_terminator: ClassVar[bytes] = b"\r"
     #: Whether the protocol has checksums (and the ``checksum`` fault makes sense).
     has_checksum: ClassVar[bool] = False
+    #: Arguments of a driver reading that name something this unit has (a gauge), for
+    #: readings that need one: reading name → args (tests, benchmark, demo use them).
+    reading_args: ClassVar[dict[str, tuple[object, ...]]] = {}
 
     def __init__(self, link: str | os.PathLike[str] | None = None) -> None:
         self._tmpdir: str | None = None

@@ -18,10 +18,12 @@ from ..drivers.registry import SIM_SCHEME
 from .mks_925_pirani import Mks925Simulator
 from .mks_937b import Mks937bSimulator
 from .mks_g_series import MksGSeriesSimulator
+from .omega_cn7800 import CN7800Simulator
 from .omega_cni import ISeriesSimulator
 from .pfeiffer import Tpg26xSimulator
 from .polyscience_4100 import Polyscience4100Simulator
 from .pty_device import PtySimulator
+from .xgs600 import XGS600Simulator
 
 LOG = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ SIMULATORS: dict[str, type[PtySimulator]] = {
     "omega": ISeriesSimulator,
     "mksg": MksGSeriesSimulator,
     "polyscience": Polyscience4100Simulator,
+    "xgs600": XGS600Simulator,
+    "cn7800": CN7800Simulator,
 }
 
 
@@ -44,6 +48,12 @@ def simulator_class(name: str) -> type[PtySimulator]:
         return SIMULATORS[name]
     except KeyError:
         raise KeyError(f"no simulator {name!r}; known: {', '.join(SIMULATORS)}") from None
+
+
+def reading_args(name: str, read: str) -> tuple[object, ...]:
+    """Arguments of driver reading ``read`` that fit simulator ``name`` (e.g. a gauge it
+    has); ``()`` for readings that take none."""
+    return simulator_class(name).reading_args.get(read, ())
 
 
 @contextmanager
@@ -70,14 +80,16 @@ def simulator_name(port: str, default: str) -> str:
 
 def simulated_port(port: str, default: str) -> str:
     """The device path of the simulator serving ``port`` (``sim://NAME[/tag]``), started
-    on first use and kept until the process exits; each distinct port gets its own."""
+    on first use and kept until the process exits; each distinct simulator and tag gets
+    its own (two instruments of different drivers on ``sim://`` get one each)."""
     name = simulator_name(port, default)
+    key = f"{name}/{port[len(SIM_SCHEME):].partition('/')[2]}"
     with _served_lock:
-        simulator = _served.get(port)
+        simulator = _served.get(key)
         if simulator is None:
             if not _served:
                 atexit.register(stop_served)
-            simulator = _served[port] = simulator_class(name)().start()
+            simulator = _served[key] = simulator_class(name)().start()
             LOG.info("%s: simulated %s on %s", port, name, simulator.port)
     return simulator.port
 

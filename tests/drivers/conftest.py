@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from PyExpLabSys.drivers.base import SerialInstrument, reading_name
 from PyExpLabSys.drivers.registry import driver_entry
 from PyExpLabSys.simulators import SIMULATORS, PtySimulator, start_simulator
+from PyExpLabSys.simulators.registry import reading_args
 
 #: Driver time-out in the pty tests: short, so time-out tests stay fast.
 TIMEOUT = 0.25
@@ -36,10 +39,26 @@ def driver(sim_name: str, simulator: PtySimulator) -> Iterator[SerialInstrument]
     instrument.close()
 
 
+def default_reading(sim_name: str, driver: SerialInstrument) -> Any:
+    """The status-rich twin of the driver's main reading, bound (with the arguments that
+    fit the simulated unit, e.g. a gauge it has)."""
+    read = driver_entry(sim_name).default_read
+    return functools.partial(getattr(driver, reading_name(read)),
+                             *reading_args(sim_name, read))
+
+
 @pytest.fixture
 def read(sim_name: str, driver: SerialInstrument) -> Any:
     """The status-rich twin of the driver's main reading, bound."""
-    return getattr(driver, reading_name(driver_entry(sim_name).default_read))
+    return default_reading(sim_name, driver)
+
+
+@contextmanager
+def simulated(name: str, **sim_kwargs: Any) -> Iterator[tuple[PtySimulator, Any]]:
+    """Simulator ``name`` and its registered driver on it (short time-out)."""
+    with start_simulator(name, **sim_kwargs) as sim:
+        with driver_entry(name).cls(sim.port, timeout=TIMEOUT) as instrument:
+            yield sim, instrument
 
 
 def scripted(driver_cls: type, pairs: list, call: Any, **kwargs: Any) -> Any:

@@ -22,11 +22,10 @@ from PyExpLabSys.drivers.base import (
 )
 from PyExpLabSys.drivers.mks_g_series import MksGSeries
 from PyExpLabSys.drivers.omega_cni import ISeries
-from PyExpLabSys.drivers.base import reading_name
 from PyExpLabSys.drivers.registry import driver_entry
 from PyExpLabSys.simulators import start_simulator
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, default_reading
 
 #: Bound on how long a failing exchange may take beyond the driver time-out.
 SLACK = 0.15
@@ -122,16 +121,15 @@ def test_explicit_reopen_after_return(simulator, driver, read) -> None:
 
 
 def test_driver_accepts_an_opened_serial_object(sim_name, simulator) -> None:
-    entry = driver_entry(sim_name)
-    method = reading_name(entry.default_read)
     port = serial.serial_for_url(simulator.port, timeout=TIMEOUT)
-    instrument = entry.cls(port, timeout=TIMEOUT)
-    assert_fresh_reading(getattr(instrument, method))
+    instrument = driver_entry(sim_name).cls(port, timeout=TIMEOUT)
+    read = default_reading(sim_name, instrument)
+    assert_fresh_reading(read)
     simulator.vanish()
     with pytest.raises(PortGone):
-        getattr(instrument, method)()
+        read()
     simulator.reappear()
-    assert_fresh_reading(getattr(instrument, method))  # reopened via port.open()
+    assert_fresh_reading(read)  # reopened via port.open()
     port.close()
 
 

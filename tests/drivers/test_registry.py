@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from PyExpLabSys.drivers.omega_cni import ISeries
 from PyExpLabSys.drivers.pfeiffer import TPG261, TPG262
 from PyExpLabSys.drivers.registry import DRIVERS, driver_class, driver_entry, register
 from PyExpLabSys.simulators import SIMULATORS
+from PyExpLabSys.simulators.registry import reading_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,12 +88,21 @@ def test_every_simulator_is_named_after_a_registered_driver() -> None:
     assert set(SIMULATORS) <= set(DRIVERS)
 
 
+def _default_args(name: str) -> tuple[object, ...]:
+    """Arguments the default reading needs (a gauge for the XGS-600), as the simulator
+    of that driver has them; none for drivers without a simulator."""
+    if name not in SIMULATORS:
+        return ()
+    return reading_args(name, driver_entry(name).default_read)
+
+
 def test_the_service_config_does_not_import_the_simulators(tmp_path: Path) -> None:
     """Importing the service's configuration, validating a config with every driver and
     opening nothing must leave the simulators (and their pty plumbing) unimported."""
     instruments = "".join(
         f'[[instruments]]\nname = "i{n}"\ndriver = "{name}"\nport = "/dev/null"\n'
         f'[[instruments.channels]]\ncodename = "c{n}"\ninterval = 1\n'
+        f'args = {json.dumps(list(_default_args(name)))}\n'
         for n, name in enumerate(sorted(DRIVERS)))
     config = tmp_path / "all.toml"
     config.write_text('[database]\npath = "x.sqlite"\ntable = "dateplots_x"\n' + instruments)

@@ -182,11 +182,14 @@ def test_password_comes_from_file_or_credential_never_in_messages(tmp_path):
     assert credential.database.password({"CREDENTIALS_DIRECTORY": str(tmp_path)}) == secret
 
 
-def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path):
+@pytest.mark.parametrize("bath_port", ["sim://polyscience/bath", "sim://"])
+def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path, bath_port):
+    """``sim://NAME/tag`` names a simulator; ``sim://`` alone, on two instruments of
+    different drivers, gives each the simulator of its own driver."""
     from PyExpLabSys.simulators.registry import stop_served
 
     text = GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://"').replace(
-        'port = "socket://10.0.0.2:4001"', 'port = "sim://polyscience/bath"')
+        'port = "socket://10.0.0.2:4001"', f'port = "{bath_port}"')
     config = load_config(write(tmp_path, text))
     try:
         gauge, bath = (instrument.open() for instrument in config.instruments)

@@ -14,6 +14,7 @@ from PyExpLabSys.service.config import ChannelConfig, InstrumentConfig
 from PyExpLabSys.service.readers import InstrumentReader, ReaderPolicy
 from PyExpLabSys.drivers.registry import DRIVERS, driver_entry
 from PyExpLabSys.simulators import SIMULATORS, start_simulator
+from PyExpLabSys.simulators.registry import reading_args
 
 from .conftest import wait_until
 
@@ -47,6 +48,7 @@ class Sink:
 
 def instrument(name: str, port: str, interval: float = 0.03, **channel) -> InstrumentConfig:
     read = driver_entry(name).default_read
+    channel.setdefault("args", reading_args(name, read))
     return InstrumentConfig(name, name, port, (ChannelConfig(f"{name}_value", interval, read, **channel),),
                             timeout=0.2)
 
