@@ -51,16 +51,22 @@ def run(points: int) -> None:
         create_tables(conn, "dateplots_outage")
         create_tables(conn, "dateplots_loaddata")
         with conn.cursor() as cursor:
-            cursor.executemany("INSERT INTO dateplots_descriptions (codename) VALUES (%s)",
-                               CODENAMES)
+            cursor.executemany("INSERT INTO dateplots_descriptions (codename) VALUES (%s)", CODENAMES)
         conn.commit()
         conn.close()
 
         logger = ContinuousLogger(
-            "dateplots_outage", server.user, server.password, CODENAMES,
-            host=proxy.listen_host, port=proxy.port, database=DATABASE,
+            "dateplots_outage",
+            server.user,
+            server.password,
+            CODENAMES,
+            host=proxy.listen_host,
+            port=proxy.port,
+            database=DATABASE,
             timeouts=Timeouts(connect=2, read=5, write=5, query=5, startup=10),
-            reconnect_waittime=1.0, spool_path=spool_path, spool=SpoolPolicy(),
+            reconnect_waittime=1.0,
+            spool_path=spool_path,
+            spool=SpoolPolicy(),
             dead_letter_path=workdir / "dead.jsonl",
         )
         logger.start()
@@ -99,8 +105,10 @@ def run(points: int) -> None:
     print(f"enqueue cost, spool on         {spent / points * 1e6:.2f} us/point (target <= 2)")
     print(f"spooled during the outage      {status.spooled:,} points, overflowed {status.overflowed}")
     print(f"spool size on disk             {spool_bytes / 1024**2:.0f} MiB")
-    print(f"peak RSS                       {rss_outage:.0f} MB (before the outage {rss_before:.0f} MB; "
-          f"target < 100)")
+    print(
+        f"peak RSS                       {rss_outage:.0f} MB (before the outage {rss_before:.0f} MB; "
+        f"target < 100)"
+    )
     print(f"drain after the outage         {drained:.1f} s = {drain_rate:,.0f} points/s")
     print(f"LOAD DATA LOCAL INFILE rate    {load_rate:,.0f} rows/s ({sample:,} rows)")
     print(f"ratio drain / LOAD DATA        {drain_rate / load_rate:.2f} (target >= 0.5)")

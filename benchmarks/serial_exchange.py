@@ -34,8 +34,9 @@ def main() -> None:
             continue
         measured.add(driver_cls)
         with start_simulator(name) as sim, driver_cls(sim.port, timeout=1.0) as driver:
-            read = functools.partial(getattr(driver, reading_name(entry.default_read)),
-                                     *reading_args(name, entry.default_read))
+            read = functools.partial(
+                getattr(driver, reading_name(entry.default_read)), *reading_args(name, entry.default_read)
+            )
             for _ in range(20):
                 read()
             samples = []
@@ -44,8 +45,10 @@ def main() -> None:
                 read()
                 samples.append((time.perf_counter() - start) * 1e6)
         samples.sort()
-        print(f"{name:<12} {driver_cls.__name__:<16} {statistics.median(samples):>10.0f} "
-              f"{samples[int(0.9 * N)]:>8.0f}")
+        print(
+            f"{name:<12} {driver_cls.__name__:<16} {statistics.median(samples):>10.0f} "
+            f"{samples[int(0.9 * N)]:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,13 @@ from loaddata import DATABASE, load_data_rate  # noqa: E402
 def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, float, int]:
     """Enqueue ``points`` from one thread; (µs per enqueue, committed points/s, batches)."""
     logger = ContinuousLogger(
-        table, server.user, server.password, ["bench_a", "bench_b"],
-        host=server.host, port=server.port, database=DATABASE,
+        table,
+        server.user,
+        server.password,
+        ["bench_a", "bench_b"],
+        host=server.host,
+        port=server.port,
+        database=DATABASE,
     )
     logger.start()
     enqueue = logger.enqueue_point_now
@@ -45,8 +50,7 @@ def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, f
     committed = time.perf_counter()
     report = logger.stop(timeout=30)
     assert report.delivered_all, report
-    return ((enqueued - started) / points * 1e6, points / (committed - started),
-            logger.status().batches)
+    return ((enqueued - started) / points * 1e6, points / (committed - started), logger.status().batches)
 
 
 def run(points: int, engine: str, rounds: int) -> None:
@@ -73,9 +77,11 @@ def run(points: int, engine: str, rounds: int) -> None:
                 enqueue_us, rate, batches = logger_run(server, f"dateplots_bench{number}", points)
                 load = load_data_rate(server, f"dateplots_loaddata{number}", rows)
             results.append((enqueue_us, rate, load, rate / load))
-            print(f"round {number + 1}: enqueue {enqueue_us:.2f} us/point, committed "
-                  f"{rate:,.0f} points/s in {batches} batches, LOAD DATA {load:,.0f} rows/s, "
-                  f"ratio {rate / load:.2f}")
+            print(
+                f"round {number + 1}: enqueue {enqueue_us:.2f} us/point, committed "
+                f"{rate:,.0f} points/s in {batches} batches, LOAD DATA {load:,.0f} rows/s, "
+                f"ratio {rate / load:.2f}"
+            )
 
     enqueue_us, rate, load, ratio = (statistics.median(column) for column in zip(*results))
     print(f"engine                      {engine}")

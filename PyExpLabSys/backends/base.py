@@ -131,7 +131,9 @@ class Backend(abc.ABC):
         defaults); raise BackendConfigError when they cannot work."""
         raise BackendConfigError(f"{cls.__name__} cannot be built from a configuration")
 
-    def read_values(self, codenames: Sequence[str], since: float) -> dict[str, list[tuple[float, float | None]]]:
+    def read_values(
+        self, codenames: Sequence[str], since: float
+    ) -> dict[str, list[tuple[float, float | None]]]:
         """The stored ``(unix time, value)`` points of ``codenames`` from ``since`` on, in
         time order (for ``plot``; connected first). Backends that cannot read back say so."""
         raise BackendConfigError(f"{self.describe()} cannot read stored values back")
@@ -139,8 +141,9 @@ class Backend(abc.ABC):
     def create_tables(self, descriptions: Mapping[str, str], **layout: Any) -> dict[str, int]:
         """Create the table layout if missing and register the codenames of
         ``descriptions`` (codename → description); their type ids (``init-db``)."""
-        raise BackendConfigError(f"{self.describe()} cannot create its tables; create them "
-                                 "with the database's own tools")
+        raise BackendConfigError(
+            f"{self.describe()} cannot create its tables; create them with the database's own tools"
+        )
 
     @abc.abstractmethod
     def connect(self) -> None:
@@ -224,9 +227,7 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def map_codenames(
-    wanted: Iterable[str], rows: Iterable[tuple[Any, str]], table: str
-) -> dict[str, int]:
+def map_codenames(wanted: Iterable[str], rows: Iterable[tuple[Any, str]], table: str) -> dict[str, int]:
     """Codename→id from ``(id, codename)`` rows; CodenameError unless each is unique."""
     found: dict[str, list[int]] = {}
     for type_id, codename in rows:

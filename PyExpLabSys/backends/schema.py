@@ -65,8 +65,7 @@ def register_codenames(
     """Add a row for each codename in ``descriptions`` (codename → description) that has
     none; returns the ids of all of them."""
     table_sql = quote_identifier(descriptions_table)
-    insert = (f"INSERT INTO {table_sql} (codename, description) VALUES (%s, %s)"
-              .replace("%s", placeholder))
+    insert = f"INSERT INTO {table_sql} (codename, description) VALUES (%s, %s)".replace("%s", placeholder)
     with contextlib.closing(conn.cursor()) as cursor:
         cursor.execute(f"SELECT id, codename FROM {table_sql}")
         ids = {codename: int(type_id) for type_id, codename in cursor.fetchall()}

@@ -91,8 +91,7 @@ class PointValidator:
         """
         if isinstance(value, bool) or not _is_real_number(value):
             raise TypeError(
-                f"value must be a real number (int or float), not {type(value).__name__}: "
-                f"{value!r:.80}"
+                f"value must be a real number (int or float), not {type(value).__name__}: {value!r:.80}"
             )
         try:
             number = float(value)

@@ -174,9 +174,11 @@ def text(data: str) -> str:
 def checked(parse: Callable[[str], object]) -> Callable[[str], str]:
     """A parser that returns the data as text once ``parse`` accepts it (for replies
     PyExpLabSys returned as text: garbage is still an error)."""
+
     def parse_text(data: str) -> str:
         parse(data)
         return data
+
     return parse_text
 
 
@@ -214,8 +216,9 @@ def _as_bytes(text: bytes | str) -> bytes:
     return text if isinstance(text, bytes) else str(text).encode("ascii", "replace")
 
 
-def frame_end(buf: bytes | bytearray, terminator: bytes | None, trailer: int = 0,
-              length: int | None = None) -> int | None:
+def frame_end(
+    buf: bytes | bytearray, terminator: bytes | None, trailer: int = 0, length: int | None = None
+) -> int | None:
     """Return the length of the first complete frame in ``buf``, or None if incomplete.
 
     A frame ends ``trailer`` bytes after ``terminator`` (a checksum follows the
@@ -274,25 +277,38 @@ class SerialInstrument:
         for attr in vars(cls).values():
             rich = getattr(attr, "_plain_of", None)
             if rich is not None and not attr.__doc__:
-                attr.__doc__ = (f"As :meth:`{rich.__name__}`, but the number alone, a float "
-                                "as PyExpLabSys returned it; :class:`NoValue` (carrying "
-                                "the instrument's status) when the unit sent no number.")
+                attr.__doc__ = (
+                    f"As :meth:`{rich.__name__}`, but the number alone, a float "
+                    "as PyExpLabSys returned it; :class:`NoValue` (carrying "
+                    "the instrument's status) when the unit sent no number."
+                )
         for name in cls.readings:
             for method in (name, reading_name(name)):
                 if not callable(getattr(cls, method, None)):
-                    raise TypeError(f"{cls.__name__} declares reading {name!r} but has no "
-                                    f"method {method!r}")
+                    raise TypeError(f"{cls.__name__} declares reading {name!r} but has no method {method!r}")
 
     @classmethod
     def port_defaults(cls) -> dict[str, Any]:
         """The port settings this driver opens with unless told otherwise."""
-        return {"baudrate": cls.baudrate, "bytesize": cls.bytesize, "parity": cls.parity,
-                "stopbits": cls.stopbits, "timeout": cls.timeout}
+        return {
+            "baudrate": cls.baudrate,
+            "bytesize": cls.bytesize,
+            "parity": cls.parity,
+            "stopbits": cls.stopbits,
+            "timeout": cls.timeout,
+        }
 
-    def __init__(self, port: str | serial.SerialBase, baudrate: int | None = None, *,
-                 bytesize: int | None = None, parity: str | None = None,
-                 stopbits: float | None = None, timeout: float | None = None,
-                 write_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        port: str | serial.SerialBase,
+        baudrate: int | None = None,
+        *,
+        bytesize: int | None = None,
+        parity: str | None = None,
+        stopbits: float | None = None,
+        timeout: float | None = None,
+        write_timeout: float | None = None,
+    ) -> None:
         self.settings: dict[str, Any] = {
             "baudrate": baudrate or type(self).baudrate,
             "bytesize": bytesize or type(self).bytesize,
@@ -323,8 +339,9 @@ class SerialInstrument:
 
     def _open(self) -> serial.SerialBase:
         try:
-            ser = serial.serial_for_url(self._spec, timeout=self.poll_interval,
-                                        write_timeout=self.write_timeout, **self.settings)
+            ser = serial.serial_for_url(
+                self._spec, timeout=self.poll_interval, write_timeout=self.write_timeout, **self.settings
+            )
         except (ValueError, *_PORT_ERRORS) as exc:
             raise PortGone(f"cannot open {self._spec}: {exc}") from exc
         self.serial = ser
@@ -415,9 +432,14 @@ class SerialInstrument:
             self._close_quietly()
             raise PortGone(f"{self.port_name}: write failed: {exc}") from exc
 
-    def receive(self, terminator: bytes | None = None, trailer: int | None = None,
-                length: int | None = None, timeout: float | None = None,
-                frame: Callable[[bytearray], int | None] | None = None) -> bytes:
+    def receive(
+        self,
+        terminator: bytes | None = None,
+        trailer: int | None = None,
+        length: int | None = None,
+        timeout: float | None = None,
+        frame: Callable[[bytearray], int | None] | None = None,
+    ) -> bytes:
         """Read one reply frame (inside a transaction) and return it, terminator included.
 
         Framing defaults to the class's ``reply_terminator`` / ``reply_trailer``; pass
@@ -446,12 +468,10 @@ class SerialInstrument:
                     if not chunk:
                         continue
                     buf += chunk
-                end = (frame(buf) if frame is not None
-                       else frame_end(buf, terminator, trailer, length))
+                end = frame(buf) if frame is not None else frame_end(buf, terminator, trailer, length)
                 if end is not None:
                     if end < len(buf):
-                        LOG.debug("%s: %d bytes after the frame", self.port_name,
-                                  len(buf) - end)
+                        LOG.debug("%s: %d bytes after the frame", self.port_name, len(buf) - end)
                         self._dirty = True
                     return bytes(buf[:end])
                 if len(buf) > self.max_reply:
@@ -462,8 +482,12 @@ class SerialInstrument:
             self._close_quietly()
             raise PortGone(f"{self.port_name}: read failed: {exc}") from exc
 
-    def query(self, command: str, parse: Parser[T] = text,  # type: ignore[assignment]
-              address: int | None = None) -> T:
+    def query(
+        self,
+        command: str,
+        parse: Parser[T] = text,  # type: ignore[assignment]
+        address: int | None = None,
+    ) -> T:
         """Send ``command`` (to bus ``address``; None: the driver's own) and return
         ``parse(data)`` of the reply, the one way every driver talks to its instrument.
 
@@ -485,8 +509,7 @@ class SerialInstrument:
 
     def _timeout_error(self, buf: bytearray) -> InstrumentTimeout:
         what = f"incomplete reply {bytes(buf)!r}" if buf else "no reply"
-        return InstrumentTimeout(f"{self.port_name}: {what} within {self.timeout:g} s",
-                                 bytes(buf))
+        return InstrumentTimeout(f"{self.port_name}: {what} within {self.timeout:g} s", bytes(buf))
 
     def _resync(self, ser: serial.SerialBase) -> None:
         """Bring the line back to a known state after an error.
@@ -515,8 +538,13 @@ def _unnamed(method: M, doc: str) -> M:
     return method
 
 
-def command(request: str, parse: Parser[T] = text,  # type: ignore[assignment]
-            doc: str = "", *, address: str | None = None) -> Callable[..., T]:
+def command(
+    request: str,
+    parse: Parser[T] = text,  # type: ignore[assignment]
+    doc: str = "",
+    *,
+    address: str | None = None,
+) -> Callable[..., T]:
     """A driver method that sends ``request`` and returns ``parse`` of the reply's data.
 
     With ``address`` (the keyword PyExpLabSys used, ``addr`` or ``address``) the method
@@ -524,15 +552,20 @@ def command(request: str, parse: Parser[T] = text,  # type: ignore[assignment]
     """
     doc = f"{doc} (``{request}``)."
     if address is None:
+
         def method(self: SerialInstrument) -> T:
             return self.query(request, parse)
+
         return _unnamed(method, doc)
 
-    signature = inspect.Signature([
-        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-        inspect.Parameter(address, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                          annotation="int | None"),
-    ])
+    signature = inspect.Signature(
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter(
+                address, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation="int | None"
+            ),
+        ]
+    )
 
     def addressed(*args: Any, **kwargs: Any) -> T:
         bound = signature.bind(*args, **kwargs)
@@ -546,19 +579,21 @@ def command(request: str, parse: Parser[T] = text,  # type: ignore[assignment]
 def plain(rich: Callable[..., Reading]) -> Callable[..., float]:
     """The PyExpLabSys-shaped twin of status-rich method ``rich``: the reading's number
     as a float, :class:`NoValue` (with the status) when there is none."""
+
     @functools.wraps(rich)
     def method(self: SerialInstrument, *args: Any, **kwargs: Any) -> float:
         return value_of(rich(self, *args, **kwargs))
 
     method.__signature__ = inspect.signature(rich).replace(  # type: ignore[attr-defined]
-        return_annotation="float")
+        return_annotation="float"
+    )
     method._plain_of = rich  # type: ignore[attr-defined]
     return _unnamed(method, "")
 
 
-def measurement(request: str, parse: Parser[Reading], doc: str, *,
-                address: str | None = None) -> tuple[Callable[..., float],
-                                                     Callable[..., Reading]]:
+def measurement(
+    request: str, parse: Parser[Reading], doc: str, *, address: str | None = None
+) -> tuple[Callable[..., float], Callable[..., Reading]]:
     """The pair ``(x, x_reading)`` for a measurement command: ``x_reading`` sends
     ``request`` and returns ``parse(data)``, a :class:`Reading`; ``x`` its float."""
     rich = command(request, parse, f"{doc}, with its status", address=address)

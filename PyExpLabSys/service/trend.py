@@ -69,13 +69,16 @@ class TrendRing:
         out: dict[str, dict[str, Any]] = {}
         for name, points in rings.items():
             recent = [(t, v) for t, v in points if t >= start]
-            out[name] = {"points": _bucketed(recent, start, now, buckets),
-                         "log": wants_log_scale(v for _, v in recent)}
+            out[name] = {
+                "points": _bucketed(recent, start, now, buckets),
+                "log": wants_log_scale(v for _, v in recent),
+            }
         return out
 
 
-def _bucketed(points: Sequence[tuple[float, float]], start: float, end: float,
-              buckets: int) -> list[list[float]]:
+def _bucketed(
+    points: Sequence[tuple[float, float]], start: float, end: float, buckets: int
+) -> list[list[float]]:
     """The mean time and value of the points in each of ``buckets`` equal slices."""
     if len(points) <= buckets:
         return [[t, v] for t, v in points]

@@ -45,8 +45,8 @@ class MksGSeriesSimulator(PtySimulator):
         """A request ends two bytes (the checksum) after its ``;``."""
         requests = []
         while (pos := buf.find(b";")) >= 0 and len(buf) >= pos + 3:
-            requests.append(bytes(buf[:pos + 3]))
-            del buf[:pos + 3]
+            requests.append(bytes(buf[: pos + 3]))
+            del buf[: pos + 3]
         return requests
 
     def _reply(self, kind: str, data: str) -> bytes:

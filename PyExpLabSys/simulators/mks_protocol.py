@@ -27,8 +27,7 @@ def mks_number(value: float) -> str:
     return f"{mantissa}E{int(exponent):+d}"
 
 
-def addressed_request(pattern: re.Pattern[bytes], request: bytes,
-                      address: int) -> re.Match[bytes] | None:
+def addressed_request(pattern: re.Pattern[bytes], request: bytes, address: int) -> re.Match[bytes] | None:
     """Match ``request`` (address in group 1); None when it is malformed or meant for
     another unit than ``address`` (254 is broadcast): such requests get no answer."""
     match = pattern.fullmatch(request)

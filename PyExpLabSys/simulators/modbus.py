@@ -67,8 +67,8 @@ class ModbusRtuSimulator(PtySimulator):
     def split_requests(self, buf: bytearray) -> list[bytes]:
         now = time.monotonic()
         if self._leftover and now - self._last_data > self.silence:
-            LOG.debug("%s: dropped unfinished frame %r", self.name, bytes(buf[:self._leftover]))
-            del buf[:self._leftover]
+            LOG.debug("%s: dropped unfinished frame %r", self.name, bytes(buf[: self._leftover]))
+            del buf[: self._leftover]
         self._last_data = now
         requests = []
         while (length := request_length(buf)) is not None and len(buf) >= length:
@@ -125,7 +125,7 @@ class ModbusRtuSimulator(PtySimulator):
     def corrupt(self, reply: bytes) -> bytes:
         """Flip the lowest bit of the last data byte (the CRC no longer matches)."""
         index = len(reply) - 3
-        return reply[:index] + bytes([reply[index] ^ 0x01]) + reply[index + 1:]
+        return reply[:index] + bytes([reply[index] ^ 0x01]) + reply[index + 1 :]
 
     def bad_checksum(self, reply: bytes) -> bytes:
         return reply[:-2] + bytes([reply[-2] ^ 0xFF, reply[-1]])
@@ -141,4 +141,4 @@ class ModbusRtuSimulator(PtySimulator):
 
 
 def _word(frame: bytes, offset: int) -> int:
-    return int.from_bytes(frame[offset:offset + 2], "big")
+    return int.from_bytes(frame[offset : offset + 2], "big")

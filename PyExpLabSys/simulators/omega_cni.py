@@ -24,8 +24,9 @@ class ISeriesSimulator(PtySimulator):
     name = "omega"
     request_terminator = b"\r"
 
-    def __init__(self, *args: object, echo: bool = True, address: int | None = None,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, echo: bool = True, address: int | None = None, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.echo = echo
         self.address = address

@@ -58,10 +58,10 @@ class Tpg26xSimulator(PtySimulator):
             etx, crlf = buf.find(ETX), buf.find(CRLF)
             if etx >= 0 and (crlf < 0 or etx < crlf):
                 requests.append(ETX)
-                del buf[:etx + 1]
+                del buf[: etx + 1]
             elif crlf >= 0:
-                requests.append(bytes(buf[:crlf + 2]))
-                del buf[:crlf + 2]
+                requests.append(bytes(buf[: crlf + 2]))
+                del buf[: crlf + 2]
             else:
                 break
         return requests

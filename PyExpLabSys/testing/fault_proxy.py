@@ -474,11 +474,13 @@ class FaultProxy:
             self._close_link(link)
             return
         flowing = not self._held
-        client_mask = (_READ if flowing and not link.client_eof and len(link.to_server) < _HIGH_WATER else 0) | (
-            _WRITE if flowing and link.to_client else 0
-        )
+        client_mask = (
+            _READ if flowing and not link.client_eof and len(link.to_server) < _HIGH_WATER else 0
+        ) | (_WRITE if flowing and link.to_client else 0)
         server_mask = (
-            _READ if flowing and link.connected and not link.server_eof and len(link.to_client) < _HIGH_WATER else 0
+            _READ
+            if flowing and link.connected and not link.server_eof and len(link.to_client) < _HIGH_WATER
+            else 0
         ) | (_WRITE if not link.connected or (flowing and link.to_server) else 0)
         self._watch(link, link.client, client_mask)
         self._watch(link, link.server, server_mask)

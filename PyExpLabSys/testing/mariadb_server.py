@@ -87,7 +87,9 @@ def ensure_mariadb_installed() -> None:
     missing = _missing_binaries()
     if not missing:
         return
-    install_packages([_DEBIAN_PACKAGE], [f"{name} (on PATH or in {', '.join(_SEARCH_DIRS)})" for name in missing])
+    install_packages(
+        [_DEBIAN_PACKAGE], [f"{name} (on PATH or in {', '.join(_SEARCH_DIRS)})" for name in missing]
+    )
     missing = _missing_binaries()
     if missing:
         raise MariaDBUnavailable(f"{_DEBIAN_PACKAGE} installed but {', '.join(missing)} still missing")
@@ -251,13 +253,23 @@ class MariaDBServer(StartedInWith):
             # Own session: a Ctrl-C in the terminal reaches us, not the server;
             # we then stop it ourselves (or the finalizer kills it).
             self._proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._procs[:] = [self._proc]
         self._paused = False
         self._wait_until_ready(began + timeout)
         self.start_seconds = time.monotonic() - began
-        LOG.info("MariaDB pid %d ready on %s:%d in %.2f s", self._proc.pid, self.host, self.port, self.start_seconds)
+        LOG.info(
+            "MariaDB pid %d ready on %s:%d in %.2f s",
+            self._proc.pid,
+            self.host,
+            self.port,
+            self.start_seconds,
+        )
 
     def restart(self, timeout: float = 30.0) -> None:
         """Start again on the same data directory and port (after stop() or kill())."""
@@ -417,7 +429,9 @@ class MariaDBServer(StartedInWith):
             *self._user_args(),
         ]
         LOG.debug("running %s", " ".join(command))
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
         (self.basedir / "install-db.log").write_text(result.stdout + result.stderr)
         if result.returncode != 0:
             raise MariaDBUnavailable(
@@ -446,4 +460,3 @@ class MariaDBServer(StartedInWith):
             f"mariadbd not ready on port {self.port} in time (last error: {last_error}); "
             f"log {self.log_path}:\n{_read_tail(self.log_path)}"
         )
-

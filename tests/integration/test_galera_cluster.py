@@ -63,7 +63,9 @@ def write_row(node: GaleraNode) -> int:
     conn = labuser(node)
     try:
         with conn.cursor() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS probe (id INT PRIMARY KEY, origin VARCHAR(16)) ENGINE=InnoDB")
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS probe (id INT PRIMARY KEY, origin VARCHAR(16)) ENGINE=InnoDB"
+            )
             cur.execute("INSERT INTO probe VALUES (%s, %s)", (row, node.name))
     finally:
         conn.close()
@@ -115,7 +117,9 @@ def test_row_written_on_node1_is_read_on_node3(cluster: GaleraCluster) -> None:
     assert read_row(third, row) == (row, "node1")
 
 
-def test_kill9_survivors_stay_primary_and_restart_rejoins_by_ist(cluster: GaleraCluster, report: object) -> None:
+def test_kill9_survivors_stay_primary_and_restart_rejoins_by_ist(
+    cluster: GaleraCluster, report: object
+) -> None:
     victim, *survivors = cluster.nodes  # node1 bootstrapped the cluster: it must rejoin, not bootstrap
     victim.kill()
     assert not victim.running
@@ -152,7 +156,9 @@ def lose_quorum(cluster: GaleraCluster, report: object) -> tuple[GaleraNode, lis
     return survivor, victims
 
 
-def test_quorum_returns_when_the_killed_nodes_restart_together(cluster: GaleraCluster, report: object) -> None:
+def test_quorum_returns_when_the_killed_nodes_restart_together(
+    cluster: GaleraCluster, report: object
+) -> None:
     survivor, victims = lose_quorum(cluster, report)
     report("both killed nodes restarted together: Synced in", cluster.restart_together(victims))  # type: ignore[operator]
     cluster.wait_synced(3)
@@ -190,7 +196,9 @@ def test_forgotten_cluster_is_removed_at_interpreter_exit() -> None:
         print(cluster.nodes[0].pid, cluster.basedir, flush=True)
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     pid_text, basedir_text = done.stdout.split()
     basedir = Path(basedir_text)
     leftovers = processes_using(basedir)

@@ -87,12 +87,15 @@ def test_every_reading_logs_everything_but_none():
     assert logged(EveryReading(), [(0, 1.0), (1, 1.0), (2, None)]) == [(0, 1.0), (1, 1.0)]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(kind="cubic"), "unknown criterion 'cubic'"),
-    (dict(kind="linear", threshold=-1), "threshold must be"),
-    (dict(kind="relative", threshold=math.nan), "threshold must be"),
-    (dict(kind="linear", max_interval=0), "max_interval must be > 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(kind="cubic"), "unknown criterion 'cubic'"),
+        (dict(kind="linear", threshold=-1), "threshold must be"),
+        (dict(kind="relative", threshold=math.nan), "threshold must be"),
+        (dict(kind="linear", max_interval=0), "max_interval must be > 0"),
+    ],
+)
 def test_make_criterion_rejects_nonsense(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_criterion(**kwargs)

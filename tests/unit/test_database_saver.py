@@ -19,9 +19,16 @@ FAST = Timeouts(connect=0.5, read=0.5, write=0.5, query=0.5, startup=0.5)
 
 
 def saver(db: MemoryDatabase, codenames=None, **kw) -> ContinuousDataSaver:
-    return ContinuousDataSaver("dateplots_x", "user", "secret", codenames,
-                               backend=MemoryBackend(db, timeout=0.2), timeouts=FAST,
-                               retry=RetryPolicy(base_delay=0.01, max_delay=0.05), **kw)
+    return ContinuousDataSaver(
+        "dateplots_x",
+        "user",
+        "secret",
+        codenames,
+        backend=MemoryBackend(db, timeout=0.2),
+        timeouts=FAST,
+        retry=RetryPolicy(base_delay=0.01, max_delay=0.05),
+        **kw,
+    )
 
 
 def test_upstream_example_script_runs_unchanged_on_the_mock(mock_database):

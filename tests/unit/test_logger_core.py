@@ -106,6 +106,7 @@ def test_real_numbers_of_other_types_are_accepted(db, value):
 
 # -- non-finite policy --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "policy, stored",
     [("null", [1.0, None, None, 2.0]), ("drop", [1.0, 2.0])],
@@ -130,6 +131,7 @@ def test_non_finite_reject_policy_raises(db):
 
 
 # -- delivery -----------------------------------------------------------------------------
+
 
 def test_points_enqueued_before_start_are_delivered_in_order(db):
     logger = make_logger(db)
@@ -272,6 +274,7 @@ def test_start_up_errors(db):
 
 # -- building blocks ----------------------------------------------------------------------
 
+
 def test_buffer_peek_does_not_remove_until_ack():
     buffer = RamBuffer()
     for i in range(5):
@@ -297,8 +300,7 @@ def test_retry_policy_backs_off_with_full_jitter():
 
 
 @pytest.mark.parametrize(
-    "make", [lambda: RetryPolicy(multiplier=0.5), lambda: Timeouts(read=0),
-             lambda: BatchPolicy(max_points=0)]
+    "make", [lambda: RetryPolicy(multiplier=0.5), lambda: Timeouts(read=0), lambda: BatchPolicy(max_points=0)]
 )
 def test_policies_reject_nonsense(make):
     with pytest.raises(ValueError):
@@ -306,6 +308,7 @@ def test_policies_reject_nonsense(make):
 
 
 # -- poison points --------------------------------------------------------------------------
+
 
 def test_poison_point_is_isolated_and_dead_lettered(db, tmp_path):
     db.reject(lambda row: "value -666 is forbidden" if row[2] == -666.0 else None)
