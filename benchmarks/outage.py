@@ -25,13 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PyExpLabSys.backends.schema import create_tables  # noqa: E402
-from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
-from PyExpLabSys.datalog.policies import SpoolPolicy, Timeouts  # noqa: E402
-from PyExpLabSys.testing.fault_proxy import FaultProxy  # noqa: E402
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
+from throughput import DATABASE, load_data_rate
 
-from throughput import DATABASE, load_data_rate  # noqa: E402
+from PyExpLabSys.backends.schema import create_tables
+from PyExpLabSys.common.loggers import ContinuousLogger
+from PyExpLabSys.datalog.policies import SpoolPolicy, Timeouts
+from PyExpLabSys.datalog.spool import SpoolBuffer
+from PyExpLabSys.testing.fault_proxy import FaultProxy
+from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 CODENAMES = [f"outage_{i}" for i in range(10)]
 BLOCK = 100_000
@@ -51,16 +52,22 @@ def run(points: int) -> None:
         create_tables(conn, "dateplots_outage")
         create_tables(conn, "dateplots_loaddata")
         with conn.cursor() as cursor:
-            cursor.executemany("INSERT INTO dateplots_descriptions (codename) VALUES (%s)",
-                               CODENAMES)
+            cursor.executemany("INSERT INTO dateplots_descriptions (codename) VALUES (%s)", CODENAMES)
         conn.commit()
         conn.close()
 
         logger = ContinuousLogger(
-            "dateplots_outage", server.user, server.password, CODENAMES,
-            host=proxy.listen_host, port=proxy.port, database=DATABASE,
+            "dateplots_outage",
+            server.user,
+            server.password,
+            CODENAMES,
+            host=proxy.listen_host,
+            port=proxy.port,
+            database=DATABASE,
             timeouts=Timeouts(connect=2, read=5, write=5, query=5, startup=10),
-            reconnect_waittime=1.0, spool_path=spool_path, spool=SpoolPolicy(),
+            reconnect_waittime=1.0,
+            spool_path=spool_path,
+            spool=SpoolPolicy(),
             dead_letter_path=workdir / "dead.jsonl",
         )
         logger.start()
@@ -76,7 +83,9 @@ def run(points: int) -> None:
                 # 10 codenames at 100 Hz: point i is codename i % 10 at i / 1000 s
                 enqueue(CODENAMES[index % 10], (start_time + index * 0.001, float(index)))
             spent += time.perf_counter() - started
-            logger._buffer.wait_flushed(60)
+            spool_buffer = logger._buffer
+            assert isinstance(spool_buffer, SpoolBuffer)  # spool_path= was given
+            spool_buffer.wait_flushed(60)
         status = logger.status()
         spool_bytes = sum(os.path.getsize(p) for p in workdir.glob("spool.sqlite*"))
         rss_outage = peak_rss_mb()
@@ -99,8 +108,10 @@ def run(points: int) -> None:
     print(f"enqueue cost, spool on         {spent / points * 1e6:.2f} us/point (target <= 2)")
     print(f"spooled during the outage      {status.spooled:,} points, overflowed {status.overflowed}")
     print(f"spool size on disk             {spool_bytes / 1024**2:.0f} MiB")
-    print(f"peak RSS                       {rss_outage:.0f} MB (before the outage {rss_before:.0f} MB; "
-          f"target < 100)")
+    print(
+        f"peak RSS                       {rss_outage:.0f} MB (before the outage {rss_before:.0f} MB; "
+        f"target < 100)"
+    )
     print(f"drain after the outage         {drained:.1f} s = {drain_rate:,.0f} points/s")
     print(f"LOAD DATA LOCAL INFILE rate    {load_rate:,.0f} rows/s ({sample:,} rows)")
     print(f"ratio drain / LOAD DATA        {drain_rate / load_rate:.2f} (target >= 0.5)")

@@ -16,10 +16,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from PyExpLabSys.drivers.base import reading_name  # noqa: E402
-from PyExpLabSys.drivers.registry import DRIVERS  # noqa: E402
-from PyExpLabSys.simulators import SIMULATORS, start_simulator  # noqa: E402
-from PyExpLabSys.simulators.registry import reading_args  # noqa: E402
+from PyExpLabSys.drivers.base import reading_name
+from PyExpLabSys.drivers.registry import DRIVERS
+from PyExpLabSys.simulators import SIMULATORS, start_simulator
+from PyExpLabSys.simulators.registry import reading_args
 
 N = 500
 
@@ -34,8 +34,9 @@ def main() -> None:
             continue
         measured.add(driver_cls)
         with start_simulator(name) as sim, driver_cls(sim.port, timeout=1.0) as driver:
-            read = functools.partial(getattr(driver, reading_name(entry.default_read)),
-                                     *reading_args(name, entry.default_read))
+            read = functools.partial(
+                getattr(driver, reading_name(entry.default_read)), *reading_args(name, entry.default_read)
+            )
             for _ in range(20):
                 read()
             samples = []
@@ -44,8 +45,10 @@ def main() -> None:
                 read()
                 samples.append((time.perf_counter() - start) * 1e6)
         samples.sort()
-        print(f"{name:<12} {driver_cls.__name__:<16} {statistics.median(samples):>10.0f} "
-              f"{samples[int(0.9 * N)]:>8.0f}")
+        print(
+            f"{name:<12} {driver_cls.__name__:<16} {statistics.median(samples):>10.0f} "
+            f"{samples[int(0.9 * N)]:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

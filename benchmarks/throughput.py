@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PyExpLabSys.backends.schema import create_tables  # noqa: E402
-from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
+from PyExpLabSys.backends.schema import create_tables
+from PyExpLabSys.common.loggers import ContinuousLogger
+from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 DATABASE = "bench"
 
@@ -57,8 +57,13 @@ def load_data_rate(server: MariaDBServer, table: str, rows: list[tuple[float, in
 def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, float, int]:
     """Enqueue ``points`` from one thread; (µs per enqueue, committed points/s, batches)."""
     logger = ContinuousLogger(
-        table, server.user, server.password, ["bench_a", "bench_b"],
-        host=server.host, port=server.port, database=DATABASE,
+        table,
+        server.user,
+        server.password,
+        ["bench_a", "bench_b"],
+        host=server.host,
+        port=server.port,
+        database=DATABASE,
     )
     logger.start()
     enqueue = logger.enqueue_point_now
@@ -71,8 +76,7 @@ def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, f
     committed = time.perf_counter()
     report = logger.stop(timeout=30)
     assert report.delivered_all, report
-    return ((enqueued - started) / points * 1e6, points / (committed - started),
-            logger.status().batches)
+    return ((enqueued - started) / points * 1e6, points / (committed - started), logger.status().batches)
 
 
 def run(points: int, engine: str, rounds: int) -> None:
@@ -99,11 +103,13 @@ def run(points: int, engine: str, rounds: int) -> None:
                 enqueue_us, rate, batches = logger_run(server, f"dateplots_bench{number}", points)
                 load = load_data_rate(server, f"dateplots_loaddata{number}", rows)
             results.append((enqueue_us, rate, load, rate / load))
-            print(f"round {number + 1}: enqueue {enqueue_us:.2f} us/point, committed "
-                  f"{rate:,.0f} points/s in {batches} batches, LOAD DATA {load:,.0f} rows/s, "
-                  f"ratio {rate / load:.2f}")
+            print(
+                f"round {number + 1}: enqueue {enqueue_us:.2f} us/point, committed "
+                f"{rate:,.0f} points/s in {batches} batches, LOAD DATA {load:,.0f} rows/s, "
+                f"ratio {rate / load:.2f}"
+            )
 
-    enqueue_us, rate, load, ratio = (statistics.median(column) for column in zip(*results))
+    enqueue_us, rate, load, ratio = (statistics.median(column) for column in zip(*results, strict=True))
     print(f"engine                      {engine}")
     print(f"points                      {points} per round, {rounds} rounds (medians below)")
     print(f"enqueue cost                {enqueue_us:.2f} us/point (target <= 1.5)")

@@ -21,8 +21,8 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -81,8 +81,7 @@ def prepare_logger_database(server: MariaDBServer) -> None:
     own user needs no extra privilege)."""
     server.create_database(DATABASE)
     for host in ("127.0.0.1", "localhost"):
-        server.query(f"CREATE USER IF NOT EXISTS '{LOGGER_USER}'@'{host}' "
-                     f"IDENTIFIED BY '{LOGGER_PASSWORD}'")
+        server.query(f"CREATE USER IF NOT EXISTS '{LOGGER_USER}'@'{host}' IDENTIFIED BY '{LOGGER_PASSWORD}'")
         server.query(f"GRANT ALL ON {DATABASE}.* TO '{LOGGER_USER}'@'{host}'")
 
 
@@ -124,8 +123,11 @@ def ensure_odbc_installed() -> str:
     try:
         importlib.import_module("pyodbc")
     except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "pyodbc>=5"], check=True, timeout=600)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "pyodbc>=5"],
+            check=True,
+            timeout=600,
+        )
         importlib.invalidate_caches()
         importlib.import_module("pyodbc")
     driver = _odbc_driver_path()
@@ -196,7 +198,7 @@ def connection_kwargs(kind: str, server_host: str, server_port: int, **overrides
     ODBC goes through the session's DSN, with host and port given in the connection
     string (they override the DSN's), so the same DSN serves the fault proxy too.
     """
-    kwargs: dict[str, Any] = dict(host=server_host, port=server_port, database=DATABASE)
+    kwargs: dict[str, Any] = {"host": server_host, "port": server_port, "database": DATABASE}
     if kind == "odbc":
         kwargs["dsn"] = ODBC_DSN
     kwargs.update(overrides)
@@ -228,9 +230,7 @@ class ClassicTable:
         try:
             with conn.cursor() as cursor:
                 cursor.execute("SET time_zone = '+00:00'")
-                cursor.execute(
-                    f"SELECT type, UNIX_TIMESTAMP(time), value FROM {self.table} ORDER BY id"
-                )
+                cursor.execute(f"SELECT type, UNIX_TIMESTAMP(time), value FROM {self.table} ORDER BY id")
                 return [(names.get(t, str(t)), float(ts), v) for t, ts, v in cursor.fetchall()]
         finally:
             conn.close()

@@ -27,16 +27,16 @@ from ..datalog.policies import Timeouts
 
 __all__ = [
     "Backend",
-    "BackendError",
-    "ConnectionFailed",
-    "OutcomeUnknown",
-    "BatchRejected",
-    "MayHeal",
-    "CodenameError",
-    "SetupRejected",
-    "Capabilities",
     "BackendConfigError",
+    "BackendError",
     "BackendSettings",
+    "BatchRejected",
+    "Capabilities",
+    "CodenameError",
+    "ConnectionFailed",
+    "MayHeal",
+    "OutcomeUnknown",
+    "SetupRejected",
 ]
 
 Point = tuple[int, float, "float | None"]  # (type_id, unixtime, value): see datalog.points
@@ -131,7 +131,9 @@ class Backend(abc.ABC):
         defaults); raise BackendConfigError when they cannot work."""
         raise BackendConfigError(f"{cls.__name__} cannot be built from a configuration")
 
-    def read_values(self, codenames: Sequence[str], since: float) -> dict[str, list[tuple[float, float | None]]]:
+    def read_values(
+        self, codenames: Sequence[str], since: float
+    ) -> dict[str, list[tuple[float, float | None]]]:
         """The stored ``(unix time, value)`` points of ``codenames`` from ``since`` on, in
         time order (for ``plot``; connected first). Backends that cannot read back say so."""
         raise BackendConfigError(f"{self.describe()} cannot read stored values back")
@@ -139,8 +141,9 @@ class Backend(abc.ABC):
     def create_tables(self, descriptions: Mapping[str, str], **layout: Any) -> dict[str, int]:
         """Create the table layout if missing and register the codenames of
         ``descriptions`` (codename → description); their type ids (``init-db``)."""
-        raise BackendConfigError(f"{self.describe()} cannot create its tables; create them "
-                                 "with the database's own tools")
+        raise BackendConfigError(
+            f"{self.describe()} cannot create its tables; create them with the database's own tools"
+        )
 
     @abc.abstractmethod
     def connect(self) -> None:
@@ -192,7 +195,7 @@ class Backend(abc.ABC):
         ``logger_id``, with the :meth:`checkpoint` it saved (the durable spool's)."""
         self._logger_id = logger_id
 
-    def keep_ledger_from(self, seq: float) -> None:
+    def keep_ledger_from(self, seq: float) -> None:  # noqa: B027 (a hook: no-op by default)
         """Batches at or after stream position ``seq`` may be resent after a restart:
         whatever records their outcome must be kept (called by the drain with the
         buffer's durable position)."""
@@ -207,7 +210,7 @@ class Backend(abc.ABC):
         among several; None otherwise."""
         return None
 
-    def interrupt(self) -> None:
+    def interrupt(self) -> None:  # noqa: B027 (a hook: no-op by default)
         """From another thread: make a call that is blocked in the database fail now."""
 
     def describe(self) -> str:
@@ -224,9 +227,7 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def map_codenames(
-    wanted: Iterable[str], rows: Iterable[tuple[Any, str]], table: str
-) -> dict[str, int]:
+def map_codenames(wanted: Iterable[str], rows: Iterable[tuple[Any, str]], table: str) -> dict[str, int]:
     """Codename→id from ``(id, codename)`` rows; CodenameError unless each is unique."""
     found: dict[str, list[int]] = {}
     for type_id, codename in rows:

@@ -35,7 +35,7 @@ from .base import (
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["MemoryDatabase", "MemoryBackend", "Row"]
+__all__ = ["MemoryBackend", "MemoryDatabase", "Row"]
 
 #: A stored point as tests read it back: (codename, unix time, value or None).
 Row = tuple[str, float, "float | None"]
@@ -154,9 +154,7 @@ class MemoryBackend(Backend):
 
     capabilities = Capabilities(reconcile="ledger")
 
-    def __init__(
-        self, database: MemoryDatabase, ledger_key: str | None = None, timeout: float = 1.0
-    ) -> None:
+    def __init__(self, database: MemoryDatabase, ledger_key: str | None = None, timeout: float = 1.0) -> None:
         self.database = database
         # names this client's batches in the ledger (the spool sets a lasting one)
         self._logger_id = ledger_key or f"memory:{uuid.uuid4().hex[:12]}"

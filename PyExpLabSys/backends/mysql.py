@@ -70,9 +70,17 @@ class MySQLBackend(SQLBackend):
         tls: TLSSettings | None = None,
     ) -> None:
         super().__init__(
-            table, user, password, database, timeouts=timeouts,
-            descriptions_table=descriptions_table, logger_id=logger_id,
-            ledger_table=ledger_table, guard_name="mysql", nodes=parse_nodes(host, port), tls=tls,
+            table,
+            user,
+            password,
+            database,
+            timeouts=timeouts,
+            descriptions_table=descriptions_table,
+            logger_id=logger_id,
+            ledger_table=ledger_table,
+            guard_name="mysql",
+            nodes=parse_nodes(host, port),
+            tls=tls,
         )
         self._connect = connect
 
@@ -80,9 +88,15 @@ class MySQLBackend(SQLBackend):
     def from_settings(cls, settings: BackendSettings) -> MySQLBackend:
         options = settings.options
         return cls(
-            settings.table, options["user"] or "", settings.password or "",
-            host=options["host"], port=options["port"], database=options["database"],
-            timeouts=settings.timeouts, logger_id=settings.logger_id, tls=tls_of(options),
+            settings.table,
+            options["user"] or "",
+            settings.password or "",
+            host=options["host"],
+            port=options["port"],
+            database=options["database"],
+            timeouts=settings.timeouts,
+            logger_id=settings.logger_id,
+            tls=tls_of(options),
         )
 
     @property

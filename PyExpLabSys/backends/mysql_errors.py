@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .base import BatchRejected, ConnectionFailed, MayHeal, OutcomeUnknown, describe_error
 
-__all__ = ["CR", "ER", "CONNECTION_ERRORS", "MAY_HEAL_ERRORS", "REJECTED_ERRORS", "classify_code"]
+__all__ = ["CONNECTION_ERRORS", "CR", "ER", "MAY_HEAL_ERRORS", "REJECTED_ERRORS", "classify_code"]
 
 
 class ER:
@@ -66,28 +66,62 @@ class CR:
 
 #: The conversation with the server broke, or the node cannot serve (not a verdict on the
 #: data): reconnect, to another node where there are several, and retry.
-CONNECTION_ERRORS = frozenset({
-    ER.CON_COUNT_ERROR, ER.UNKNOWN_COM_ERROR, ER.SERVER_SHUTDOWN, ER.ABORTING_CONNECTION, ER.NET_READ_INTERRUPTED,
-    ER.NET_WRITE_INTERRUPTED, ER.LOCK_WAIT_TIMEOUT, ER.LOCK_DEADLOCK, ER.QUERY_INTERRUPTED,
-    ER.CONNECTION_KILLED, ER.STATEMENT_TIMEOUT,
-    CR.CONN_HOST_ERROR, CR.SERVER_GONE_ERROR, CR.SERVER_LOST, CR.COMMANDS_OUT_OF_SYNC,
-    CR.SERVER_LOST_EXTENDED,
-})
+CONNECTION_ERRORS = frozenset(
+    {
+        ER.CON_COUNT_ERROR,
+        ER.UNKNOWN_COM_ERROR,
+        ER.SERVER_SHUTDOWN,
+        ER.ABORTING_CONNECTION,
+        ER.NET_READ_INTERRUPTED,
+        ER.NET_WRITE_INTERRUPTED,
+        ER.LOCK_WAIT_TIMEOUT,
+        ER.LOCK_DEADLOCK,
+        ER.QUERY_INTERRUPTED,
+        ER.CONNECTION_KILLED,
+        ER.STATEMENT_TIMEOUT,
+        CR.CONN_HOST_ERROR,
+        CR.SERVER_GONE_ERROR,
+        CR.SERVER_LOST,
+        CR.COMMANDS_OUT_OF_SYNC,
+        CR.SERVER_LOST_EXTENDED,
+    }
+)
 
 #: Refusals an operator can fix (privilege, missing table, full disk, crashed table):
 #: retried with back-off, nothing dropped.
-MAY_HEAL_ERRORS = frozenset({
-    ER.DBACCESS_DENIED_ERROR, ER.ACCESS_DENIED_ERROR, ER.NO_DB_ERROR, ER.BAD_DB_ERROR,
-    ER.TABLEACCESS_DENIED_ERROR, ER.NO_SUCH_TABLE, ER.OPEN_AS_READONLY, ER.RECORD_FILE_FULL,
-    ER.DISK_FULL, ER.GET_ERRNO, ER.CRASHED_TABLE, ER.CRASHED_ON_USAGE, ER.CRASHED_ON_REPAIR,
-})
+MAY_HEAL_ERRORS = frozenset(
+    {
+        ER.DBACCESS_DENIED_ERROR,
+        ER.ACCESS_DENIED_ERROR,
+        ER.NO_DB_ERROR,
+        ER.BAD_DB_ERROR,
+        ER.TABLEACCESS_DENIED_ERROR,
+        ER.NO_SUCH_TABLE,
+        ER.OPEN_AS_READONLY,
+        ER.RECORD_FILE_FULL,
+        ER.DISK_FULL,
+        ER.GET_ERRNO,
+        ER.CRASHED_TABLE,
+        ER.CRASHED_ON_USAGE,
+        ER.CRASHED_ON_REPAIR,
+    }
+)
 
 #: Verdicts on the data of a batch: retrying the same points cannot succeed.
-REJECTED_ERRORS = frozenset({
-    ER.BAD_NULL_ERROR, ER.DUP_ENTRY, ER.WARN_DATA_OUT_OF_RANGE, ER.WARN_DATA_TRUNCATED,
-    ER.TRUNCATED_WRONG_VALUE, ER.TRUNCATED_WRONG_VALUE_FOR_FIELD, ER.DATA_TOO_LONG,
-    ER.SIGNAL_EXCEPTION, ER.CHECK_CONSTRAINT_VIOLATED, ER.CONSTRAINT_FAILED,
-})
+REJECTED_ERRORS = frozenset(
+    {
+        ER.BAD_NULL_ERROR,
+        ER.DUP_ENTRY,
+        ER.WARN_DATA_OUT_OF_RANGE,
+        ER.WARN_DATA_TRUNCATED,
+        ER.TRUNCATED_WRONG_VALUE,
+        ER.TRUNCATED_WRONG_VALUE_FOR_FIELD,
+        ER.DATA_TOO_LONG,
+        ER.SIGNAL_EXCEPTION,
+        ER.CHECK_CONSTRAINT_VIOLATED,
+        ER.CONSTRAINT_FAILED,
+    }
+)
 
 #: Codes below this are the server's; from it on, the client library's.
 _FIRST_CLIENT_CODE = 2000
@@ -108,14 +142,14 @@ def classify_code(
     from the server (an unknown server refusal is kept and retried, never dropped).
     """
     text = describe_error(error)
-    timed_out = (timed_out or code == ER.STATEMENT_TIMEOUT
-                 or isinstance(error, TimeoutError) or "timed out" in text)
+    timed_out = (
+        timed_out or code == ER.STATEMENT_TIMEOUT or isinstance(error, TimeoutError) or "timed out" in text
+    )
     if code in MAY_HEAL_ERRORS:
         return MayHeal(text)
     if code in REJECTED_ERRORS or (rejected and code not in CONNECTION_ERRORS):
         return BatchRejected(text)
-    if (server_error and code is not None and 0 < code < _FIRST_CLIENT_CODE
-            and code not in CONNECTION_ERRORS):
+    if server_error and code is not None and 0 < code < _FIRST_CLIENT_CODE and code not in CONNECTION_ERRORS:
         return MayHeal(text)  # an unknown server refusal: keep the points, retry
     kind = OutcomeUnknown if outcome_unknown else ConnectionFailed
     return kind(text, timed_out=timed_out)

@@ -47,7 +47,7 @@ from .tls import TLSSettings, tls_of
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["OdbcBackend", "import_pyodbc", "odbc_error_code", "connection_string"]
+__all__ = ["OdbcBackend", "connection_string", "import_pyodbc", "odbc_error_code"]
 
 #: ``... message (1146) (SQLExecDirectW)``: the native code before the ODBC function.
 _NATIVE_CODE = re.compile(r"\((-?\d+)\)\s*\(SQL\w+\)")
@@ -215,9 +215,15 @@ class OdbcBackend(SQLBackend):
         self.pyodbc = import_pyodbc()
         self.driver_errors = (self.pyodbc.Error,)
         super().__init__(
-            table, user, password, database, timeouts=timeouts,
-            descriptions_table=descriptions_table, logger_id=logger_id,
-            ledger_table=ledger_table, guard_name="odbc",
+            table,
+            user,
+            password,
+            database,
+            timeouts=timeouts,
+            descriptions_table=descriptions_table,
+            logger_id=logger_id,
+            ledger_table=ledger_table,
+            guard_name="odbc",
             nodes=None if host is None else parse_nodes(host, 3306 if port is None else port),
             tls=tls,
         )
@@ -233,10 +239,16 @@ class OdbcBackend(SQLBackend):
         dsn = options["dsn"]
         try:
             backend = cls(
-                settings.table, options.get("user"), settings.password, dsn,
-                host=options.get("host"), port=options.get("port"),
-                database=options.get("database"), timeouts=settings.timeouts,
-                logger_id=settings.logger_id, tls=tls_of(options),
+                settings.table,
+                options.get("user"),
+                settings.password,
+                dsn,
+                host=options.get("host"),
+                port=options.get("port"),
+                database=options.get("database"),
+                timeouts=settings.timeouts,
+                logger_id=settings.logger_id,
+                tls=tls_of(options),
             )
         except ImportError as error:
             raise BackendConfigError(f"ODBC data source {dsn!r}: {error}") from None
@@ -296,8 +308,11 @@ class OdbcBackend(SQLBackend):
         del text  # holds the password
         self._socket = _SocketHandle(*found) if found else None
         if found is None:
-            LOG.debug("cannot tell the driver's socket among %d new one(s): blocked calls "
-                      "end by the driver's read/write time-outs", len(new))
+            LOG.debug(
+                "cannot tell the driver's socket among %d new one(s): blocked calls "
+                "end by the driver's read/write time-outs",
+                len(new),
+            )
         try:
             conn.timeout = max(1, math.ceil(self.timeouts.query))  # SQL_ATTR_QUERY_TIMEOUT
         except self.pyodbc.Error:  # a driver may refuse it; the other bounds remain

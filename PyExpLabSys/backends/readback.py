@@ -50,8 +50,9 @@ class Watermark:
             [self.row_id or 0, *types],
         )
 
-    def match(self, rows: Iterable[Sequence[Any]], points: Sequence[Point], precision: int,
-              table: str) -> int:
+    def match(
+        self, rows: Iterable[Sequence[Any]], points: Sequence[Point], precision: int, table: str
+    ) -> int:
         """How many leading ``points`` the read-back ``rows`` hold; moves the watermark
         past them."""
         stored, last_id, foreign = stored_prefix(rows, points, precision)
@@ -60,13 +61,16 @@ class Watermark:
         if foreign:
             LOG.error(
                 "read-back of %s found rows this logger did not write after id %s: another "
-                "writer uses its codenames; reconciliation may be wrong", table, self.row_id,
+                "writer uses its codenames; reconciliation may be wrong",
+                table,
+                self.row_id,
             )
         return stored
 
 
-def stored_prefix(rows: Iterable[Sequence[Any]], points: Sequence[Point],
-                  precision: int) -> tuple[int, int | None, bool]:
+def stored_prefix(
+    rows: Iterable[Sequence[Any]], points: Sequence[Point], precision: int
+) -> tuple[int, int | None, bool]:
     """Match read-back ``(id, type, unix time, value)`` rows against ``points`` in order.
 
     Returns ``(n, last_id, foreign)``: ``n`` leading points are stored, the last of them
@@ -79,8 +83,7 @@ def stored_prefix(rows: Iterable[Sequence[Any]], points: Sequence[Point],
     for row_id, type_id, stamp, value in rows:
         if stored < len(points):
             want_type, want_time, want_value = points[stored]
-            if (type_id == want_type and value == want_value
-                    and abs(float(stamp) - want_time) <= tolerance):
+            if type_id == want_type and value == want_value and abs(float(stamp) - want_time) <= tolerance:
                 stored += 1
                 last_id = int(row_id)
                 continue

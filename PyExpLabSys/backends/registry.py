@@ -20,15 +20,15 @@ from typing import Any
 
 from .base import Backend, BackendConfigError, BackendSettings
 from .nodes import parse_nodes
-from .tls import tls_of
 from .schema import ENGINES
+from .tls import tls_of
 
 __all__ = [
+    "REGISTRY",
     "BackendConfigError",
     "BackendEntry",
     "BackendSettings",
     "Option",
-    "REGISTRY",
     "build",
     "entry",
 ]
@@ -141,14 +141,16 @@ REGISTRY: dict[str, BackendEntry] = {
     entry.name: entry
     for entry in (
         BackendEntry(
-            "sqlite", "PyExpLabSys.backends.sqlite:SQLiteBackend",
+            "sqlite",
+            "PyExpLabSys.backends.sqlite:SQLiteBackend",
             (Option("path", str, required="the database file's path", is_path=True),),
             needs_password=False,
             describe_format="sqlite {path}:{table}",
             summary="an SQLite file (the embedded default; no server)",
         ),
         BackendEntry(
-            "mysql", "PyExpLabSys.backends.mysql:MySQLBackend",
+            "mysql",
+            "PyExpLabSys.backends.mysql:MySQLBackend",
             (
                 Option("user", str, required="a user"),
                 Option("host", (str, list), "localhost", check=_hosts),
@@ -163,7 +165,8 @@ REGISTRY: dict[str, BackendEntry] = {
             validate=_tls,
         ),
         BackendEntry(
-            "odbc", "PyExpLabSys.backends.odbc:OdbcBackend",
+            "odbc",
+            "PyExpLabSys.backends.odbc:OdbcBackend",
             (
                 Option("dsn", str, required="a DSN"),
                 Option("user", str),
@@ -187,8 +190,7 @@ def entry(name: str) -> BackendEntry:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise BackendConfigError(
-            f"unknown backend {name!r}; choose from {', '.join(REGISTRY)}") from None
+        raise BackendConfigError(f"unknown backend {name!r}; choose from {', '.join(REGISTRY)}") from None
 
 
 def build(name: str, settings: BackendSettings) -> Backend:

@@ -168,14 +168,18 @@ class SQLBackend(Backend):
             return SetupRejected(failure)
         code = self._error_code(error)
         translated = classify_code(
-            error, code, outcome_unknown,
+            error,
+            code,
+            outcome_unknown,
             rejected=self._is_rejected(error),
             server_error=isinstance(error, self.driver_errors),
             timed_out=timed_out,
         )
         if code == ER.ACCESS_DENIED_ERROR and (self.tls is None or self.tls.ca is None):
-            return MayHeal(f"{translated}; a server with require_secure_transport=ON refuses "
-                           "connections without TLS this way: set ssl_ca")
+            return MayHeal(
+                f"{translated}; a server with require_secure_transport=ON refuses "
+                "connections without TLS this way: set ssl_ca"
+            )
         return translated
 
     def _password(self) -> str | None:
@@ -260,7 +264,8 @@ class SQLBackend(Backend):
                 cursor.execute("SET SESSION time_zone = '+00:00'")
                 try:
                     self._execute(
-                        cursor, "SET SESSION max_statement_time = %s",
+                        cursor,
+                        "SET SESSION max_statement_time = %s",
                         (float(self.timeouts.query),),
                     )
                 except self.driver_errors:  # MySQL (not MariaDB) has no such variable
@@ -290,20 +295,31 @@ class SQLBackend(Backend):
             raise translated from None
         LOG.info(
             "connected to %s (connection %s, %s, time precision %d)",
-            self.describe(), self.connection_id, self.engine, self.precision,
+            self.describe(),
+            self.connection_id,
+            self.engine,
+            self.precision,
         )
 
     def _read_table_layout(self, cursor: Any) -> None:
         """The data table's engine and the precision of its ``time`` column."""
         where = "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
-        self.engine = self._one(
-            cursor, f"SELECT ENGINE FROM information_schema.TABLES {where}",
-            "does not exist",
-        ) or "unknown"
-        self.precision = int(self._one(
-            cursor, "SELECT COALESCE(DATETIME_PRECISION, 0) FROM information_schema.COLUMNS "
-            f"{where} AND COLUMN_NAME = 'time'", "has no column 'time'",
-        ))
+        self.engine = (
+            self._one(
+                cursor,
+                f"SELECT ENGINE FROM information_schema.TABLES {where}",
+                "does not exist",
+            )
+            or "unknown"
+        )
+        self.precision = int(
+            self._one(
+                cursor,
+                "SELECT COALESCE(DATETIME_PRECISION, 0) FROM information_schema.COLUMNS "
+                f"{where} AND COLUMN_NAME = 'time'",
+                "has no column 'time'",
+            )
+        )
 
     def _one(self, cursor: Any, statement: str, missing: str) -> Any:
         """The single value ``statement`` selects about the data table; MayHeal if none."""
@@ -324,7 +340,8 @@ class SQLBackend(Backend):
         if not self.transactional:
             raise SetupRejected(
                 f"table {self.database}.{self.table} is {self.engine} on a Galera node: Galera "
-                "replicates InnoDB only (ALTER TABLE ... ENGINE=InnoDB)")
+                "replicates InnoDB only (ALTER TABLE ... ENGINE=InnoDB)"
+            )
         cursor.execute("SET SESSION wsrep_sync_wait = 1")
 
     def _kill(self, cursor: Any, connection_id: int) -> None:
@@ -367,8 +384,11 @@ class SQLBackend(Backend):
                 LOG.debug("error while interrupting", exc_info=True)
 
     def _deadline_passed(self) -> None:
-        LOG.warning("statement on %s passed its %.1f s time-out: interrupting it",
-                    self.describe(), self.timeouts.query)
+        LOG.warning(
+            "statement on %s passed its %.1f s time-out: interrupting it",
+            self.describe(),
+            self.timeouts.query,
+        )
         self.interrupt()
 
     def _start_block(self, wait: float | None = None) -> None:
@@ -396,13 +416,17 @@ class SQLBackend(Backend):
         )
         return map_codenames(wanted, rows, self.descriptions_table)
 
-    def read_values(self, codenames: Sequence[str], since: float) -> dict[str, list[tuple[float, float | None]]]:
+    def read_values(
+        self, codenames: Sequence[str], since: float
+    ) -> dict[str, list[tuple[float, float | None]]]:
         ids = self.resolve_codenames(codenames)
         names = {type_id: codename for codename, type_id in ids.items()}
         rows = self._read(
             f"SELECT type, UNIX_TIMESTAMP(time), value FROM {self._table_sql} "
             f"WHERE time >= FROM_UNIXTIME(%s) AND type IN ({','.join(['%s'] * len(names))}) "
-            "ORDER BY time", [since, *names])
+            "ORDER BY time",
+            [since, *names],
+        )
         out: dict[str, list[tuple[float, float | None]]] = {codename: [] for codename in codenames}
         for type_id, when, value in rows:  # the session's time zone is UTC (connect)
             out[names[type_id]].append((float(when), None if value is None else float(value)))
@@ -542,21 +566,28 @@ class SQLBackend(Backend):
 
     # -- tables (init-db) -----------------------------------------------------------------
 
-    def create_tables(
-        self, descriptions: Mapping[str, str], engine: str = "InnoDB", time_precision: int = 6,
-    ) -> dict[str, int]:
-        """Create the classic layout if missing (new tables get ``engine`` and a time
-        column of ``time_precision`` digits) and register the codenames in
-        ``descriptions`` (codename → description); their ids. Existing tables and
-        codenames are left as they are."""
+    def create_tables(self, descriptions: Mapping[str, str], **layout: Any) -> dict[str, int]:
+        """Create the classic layout if missing (new tables get ``layout``'s ``engine``,
+        default InnoDB, and a time column of ``time_precision`` digits, default 6) and
+        register the codenames in ``descriptions`` (codename → description); their ids.
+        Existing tables and codenames are left as they are."""
+        engine = layout.pop("engine", "InnoDB")
+        time_precision = layout.pop("time_precision", 6)
+        if layout:
+            raise TypeError(f"unknown table layout option(s): {', '.join(sorted(layout))}")
         self._start_block(self.timeouts.connect)
         try:
             conn = self._open()
         except Exception as error:
             raise self._failed(error) from None
         try:
-            create_tables(conn, self.table, engine=engine, descriptions_table=self.descriptions_table,
-                          time_precision=time_precision)
+            create_tables(
+                conn,
+                self.table,
+                engine=engine,
+                descriptions_table=self.descriptions_table,
+                time_precision=time_precision,
+            )
             return register_codenames(conn, descriptions, self.placeholder, self.descriptions_table)
         except self.driver_errors as error:
             raise self._failed(error) from None

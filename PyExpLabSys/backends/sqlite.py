@@ -58,8 +58,7 @@ class SQLiteBackend(Backend):
         return f"SQLite {self.path}:{self.table}"
 
     def create_tables(self, descriptions: Mapping[str, str], **layout: object) -> dict[str, int]:
-        ids = create_tables(self.path, self.table, descriptions, self.descriptions_table,
-                            descriptions)
+        ids = create_tables(self.path, self.table, descriptions, self.descriptions_table, descriptions)
         return {codename: ids[codename] for codename in descriptions}
 
     @property
@@ -105,14 +104,22 @@ class SQLiteBackend(Backend):
             raise MayHeal(describe_error(error)) from None
         return map_codenames(wanted, rows, self.descriptions_table)
 
-    def read_values(self, codenames: Sequence[str], since: float) -> dict[str, list[tuple[float, float | None]]]:
+    def read_values(
+        self, codenames: Sequence[str], since: float
+    ) -> dict[str, list[tuple[float, float | None]]]:
         ids = self.resolve_codenames(codenames)
         names = {type_id: codename for codename, type_id in ids.items()}
         out: dict[str, list[tuple[float, float | None]]] = {codename: [] for codename in codenames}
         try:
-            rows = self._require().execute(
-                f"SELECT type, time, value FROM {self._table_sql} WHERE time >= ? AND type IN "
-                f"({','.join('?' * len(names))}) ORDER BY time", [since, *names]).fetchall()
+            rows = (
+                self._require()
+                .execute(
+                    f"SELECT type, time, value FROM {self._table_sql} WHERE time >= ? AND type IN "
+                    f"({','.join('?' * len(names))}) ORDER BY time",
+                    [since, *names],
+                )
+                .fetchall()
+            )
         except sqlite3.Error as error:
             raise MayHeal(describe_error(error)) from None
         for type_id, when, value in rows:

@@ -50,8 +50,12 @@ class StaleConnections:
         raise ConnectionFailed if one still runs after ``timeout`` seconds. Those of
         other servers are forgotten."""
         for other in [s for s in self._ids if s != server]:
-            LOG.info("connection(s) %s on %s:%s are left to that server (now on %s:%s)",
-                     self._ids.pop(other), *other, *server)
+            LOG.info(
+                "connection(s) %s on %s:%s are left to that server (now on %s:%s)",
+                self._ids.pop(other),
+                *other,
+                *server,
+            )
         ids = self._ids.get(server)
         if not ids:
             return

@@ -11,9 +11,9 @@ but file names: no key material reaches a log, an exception or the status.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["TLS_OPTIONS", "TLSSettings", "tls_failure", "tls_of"]
@@ -51,8 +51,13 @@ class TLSSettings:
             raise ValueError("ssl_verify_identity needs ssl_ca (the CA that signed the server's certificate)")
 
     @classmethod
-    def from_options(cls, ssl_ca: Any = None, ssl_cert: Any = None, ssl_key: Any = None,
-                     ssl_verify_identity: bool | None = None) -> TLSSettings | None:
+    def from_options(
+        cls,
+        ssl_ca: Any = None,
+        ssl_cert: Any = None,
+        ssl_key: Any = None,
+        ssl_verify_identity: bool | None = None,
+    ) -> TLSSettings | None:
         """The settings of these keyword arguments, or None when none is given."""
         if ssl_ca is None and ssl_cert is None and ssl_key is None and not ssl_verify_identity:
             return None
@@ -81,8 +86,11 @@ class TLSSettings:
         }
 
     def describe(self) -> str:
-        checks = "certificate and host name" if self.verify_identity else (
-            "certificate" if self.ca is not None else "not verified")
+        checks = (
+            "certificate and host name"
+            if self.verify_identity
+            else ("certificate" if self.ca is not None else "not verified")
+        )
         return f"TLS ({checks})"
 
 

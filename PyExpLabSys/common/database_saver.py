@@ -37,8 +37,9 @@ class ContinuousDataSaver(ContinuousLogger):
         measurement_codenames: Iterable[str] | None = None,
         **options: Any,
     ) -> None:
-        super().__init__(continuous_data_table, username, password,
-                         list(measurement_codenames or ()), **options)
+        super().__init__(
+            continuous_data_table, username, password, list(measurement_codenames or ()), **options
+        )
         self.continuous_data_table = continuous_data_table
         self.username = username
 

@@ -28,15 +28,15 @@ from ..settings import resolve_server_location
 LOG = logging.getLogger(__name__)
 
 __all__ = [
-    "ContinuousLogger",
-    "StartupException",
     "NONE_RESPONSE",
-    "timeout_query",
+    "ContinuousLogger",
     "InterruptableThread",
     "LoggerStatus",
-    "StopReport",
     "LoggerStoppedError",
+    "StartupException",
+    "StopReport",
     "UnknownCodenameError",
+    "timeout_query",
 ]
 
 #: What :func:`timeout_query` returns when the query did not finish in time.
@@ -49,8 +49,9 @@ NONE_RESPONSE = None
 backend_factory: Callable[[str], Backend] | None = None
 
 
-def _registered_backend(name: str, table: str, password: str, timeouts: Timeouts,
-                        logger_id: str | None, **options: Any) -> Backend:
+def _registered_backend(
+    name: str, table: str, password: str, timeouts: Timeouts, logger_id: str | None, **options: Any
+) -> Backend:
     """A backend from the registry; StartupException (naming what is wrong) if it
     cannot be built."""
     settings = BackendSettings(table, options, password, timeouts, logger_id)
@@ -76,8 +77,9 @@ class ContinuousLogger(DataLogger):
     ``~/.local/state/PyExpLabSys/dead_letters_<table>.jsonl``) and ``logger_id`` (the
     name of this logger's batches in the ledger; random by default, or kept in the
     spool), ``ssl_ca``, ``ssl_cert``, ``ssl_key``, ``ssl_verify_identity`` (TLS to the
-    server: see :mod:`PyExpLabSys.backends.tls`), ``spool_path`` (an SQLite file that keeps waiting points through a crash of
-    the process or a long outage) with its policy ``spool`` (a :class:`SpoolPolicy`).
+    server: see :mod:`PyExpLabSys.backends.tls`), ``spool_path`` (an SQLite file that
+    keeps waiting points through a crash of the process or a long outage) with its policy
+    ``spool`` (a :class:`SpoolPolicy`).
     """
 
     def __init__(
@@ -110,22 +112,43 @@ class ContinuousLogger(DataLogger):
     ) -> None:
         if retry is None:
             retry = RetryPolicy(max_delay=float(reconnect_waittime))
-        tls = {"ssl_ca": ssl_ca, "ssl_cert": ssl_cert, "ssl_key": ssl_key,
-               "ssl_verify_identity": ssl_verify_identity}
+        tls = {
+            "ssl_ca": ssl_ca,
+            "ssl_cert": ssl_cert,
+            "ssl_key": ssl_key,
+            "ssl_verify_identity": ssl_verify_identity,
+        }
         self.dequeue_timeout = dequeue_timeout
         self.reconnect_waittime = reconnect_waittime
         if backend is None and backend_factory is not None:
             backend = backend_factory(table)
         if backend is None and dsn is not None:
             backend = _registered_backend(
-                "odbc", table, password, timeouts, logger_id, dsn=dsn, user=username,
-                host=host, port=port, database=database, **tls,
+                "odbc",
+                table,
+                password,
+                timeouts,
+                logger_id,
+                dsn=dsn,
+                user=username,
+                host=host,
+                port=port,
+                database=database,
+                **tls,
             )
         if backend is None:
             location = resolve_server_location(host, port, database)
             backend = _registered_backend(
-                "mysql", table, password, timeouts, logger_id, user=username,
-                host=location.host, port=location.port, database=location.database, **tls,
+                "mysql",
+                table,
+                password,
+                timeouts,
+                logger_id,
+                user=username,
+                host=location.host,
+                port=location.port,
+                database=location.database,
+                **tls,
             )
         if dead_letter_path is None:
             dead_letter_path = default_dead_letter_path(table)

@@ -18,32 +18,47 @@ from ..datalog.criteria import LoggingCriterion, make_criterion
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["ValueLogger", "LoggingCriteriumChecker"]
+__all__ = ["LoggingCriteriumChecker", "ValueLogger"]
 
 
 class LoggingCriteriumChecker:
     """Keeps one criterion per codename; ``check(codename, value)`` says whether to log."""
 
-    def __init__(self, codenames: Sequence[str] = (), types: Sequence[str] = (),
-                 criteria: Sequence[float] = (), time_outs: Sequence[float] | None = None,
-                 low_compare_values: Sequence[float | None] | None = None) -> None:
+    def __init__(
+        self,
+        codenames: Sequence[str] = (),
+        types: Sequence[str] = (),
+        criteria: Sequence[float] = (),
+        time_outs: Sequence[float] | None = None,
+        low_compare_values: Sequence[float | None] | None = None,
+    ) -> None:
         count = len(codenames)
-        for name, seq in (("types", types), ("criteria", criteria),
-                          ("time_outs", time_outs), ("low_compare_values", low_compare_values)):
+        for name, seq in (
+            ("types", types),
+            ("criteria", criteria),
+            ("time_outs", time_outs),
+            ("low_compare_values", low_compare_values),
+        ):
             if seq is not None and len(seq) != count:
                 raise ValueError(f"there must be exactly as many {name} as codenames")
         time_outs = time_outs if time_outs is not None else [600] * count
         lows = low_compare_values if low_compare_values is not None else [None] * count
         self.measurements: dict[str, LoggingCriterion] = {}
-        for args in zip(codenames, types, criteria, time_outs, lows):
+        for args in zip(codenames, types, criteria, time_outs, lows, strict=True):
             self.add_measurement(*args)
 
     @property
     def codenames(self) -> list[str]:
         return list(self.measurements)
 
-    def add_measurement(self, codename: str, type_: str, criterium: float,
-                        time_out: float = 600, low_compare: float | None = None) -> None:
+    def add_measurement(
+        self,
+        codename: str,
+        type_: str,
+        criterium: float,
+        time_out: float = 600,
+        low_compare: float | None = None,
+    ) -> None:
         """Add a channel: ``type_`` is ``'lin'`` or ``'log'``."""
         self.measurements[codename] = make_criterion(type_, criterium, time_out, low_compare)
 
@@ -60,9 +75,16 @@ class ValueLogger(threading.Thread):
     """Polls ``value_reader.value()`` (or ``.value(channel)``) every ``interval`` seconds
     and sets ``read_trigged()`` when a reading should be logged (PyExpLabSys API)."""
 
-    def __init__(self, value_reader: Any, maximumtime: float = 600,
-                 low_comp: float | None = None, comp_type: str = "lin",
-                 comp_val: float = 1, channel: Any = None, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        value_reader: Any,
+        maximumtime: float = 600,
+        low_comp: float | None = None,
+        comp_type: str = "lin",
+        comp_val: float = 1,
+        channel: Any = None,
+        interval: float = 1.0,
+    ) -> None:
         super().__init__(name="ValueLogger", daemon=True)
         self.valuereader = value_reader
         self.channel = channel

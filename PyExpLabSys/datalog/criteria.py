@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import math
 import time
+
 __all__ = [
-    "LoggingCriterion",
-    "LinearCriterion",
-    "RelativeCriterion",
-    "EveryReading",
-    "make_criterion",
     "CRITERION_KINDS",
+    "EveryReading",
+    "LinearCriterion",
+    "LoggingCriterion",
+    "RelativeCriterion",
+    "make_criterion",
 ]
 
 
@@ -45,8 +46,9 @@ class LoggingCriterion:
 
     kind = "base"
 
-    def __init__(self, threshold: float = 0.0, max_interval: float | None = 600.0,
-                 low_compare: float | None = None) -> None:
+    def __init__(
+        self, threshold: float = 0.0, max_interval: float | None = 600.0, low_compare: float | None = None
+    ) -> None:
         if not (isinstance(threshold, (int, float)) and threshold >= 0 and math.isfinite(threshold)):
             raise ValueError(f"threshold must be a finite number >= 0, not {threshold!r}")
         if max_interval is not None and not max_interval > 0:
@@ -58,8 +60,10 @@ class LoggingCriterion:
         self.last_time: float | None = None
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(threshold={self.threshold!r}, "
-                f"max_interval={self.max_interval!r}, low_compare={self.low_compare!r})")
+        return (
+            f"{type(self).__name__}(threshold={self.threshold!r}, "
+            f"max_interval={self.max_interval!r}, low_compare={self.low_compare!r})"
+        )
 
     def reset(self) -> None:
         """Forget the last logged point: the next reading is logged."""
@@ -134,8 +138,9 @@ class EveryReading(LoggingCriterion):
 
     kind = "always"
 
-    def __init__(self, threshold: float = 0.0, max_interval: float | None = None,
-                 low_compare: float | None = None) -> None:
+    def __init__(
+        self, threshold: float = 0.0, max_interval: float | None = None, low_compare: float | None = None
+    ) -> None:
         super().__init__(threshold, max_interval, low_compare)
 
     def should_log(self, value: float | None, now: float | None = None) -> bool:
@@ -156,13 +161,12 @@ CRITERION_KINDS: dict[str, type[LoggingCriterion]] = {
 }
 
 
-def make_criterion(kind: str, threshold: float = 0.0, max_interval: float | None = 600.0,
-                   low_compare: float | None = None) -> LoggingCriterion:
+def make_criterion(
+    kind: str, threshold: float = 0.0, max_interval: float | None = 600.0, low_compare: float | None = None
+) -> LoggingCriterion:
     """A fresh criterion by name: ``linear``/``lin``, ``relative``/``log`` or ``always``."""
     try:
         cls = CRITERION_KINDS[kind]
     except KeyError:
-        raise ValueError(
-            f"unknown criterion {kind!r}; choose from {', '.join(CRITERION_KINDS)}"
-        ) from None
+        raise ValueError(f"unknown criterion {kind!r}; choose from {', '.join(CRITERION_KINDS)}") from None
     return cls(threshold, max_interval, low_compare)

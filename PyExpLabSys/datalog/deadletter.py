@@ -40,8 +40,11 @@ class DeadLetterStore:
     def add(self, codename: str, unixtime: float, value: float | None, reason: str) -> None:
         """Store one rejected point; log the reason the first time it is seen."""
         record = {
-            "codename": codename, "time": unixtime, "value": value,
-            "reason": reason, "rejected_at": time.time(),
+            "codename": codename,
+            "time": unixtime,
+            "value": value,
+            "reason": reason,
+            "rejected_at": time.time(),
         }
         with self._lock:
             self.count += 1
@@ -61,8 +64,14 @@ class DeadLetterStore:
                     LOG.error("cannot write dead letter to %s (%s); kept in memory", self.path, error)
         where = self.path or "memory"
         if first:
-            LOG.error("database rejected a point for good (%s=%r at %.3f): %s; "
-                      "dead-lettered to %s", codename, value, unixtime, reason, where)
+            LOG.error(
+                "database rejected a point for good (%s=%r at %.3f): %s; dead-lettered to %s",
+                codename,
+                value,
+                unixtime,
+                reason,
+                where,
+            )
         else:
             LOG.debug("dead-lettered %s=%r at %.3f (%s)", codename, value, unixtime, reason)
 

@@ -7,8 +7,9 @@ unknown (the connection broke after the COMMIT was sent) it asks the backend, on
 new connection, how much of the batch is already stored before sending anything again.
 
 Every point has a stream position (``seq``), given by the buffer: the number of points
-acknowledged before it, or its number in the durable spool. A batch is named by the position of its first point, which is what lets a backend
-recognise a resend of the same points.
+acknowledged before it, or its number in the durable spool. A batch is named by the
+position of its first point, which is what lets a backend recognise a resend of the same
+points.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from ..backends.base import (
     Backend,
     BackendError,
     BatchRejected,
-    ConnectionFailed,
     MayHeal,
     OutcomeUnknown,
 )
@@ -178,13 +178,17 @@ class Drain:
         if not self._pipeline:
             return points, None
         ahead, self._ahead = self._ahead, None
-        if (ahead is not None and len(points) >= len(ahead[0])
-                and points[0] is ahead[0][0] and points[len(ahead[0]) - 1] is ahead[0][-1]):
+        if (
+            ahead is not None
+            and len(points) >= len(ahead[0])
+            and points[0] is ahead[0][0]
+            and points[len(ahead[0]) - 1] is ahead[0][-1]
+        ):
             batch, prepared = ahead[0], ahead[1].result()
         else:  # first batch, or the queue changed (failure, split): prepare it now
             batch = points[: self.limit]
             prepared = self.backend.prepare(batch)
-        following = points[len(batch): len(batch) + self.limit]
+        following = points[len(batch) : len(batch) + self.limit]
         if following and self._unknown is None and self._preparer is not None:
             self._ahead = (following, self._preparer.submit(self.backend.prepare, following))
         return batch, prepared
@@ -208,7 +212,10 @@ class Drain:
         self.reconciled_batches += 1
         LOG.warning(
             "batch at %d had an unknown outcome: %d of %d points were committed, %s",
-            first_seq, stored, count, "nothing to resend" if stored == count else "resending the rest",
+            first_seq,
+            stored,
+            count,
+            "nothing to resend" if stored == count else "resending the rest",
         )
         if stored:
             self._acknowledge(stored, points[0][1])
@@ -224,7 +231,7 @@ class Drain:
         self.last_error = reason
         if error.stored:  # a non-transactional table kept the rows before the bad one
             self._acknowledge(error.stored, points[0][1])
-            points = points[error.stored:]
+            points = points[error.stored :]
         if len(points) == 1:
             type_id, unixtime, value = points[0]
             codename = self.type_names.get(type_id, str(type_id))
@@ -233,17 +240,17 @@ class Drain:
             return
         self.suspect_end = max(self.suspect_end, self.buffer.head_seq() + len(points))
         self.limit = max(1, len(points) // 2)
-        LOG.warning("batch of %d point(s) rejected (%s): splitting it to isolate the cause",
-                    len(points), reason)
+        LOG.warning(
+            "batch of %d point(s) rejected (%s): splitting it to isolate the cause", len(points), reason
+        )
 
     def commit_latency(self) -> tuple[float, float, float] | None:
         """(median, 99th percentile, maximum) seconds from the time stamp of each recent
         batch's oldest point to its commit; None before the first commit."""
-        recent = sorted(tuple(self._latencies))  # copied at once: the drain thread appends
+        recent = sorted(self._latencies)  # one C-level copy under the GIL: appends wait
         if not recent:
             return None
-        return (recent[len(recent) // 2], recent[min(len(recent) - 1, int(len(recent) * 0.99))],
-                recent[-1])
+        return (recent[len(recent) // 2], recent[min(len(recent) - 1, int(len(recent) * 0.99))], recent[-1])
 
     def _acknowledge(self, count: int, oldest_time: float) -> None:
         self._latencies.append(max(0.0, time.time() - oldest_time))
@@ -271,8 +278,13 @@ class Drain:
         if isinstance(error, MayHeal):
             level = logging.ERROR if not self._logged_outage else logging.DEBUG
         LOG.log(
-            level, "%s (%s) on %s; %d point(s) queued; retrying in %.2f s",
-            type(error).__name__, self.last_error, self.backend.describe(), len(self.buffer), delay,
+            level,
+            "%s (%s) on %s; %d point(s) queued; retrying in %.2f s",
+            type(error).__name__,
+            self.last_error,
+            self.backend.describe(),
+            len(self.buffer),
+            delay,
         )
         self._logged_outage = True
         if not isinstance(error, (MayHeal, BatchRejected)):

@@ -34,7 +34,7 @@ from .status import LoggerStatus, StopReport
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DataLogger", "StartupException", "CodenameLookupError", "LoggerStoppedError"]
+__all__ = ["CodenameLookupError", "DataLogger", "LoggerStoppedError", "StartupException"]
 
 _now = time.time
 #: Translates codenames with the backend; run by a _Runner where the backend may be used.
@@ -149,8 +149,7 @@ class DataLogger(threading.Thread):
                 LOG.info("logging %s too", ", ".join(new))
         return {c: self._codename_translation[c] for c in wanted}
 
-    def _run_with_backend(self, lookup: _Lookup, codenames: list[str],
-                          timeout: float) -> dict[str, int]:
+    def _run_with_backend(self, lookup: _Lookup, codenames: list[str], timeout: float) -> dict[str, int]:
         """Run ``lookup(codenames)`` where the backend may be used: in the drain thread
         once it runs, else here (before ``start()``)."""
         with self._stop_lock:
@@ -202,7 +201,8 @@ class DataLogger(threading.Thread):
                     LOG.warning(
                         "cannot reach %s (%s): starting on the spool with the codenames of "
                         "an earlier run; points wait there until the database is back",
-                        self.backend.describe(), error,
+                        self.backend.describe(),
+                        error,
                     )
                     return cached
                 if remaining <= 0:
@@ -300,11 +300,13 @@ class DataLogger(threading.Thread):
 
     def _make_report(self, spooled: int) -> StopReport:
         unknown = self._drain.unknown_outcome_points()
-        if spooled:
+        if spooled and self._spool is not None:
             reason = self._drain.last_error or "stop time-out reached"
             LOG.warning(
-                "stopped with %d point(s) not yet delivered, kept in the spool %s for the "
-                "next start (%s)", spooled, self._spool.path, reason,  # type: ignore[union-attr]
+                "stopped with %d point(s) not yet delivered, kept in the spool %s for the next start (%s)",
+                spooled,
+                self._spool.path,
+                reason,
             )
             return StopReport(False, 0, unknown, {}, reason, spooled=spooled)
         left = self._buffer.snapshot()
@@ -314,9 +316,12 @@ class DataLogger(threading.Thread):
         per_codename = dict(Counter(self._type_names.get(p[0], str(p[0])) for p in left))
         reason = self._drain.last_error or "stop time-out reached"
         LOG.error(
-            "stopped with %d point(s) NOT delivered (%d with unknown outcome) to %s: %s; "
-            "per codename: %s",
-            len(left), unknown, self.backend.describe(), reason, per_codename,
+            "stopped with %d point(s) NOT delivered (%d with unknown outcome) to %s: %s; per codename: %s",
+            len(left),
+            unknown,
+            self.backend.describe(),
+            reason,
+            per_codename,
         )
         return StopReport(False, len(left), unknown, per_codename, reason)
 

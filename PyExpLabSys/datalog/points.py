@@ -91,8 +91,7 @@ class PointValidator:
         """
         if isinstance(value, bool) or not _is_real_number(value):
             raise TypeError(
-                f"value must be a real number (int or float), not {type(value).__name__}: "
-                f"{value!r:.80}"
+                f"value must be a real number (int or float), not {type(value).__name__}: {value!r:.80}"
             )
         try:
             number = float(value)
@@ -107,7 +106,7 @@ class PointValidator:
         if self.nonfinite is NonFinitePolicy.REJECT:
             raise ValueError(f"value {number!r} is not finite (policy: reject)")
         if self.nonfinite is NonFinitePolicy.DROP:
-            return DROP  # type: ignore[return-value]
+            return DROP  # type: ignore[return-value]  # a sentinel that check() filters out
         return None
 
     def time(self, unixtime: Any) -> float:

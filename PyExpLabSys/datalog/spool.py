@@ -67,39 +67,50 @@ class Spool:
         self.acked_seq = int(meta.get("acked_seq", "0"))
         self.checkpoint: dict[str, Any] = json.loads(meta.get("checkpoint", "{}"))
         self._codenames: dict[str, int] = json.loads(meta.get("codenames", "{}"))
-        first, last, count = self.conn.execute(
-            "SELECT MIN(seq), MAX(seq), COUNT(*) FROM points"
-        ).fetchone()
+        first, last, count = self.conn.execute("SELECT MIN(seq), MAX(seq), COUNT(*) FROM points").fetchone()
         self.next_seq = max(self.acked_seq, (last + 1) if last is not None else 0)
         self.stored = count  # points on disk, including acknowledged ones not yet deleted
         if count:
-            LOG.warning("spool %s holds %d point(s) from an earlier run (seq %d to %d); "
-                        "they will be delivered first", self.path, count, first, last)
+            LOG.warning(
+                "spool %s holds %d point(s) from an earlier run (seq %d to %d); they will be delivered first",
+                self.path,
+                count,
+                first,
+                last,
+            )
 
     def _create_or_check(self) -> None:
-        tables = {row[0] for row in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
             with self.conn:
                 self.conn.execute("BEGIN")
-                self.conn.execute("CREATE TABLE points (seq INTEGER PRIMARY KEY, type INTEGER "
-                                  "NOT NULL, time REAL NOT NULL, value REAL)")
+                self.conn.execute(
+                    "CREATE TABLE points (seq INTEGER PRIMARY KEY, type INTEGER "
+                    "NOT NULL, time REAL NOT NULL, value REAL)"
+                )
                 self.conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-                    ("schema", SCHEMA_VERSION),
-                    ("logger_id", f"spool:{uuid.uuid4().hex[:24]}"),
-                    ("acked_seq", "0"),
-                    ("checkpoint", "{}"),
-                ])
+                self.conn.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [
+                        ("schema", SCHEMA_VERSION),
+                        ("logger_id", f"spool:{uuid.uuid4().hex[:24]}"),
+                        ("acked_seq", "0"),
+                        ("checkpoint", "{}"),
+                    ],
+                )
             return
         if not {"points", "meta"} <= tables:
-            raise SpoolError(f"spool {self.path} is an SQLite file of something else "
-                             f"(tables: {', '.join(sorted(tables))}); not touching it")
+            raise SpoolError(
+                f"spool {self.path} is an SQLite file of something else "
+                f"(tables: {', '.join(sorted(tables))}); not touching it"
+            )
         columns = [row[1] for row in self.conn.execute("PRAGMA table_info(points)")]
         version = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if columns != ["seq", "type", "time", "value"] or version != (SCHEMA_VERSION,):
-            raise SpoolError(f"spool {self.path} has an unknown layout (columns {columns}, "
-                             f"schema {version}); not touching it")
+            raise SpoolError(
+                f"spool {self.path} has an unknown layout (columns {columns}, "
+                f"schema {version}); not touching it"
+            )
         self.conn.execute("PRAGMA quick_check").fetchone()
 
     def remember_codenames(self, mapping: dict[str, int]) -> None:
@@ -108,8 +119,7 @@ class Spool:
         if known == self._codenames:
             return
         with self.lock:
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('codenames', ?)",
-                              (json.dumps(known),))
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('codenames', ?)", (json.dumps(known),))
         self._codenames = known
 
     def codenames(self, wanted: list[str]) -> dict[str, int] | None:
@@ -121,15 +131,18 @@ class Spool:
     def used_bytes(self) -> int:
         """Bytes of the file in use (freed pages are reused, so the file stops there)."""
         with self.lock:
-            page_size, pages, free = (self.conn.execute(f"PRAGMA {name}").fetchone()[0]
-                                      for name in ("page_size", "page_count", "freelist_count"))
+            page_size, pages, free = (
+                self.conn.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("page_size", "page_count", "freelist_count")
+            )
         return (pages - free) * page_size
 
     def waiting(self, from_seq: int) -> tuple[int, int | None]:
         """(count, first seq) of the points on disk at or after ``from_seq``."""
         with self.lock:
             count, first = self.conn.execute(
-                "SELECT COUNT(*), MIN(seq) FROM points WHERE seq >= ?", (from_seq,)).fetchone()
+                "SELECT COUNT(*), MIN(seq) FROM points WHERE seq >= ?", (from_seq,)
+            ).fetchone()
         return int(count), first
 
     def write_group(self, points: list[Any], acked: int, checkpoint: dict[str, Any]) -> int:
@@ -145,8 +158,10 @@ class Spool:
                     [(first + i, *point) for i, point in enumerate(points)],
                 )
                 deleted = self.conn.execute("DELETE FROM points WHERE seq < ?", (acked,)).rowcount
-                self.conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [
-                    (str(acked), "acked_seq"), (json.dumps(checkpoint), "checkpoint")])
+                self.conn.executemany(
+                    "UPDATE meta SET value = ? WHERE key = ?",
+                    [(str(acked), "acked_seq"), (json.dumps(checkpoint), "checkpoint")],
+                )
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:
@@ -286,8 +301,9 @@ class SpoolBuffer:
         try:
             self.flush()
         except Exception:  # disk full, I/O error: keep the points in RAM and retry
-            LOG.exception("spool %s: group commit failed; %d point(s) wait in RAM",
-                          self.spool.path, len(self._incoming))
+            LOG.exception(
+                "spool %s: group commit failed; %d point(s) wait in RAM", self.spool.path, len(self._incoming)
+            )
 
     def flush(self) -> int:
         """One group commit: new points to disk, acknowledged ones deleted. Returns
@@ -337,15 +353,15 @@ class SpoolBuffer:
         dropped = self._drop_oldest(count)
         if dropped < count:  # everything older is in flight: drop from the batch instead
             self._overflowed(count - dropped, "newest (all older points are in flight)")
-            batch = batch[count - dropped:]
+            batch = batch[count - dropped :]
         return batch
 
     def _drop_oldest(self, count: int) -> int:
         """Delete up to ``count`` of the oldest waiting points that are not in flight."""
         with self._lock:
             keep = self._inflight
-            seqs_in_ram = self._seqs[keep:keep + count]
-            del self._points[keep:keep + len(seqs_in_ram)], self._seqs[keep:keep + len(seqs_in_ram)]
+            seqs_in_ram = self._seqs[keep : keep + count]
+            del self._points[keep : keep + len(seqs_in_ram)], self._seqs[keep : keep + len(seqs_in_ram)]
             doomed = list(seqs_in_ram)
             if len(doomed) < count and self._disk_from is not None:
                 rows = self.spool.read(self._disk_from, count - len(doomed))
@@ -362,9 +378,15 @@ class SpoolBuffer:
     def _overflowed(self, count: int, which: str) -> None:
         first = self.overflowed == 0
         self.overflowed += count
-        LOG.log(logging.ERROR if first or self.overflowed % 100_000 < count else logging.DEBUG,
-                "SPOOL FULL (%s, limit %d bytes): dropped the %d %s point(s); %d dropped so far",
-                self.spool.path, self.policy.max_spool_bytes, count, which, self.overflowed)
+        LOG.log(
+            logging.ERROR if first or self.overflowed % 100_000 < count else logging.DEBUG,
+            "SPOOL FULL (%s, limit %d bytes): dropped the %d %s point(s); %d dropped so far",
+            self.spool.path,
+            self.policy.max_spool_bytes,
+            count,
+            which,
+            self.overflowed,
+        )
 
     def wait_flushed(self, timeout: float) -> bool:
         """Wait until every point enqueued so far is on disk (tests, shutdown)."""
@@ -392,7 +414,8 @@ class SpoolBuffer:
         return {
             "spooled": self._waiting,
             "spool_bytes": self.spool.size(),
-            "oldest_spooled_age": None if oldest is None or not self._waiting
+            "oldest_spooled_age": None
+            if oldest is None or not self._waiting
             else max(0.0, time.time() - oldest[1]),
             "overflowed": self.overflowed,
         }

@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar, cast, overload
 
 import serial
 
@@ -174,9 +174,11 @@ def text(data: str) -> str:
 def checked(parse: Callable[[str], object]) -> Callable[[str], str]:
     """A parser that returns the data as text once ``parse`` accepts it (for replies
     PyExpLabSys returned as text: garbage is still an error)."""
+
     def parse_text(data: str) -> str:
         parse(data)
         return data
+
     return parse_text
 
 
@@ -214,8 +216,9 @@ def _as_bytes(text: bytes | str) -> bytes:
     return text if isinstance(text, bytes) else str(text).encode("ascii", "replace")
 
 
-def frame_end(buf: bytes | bytearray, terminator: bytes | None, trailer: int = 0,
-              length: int | None = None) -> int | None:
+def frame_end(
+    buf: bytes | bytearray, terminator: bytes | None, trailer: int = 0, length: int | None = None
+) -> int | None:
     """Return the length of the first complete frame in ``buf``, or None if incomplete.
 
     A frame ends ``trailer`` bytes after ``terminator`` (a checksum follows the
@@ -274,25 +277,38 @@ class SerialInstrument:
         for attr in vars(cls).values():
             rich = getattr(attr, "_plain_of", None)
             if rich is not None and not attr.__doc__:
-                attr.__doc__ = (f"As :meth:`{rich.__name__}`, but the number alone, a float "
-                                "as PyExpLabSys returned it; :class:`NoValue` (carrying "
-                                "the instrument's status) when the unit sent no number.")
+                attr.__doc__ = (
+                    f"As :meth:`{rich.__name__}`, but the number alone, a float "
+                    "as PyExpLabSys returned it; :class:`NoValue` (carrying "
+                    "the instrument's status) when the unit sent no number."
+                )
         for name in cls.readings:
             for method in (name, reading_name(name)):
                 if not callable(getattr(cls, method, None)):
-                    raise TypeError(f"{cls.__name__} declares reading {name!r} but has no "
-                                    f"method {method!r}")
+                    raise TypeError(f"{cls.__name__} declares reading {name!r} but has no method {method!r}")
 
     @classmethod
     def port_defaults(cls) -> dict[str, Any]:
         """The port settings this driver opens with unless told otherwise."""
-        return {"baudrate": cls.baudrate, "bytesize": cls.bytesize, "parity": cls.parity,
-                "stopbits": cls.stopbits, "timeout": cls.timeout}
+        return {
+            "baudrate": cls.baudrate,
+            "bytesize": cls.bytesize,
+            "parity": cls.parity,
+            "stopbits": cls.stopbits,
+            "timeout": cls.timeout,
+        }
 
-    def __init__(self, port: str | serial.SerialBase, baudrate: int | None = None, *,
-                 bytesize: int | None = None, parity: str | None = None,
-                 stopbits: float | None = None, timeout: float | None = None,
-                 write_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        port: str | serial.SerialBase,
+        baudrate: int | None = None,
+        *,
+        bytesize: int | None = None,
+        parity: str | None = None,
+        stopbits: float | None = None,
+        timeout: float | None = None,
+        write_timeout: float | None = None,
+    ) -> None:
         self.settings: dict[str, Any] = {
             "baudrate": baudrate or type(self).baudrate,
             "bytesize": bytesize or type(self).bytesize,
@@ -305,7 +321,8 @@ class SerialInstrument:
         self._dirty = False
         if isinstance(port, serial.SerialBase):
             self._spec: str | None = None
-            self.serial: serial.SerialBase | None = port
+            # A port opened by the caller (a test's script port, pyserial's URL handlers)
+            self.serial: serial.Serial | None = cast(serial.Serial, port)
             if port.timeout != self.poll_interval:
                 port.timeout = self.poll_interval
         else:
@@ -321,10 +338,11 @@ class SerialInstrument:
             return self._spec
         return str(getattr(self.serial, "port", None) or self.serial)
 
-    def _open(self) -> serial.SerialBase:
+    def _open(self) -> serial.Serial:
         try:
-            ser = serial.serial_for_url(self._spec, timeout=self.poll_interval,
-                                        write_timeout=self.write_timeout, **self.settings)
+            ser = serial.serial_for_url(
+                self._spec, timeout=self.poll_interval, write_timeout=self.write_timeout, **self.settings
+            )
         except (ValueError, *_PORT_ERRORS) as exc:
             raise PortGone(f"cannot open {self._spec}: {exc}") from exc
         self.serial = ser
@@ -363,7 +381,7 @@ class SerialInstrument:
         if self._spec is not None:
             self.serial = None
 
-    def _port(self) -> serial.SerialBase:
+    def _port(self) -> serial.Serial:
         ser = self.serial
         if ser is None:
             return self._open()
@@ -381,7 +399,7 @@ class SerialInstrument:
 
     # ------------------------------------------------------------------ exchanges
     @contextmanager
-    def transaction(self) -> Iterator[serial.SerialBase]:
+    def transaction(self) -> Iterator[serial.Serial]:
         """Hold the port for one request/reply sequence, starting from a clean line.
 
         Any :class:`InstrumentError` inside marks the line dirty, so the next
@@ -415,9 +433,14 @@ class SerialInstrument:
             self._close_quietly()
             raise PortGone(f"{self.port_name}: write failed: {exc}") from exc
 
-    def receive(self, terminator: bytes | None = None, trailer: int | None = None,
-                length: int | None = None, timeout: float | None = None,
-                frame: Callable[[bytearray], int | None] | None = None) -> bytes:
+    def receive(
+        self,
+        terminator: bytes | None = None,
+        trailer: int | None = None,
+        length: int | None = None,
+        timeout: float | None = None,
+        frame: Callable[[bytearray], int | None] | None = None,
+    ) -> bytes:
         """Read one reply frame (inside a transaction) and return it, terminator included.
 
         Framing defaults to the class's ``reply_terminator`` / ``reply_trailer``; pass
@@ -446,12 +469,10 @@ class SerialInstrument:
                     if not chunk:
                         continue
                     buf += chunk
-                end = (frame(buf) if frame is not None
-                       else frame_end(buf, terminator, trailer, length))
+                end = frame(buf) if frame is not None else frame_end(buf, terminator, trailer, length)
                 if end is not None:
                     if end < len(buf):
-                        LOG.debug("%s: %d bytes after the frame", self.port_name,
-                                  len(buf) - end)
+                        LOG.debug("%s: %d bytes after the frame", self.port_name, len(buf) - end)
                         self._dirty = True
                     return bytes(buf[:end])
                 if len(buf) > self.max_reply:
@@ -462,14 +483,20 @@ class SerialInstrument:
             self._close_quietly()
             raise PortGone(f"{self.port_name}: read failed: {exc}") from exc
 
-    def query(self, command: str, parse: Parser[T] = text,  # type: ignore[assignment]
-              address: int | None = None) -> T:
+    @overload
+    def query(self, command: str, parse: Parser[T], address: int | None = None) -> T: ...
+
+    @overload
+    def query(self, command: str, parse: None = None, address: int | None = None) -> str: ...
+
+    def query(self, command: str, parse: Parser[Any] | None = None, address: int | None = None) -> Any:
         """Send ``command`` (to bus ``address``; None: the driver's own) and return
         ``parse(data)`` of the reply, the one way every driver talks to its instrument.
 
         Parsing happens inside the transaction so that a garbled reply also marks the
-        line for resynchronisation.
+        line for resynchronisation. Without ``parse``, the data as text.
         """
+        parse = text if parse is None else parse
         if address is not None and not self.addressable:
             raise ValueError(f"{type(self).__name__} has no bus address; got {address!r}")
         with self.transaction():
@@ -485,10 +512,9 @@ class SerialInstrument:
 
     def _timeout_error(self, buf: bytearray) -> InstrumentTimeout:
         what = f"incomplete reply {bytes(buf)!r}" if buf else "no reply"
-        return InstrumentTimeout(f"{self.port_name}: {what} within {self.timeout:g} s",
-                                 bytes(buf))
+        return InstrumentTimeout(f"{self.port_name}: {what} within {self.timeout:g} s", bytes(buf))
 
-    def _resync(self, ser: serial.SerialBase) -> None:
+    def _resync(self, ser: serial.Serial) -> None:
         """Bring the line back to a known state after an error.
 
         Drains bytes that arrive late until the line has been quiet for
@@ -511,54 +537,80 @@ M = TypeVar("M", bound=Callable[..., Any])
 def _unnamed(method: M, doc: str) -> M:
     """Mark a factory-made method so that the class names it after its attribute."""
     method.__doc__ = doc
-    method._unnamed = True  # type: ignore[attr-defined]
+    method._unnamed = True  # type: ignore[attr-defined]  # a marker on the function object
     return method
 
 
-def command(request: str, parse: Parser[T] = text,  # type: ignore[assignment]
-            doc: str = "", *, address: str | None = None) -> Callable[..., T]:
-    """A driver method that sends ``request`` and returns ``parse`` of the reply's data.
+@overload
+def command(
+    request: str, parse: Parser[T], doc: str = "", *, address: str | None = None
+) -> Callable[..., T]: ...
+
+
+@overload
+def command(
+    request: str, parse: None = None, doc: str = "", *, address: str | None = None
+) -> Callable[..., str]: ...
+
+
+def command(
+    request: str,
+    parse: Parser[Any] | None = None,
+    doc: str = "",
+    *,
+    address: str | None = None,
+) -> Callable[..., Any]:
+    """A driver method that sends ``request`` and returns ``parse`` of the reply's data
+    (the data as text without ``parse``).
 
     With ``address`` (the keyword PyExpLabSys used, ``addr`` or ``address``) the method
     takes an optional bus address, as the instruments' original methods did.
     """
+    parse = text if parse is None else parse
     doc = f"{doc} (``{request}``)."
     if address is None:
-        def method(self: SerialInstrument) -> T:
+
+        def method(self: SerialInstrument) -> Any:
             return self.query(request, parse)
+
         return _unnamed(method, doc)
 
-    signature = inspect.Signature([
-        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-        inspect.Parameter(address, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                          annotation="int | None"),
-    ])
+    signature = inspect.Signature(
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter(
+                address, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation="int | None"
+            ),
+        ]
+    )
 
-    def addressed(*args: Any, **kwargs: Any) -> T:
+    def addressed(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         self = bound.arguments["self"]
         return self.query(request, parse, bound.arguments.get(address))
 
-    addressed.__signature__ = signature  # type: ignore[attr-defined]
+    addressed.__signature__ = signature  # type: ignore[attr-defined]  # read by inspect.signature
     return _unnamed(addressed, doc)
 
 
 def plain(rich: Callable[..., Reading]) -> Callable[..., float]:
     """The PyExpLabSys-shaped twin of status-rich method ``rich``: the reading's number
     as a float, :class:`NoValue` (with the status) when there is none."""
+
     @functools.wraps(rich)
     def method(self: SerialInstrument, *args: Any, **kwargs: Any) -> float:
         return value_of(rich(self, *args, **kwargs))
 
-    method.__signature__ = inspect.signature(rich).replace(  # type: ignore[attr-defined]
-        return_annotation="float")
-    method._plain_of = rich  # type: ignore[attr-defined]
+    method.__signature__ = inspect.signature(rich).replace(  # type: ignore[attr-defined]  # for inspect
+        return_annotation="float"
+    )
+    method._plain_of = rich  # type: ignore[attr-defined]  # the registry finds the twin by it
     return _unnamed(method, "")
 
 
-def measurement(request: str, parse: Parser[Reading], doc: str, *,
-                address: str | None = None) -> tuple[Callable[..., float],
-                                                     Callable[..., Reading]]:
+def measurement(
+    request: str, parse: Parser[Reading], doc: str, *, address: str | None = None
+) -> tuple[Callable[..., float], Callable[..., Reading]]:
     """The pair ``(x, x_reading)`` for a measurement command: ``x_reading`` sends
     ``request`` and returns ``parse(data)``, a :class:`Reading`; ``x`` its float."""
     rich = command(request, parse, f"{doc}, with its status", address=address)

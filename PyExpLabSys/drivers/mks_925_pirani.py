@@ -21,7 +21,8 @@ class Mks925(MksGauge):
     readings = ("read_pressure",)
 
     read_pressure, read_pressure_reading = measurement(
-        "PR1?", parse_pressure_value, "The pressure in the unit's current unit")
+        "PR1?", parse_pressure_value, "The pressure in the unit's current unit"
+    )
     read_serial = command("SN?", doc="Serial number")
 
     def change_unit(self, unit: str) -> str:

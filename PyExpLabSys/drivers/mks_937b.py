@@ -54,12 +54,15 @@ class Mks937b(MksGauge):
 
     read_pressure_gauge = plain(read_pressure_gauge_reading)
 
-    read_all_pressures = command("PRZ?", checked(parse_all_pressures),
-                                 "All channels' pressures as the unit sends them")
-    read_all_pressures_reading = command("PRZ?", parse_all_pressures,
-                                         "All channels' pressures with their status")
-    read_sensor_types = command("MT?", checked(parse_sensor_types),
-                                "Sensor type per module slot, as the unit sends them")
+    read_all_pressures = command(
+        "PRZ?", checked(parse_all_pressures), "All channels' pressures as the unit sends them"
+    )
+    read_all_pressures_reading = command(
+        "PRZ?", parse_all_pressures, "All channels' pressures with their status"
+    )
+    read_sensor_types = command(
+        "MT?", checked(parse_sensor_types), "Sensor type per module slot, as the unit sends them"
+    )
 
     def pressure_unit(self, unit: str | None = None) -> str:
         """Read the pressure unit (``U?``), or set it first (``U!MBAR``) if given."""

@@ -109,8 +109,7 @@ class MksGSeries(SerialInstrument):
     addressable = True
     readings = ("read_flow", "read_setpoint", "read_internal_temperature")
 
-    def __init__(self, port: str | serial.SerialBase, address: int = BROADCAST,
-                 **settings: Any) -> None:
+    def __init__(self, port: str | serial.SerialBase, address: int = BROADCAST, **settings: Any) -> None:
         format_address(address)
         self.address = address
         super().__init__(port, **settings)
@@ -122,11 +121,12 @@ class MksGSeries(SerialInstrument):
         return parse_reply(self.receive())
 
     read_flow, read_flow_reading = measurement(
-        "FX?", parse_reading, "Actual flow in the unit's flow unit", address="addr")
-    read_setpoint, read_setpoint_reading = measurement(
-        "SX?", parse_reading, "Flow set point", address="addr")
+        "FX?", parse_reading, "Actual flow in the unit's flow unit", address="addr"
+    )
+    read_setpoint, read_setpoint_reading = measurement("SX?", parse_reading, "Flow set point", address="addr")
     read_internal_temperature, read_internal_temperature_reading = measurement(
-        "TA?", parse_reading, "Internal temperature in °C", address="addr")
+        "TA?", parse_reading, "Internal temperature in °C", address="addr"
+    )
     read_unit = _command("U?", doc="Flow unit, e.g. ``SCCM``")
     read_current_gas_type = _command("PG?", doc="Gas in use")
     read_serial_number = _command("SN?", doc="Serial number")

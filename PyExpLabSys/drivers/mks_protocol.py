@@ -47,8 +47,7 @@ def format_address(address: int) -> str:
     return f"{address:03d}"
 
 
-def parse_ack(body: str, reply: bytes, expect_address: int | None,
-              meanings: dict[str, str]) -> str:
+def parse_ack(body: str, reply: bytes, expect_address: int | None, meanings: dict[str, str]) -> str:
     """Split ``<addr>ACK<data>`` and return the data.
 
     ``<addr>NAK<code>`` raises :class:`InstrumentReportedError` with the unit's code;
@@ -61,8 +60,7 @@ def parse_ack(body: str, reply: bytes, expect_address: int | None,
     if kind == "NAK":
         raise InstrumentReportedError(data, meanings.get(data, ""), reply)
     if expect_address is not None and int(address) != expect_address:
-        raise GarbledReply(f"reply from address {address}, expected {expect_address}",
-                           reply)
+        raise GarbledReply(f"reply from address {address}, expected {expect_address}", reply)
     return data
 
 
@@ -83,8 +81,7 @@ def parse_reply(reply: bytes, address: int = BROADCAST) -> str:
     text = decode_ascii(strip_terminator(reply, TERMINATOR))
     if not text.startswith("@"):
         raise GarbledReply("reply does not start with @", reply)
-    return parse_ack(text[1:], reply, None if address == BROADCAST else address,
-                     NAK_CODES)
+    return parse_ack(text[1:], reply, None if address == BROADCAST else address, NAK_CODES)
 
 
 def parse_pressure_value(data: str) -> Reading:
@@ -109,8 +106,7 @@ class MksGauge(SerialInstrument):
 
     reply_terminator = TERMINATOR
 
-    def __init__(self, port: str | serial.SerialBase, address: int = BROADCAST,
-                 **settings: Any) -> None:
+    def __init__(self, port: str | serial.SerialBase, address: int = BROADCAST, **settings: Any) -> None:
         format_address(address)
         self.address = address
         super().__init__(port, **settings)

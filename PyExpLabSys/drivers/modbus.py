@@ -96,8 +96,7 @@ def read_registers_pdu(register: int, count: int) -> str:
 
 def write_register_pdu(register: int, value: int) -> str:
     """Function 06: one register, in hex."""
-    return (f"06 {_check_word(register, 'register'):04X} "
-            f"{_check_word(value, 'register value'):04X}")
+    return f"06 {_check_word(register, 'register'):04X} {_check_word(value, 'register value'):04X}"
 
 
 def write_registers_pdu(register: int, values: Sequence[int]) -> str:
@@ -180,7 +179,7 @@ def parse_words(data: str) -> list[int]:
     if not digits or len(digits) % 4:
         raise GarbledReply("expected whole 16-bit words", data)
     try:
-        return [int(digits[i:i + 4], 16) for i in range(0, len(digits), 4)]
+        return [int(digits[i : i + 4], 16) for i in range(0, len(digits), 4)]
     except ValueError:
         raise GarbledReply("expected hex words", data) from None
 
@@ -189,7 +188,7 @@ def parse_words(data: str) -> list[int]:
 def decode_register(word: int, decimals: int = 0, signed: bool = False) -> float | int:
     """A register's value: two's complement if ``signed``, divided by 10**decimals."""
     value = word - 0x10000 if signed and word & 0x8000 else word
-    return value / 10 ** decimals if decimals else value
+    return value / 10**decimals if decimals else value
 
 
 def encode_register(value: float, decimals: int = 0, signed: bool = False) -> int:
@@ -199,11 +198,13 @@ def encode_register(value: float, decimals: int = 0, signed: bool = False) -> in
         raise ValueError(f"register value must be a number, not {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"register value must be finite, not {value!r}")
-    scaled = round(value * 10 ** decimals)
+    scaled = round(value * 10**decimals)
     low, high = (-0x8000, 0x7FFF) if signed else (0, 0xFFFF)
     if not low <= scaled <= high:
-        raise ValueError(f"{value!r} does not fit a {'signed ' if signed else ''}16-bit "
-                         f"register with {decimals} decimal(s)")
+        raise ValueError(
+            f"{value!r} does not fit a {'signed ' if signed else ''}16-bit "
+            f"register with {decimals} decimal(s)"
+        )
     return scaled & 0xFFFF
 
 
@@ -222,8 +223,7 @@ class ModbusInstrument(SerialInstrument):
     #: ``query(..., address=n)`` talks to slave n on the same RS-485 bus.
     addressable = True
 
-    def __init__(self, port: str | serial.SerialBase, address: int = 1,
-                 **settings: Any) -> None:
+    def __init__(self, port: str | serial.SerialBase, address: int = 1, **settings: Any) -> None:
         self.address = check_slave(address)
         self._quiet_since = 0.0
         super().__init__(port, **settings)
@@ -242,8 +242,7 @@ class ModbusInstrument(SerialInstrument):
             time.sleep(gap)  # the protocol's silent interval, not a wait for data
         self.send(request)
         try:
-            reply = self.receive(frame=functools.partial(reply_end,
-                                                         expected=reply_length(request)))
+            reply = self.receive(frame=functools.partial(reply_end, expected=reply_length(request)))
         finally:
             self._quiet_since = time.monotonic()
         return reply_data(reply, request).hex(" ", 2).upper()
@@ -252,13 +251,11 @@ class ModbusInstrument(SerialInstrument):
         """Raw values of ``count`` holding registers from ``register`` (function 03)."""
         return self.query(read_registers_pdu(register, count), parse_words)
 
-    def read_register(self, register: int, decimals: int = 0,
-                      signed: bool = False) -> float | int:
+    def read_register(self, register: int, decimals: int = 0, signed: bool = False) -> float | int:
         """One holding register, scaled by ``decimals`` (an int when 0)."""
         return decode_register(self.read_registers(register, 1)[0], decimals, signed)
 
-    def write_register(self, register: int, value: float, decimals: int = 0,
-                       signed: bool = False) -> None:
+    def write_register(self, register: int, value: float, decimals: int = 0, signed: bool = False) -> None:
         """Write one register (function 06), scaled by ``decimals``."""
         self.query(write_register_pdu(register, encode_register(value, decimals, signed)))
 

@@ -73,14 +73,15 @@ class CN7800(ModbusInstrument):
     timeout = 0.5
     readings = ("read_temperature", "read_setpoint")
 
-    def __init__(self, port: str | serial.SerialBase, address: int = 1,
-                 **settings: Any) -> None:
+    def __init__(self, port: str | serial.SerialBase, address: int = 1, **settings: Any) -> None:
         super().__init__(port_path(port), address, **settings)
 
     read_temperature, read_temperature_reading = measurement(
-        read_registers_pdu(PROCESS_VALUE, 1), parse_temperature, "Process value in °C")
+        read_registers_pdu(PROCESS_VALUE, 1), parse_temperature, "Process value in °C"
+    )
     read_setpoint, read_setpoint_reading = measurement(
-        read_registers_pdu(SET_POINT, 1), parse_temperature, "Temperature set point in °C")
+        read_registers_pdu(SET_POINT, 1), parse_temperature, "Temperature set point in °C"
+    )
 
     def write_setpoint(self, new_setpoint: float) -> None:
         """Set the temperature set point (°C, rounded to 0.1; function 06)."""

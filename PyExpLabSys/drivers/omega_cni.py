@@ -45,8 +45,7 @@ def request_frame(command: str, address: int | None = None) -> bytes:
     return f"*{address:02d}{command}".encode("ascii") + CR
 
 
-def parse_reply(reply: bytes, command: str, echo: bool = True,
-                address: int | None = None) -> str:
+def parse_reply(reply: bytes, command: str, echo: bool = True, address: int | None = None) -> str:
     """The data of a reply; with echo on, check and remove the echoed command.
 
     On RS-485 the echo may carry the unit's address in front of the command.
@@ -56,7 +55,7 @@ def parse_reply(reply: bytes, command: str, echo: bool = True,
         prefixes = [command] if address is None else [f"{address:02d}{command}", command]
         for prefix in prefixes:
             if text.startswith(prefix):
-                text = text[len(prefix):]
+                text = text[len(prefix) :]
                 break
         else:
             raise GarbledReply(f"reply does not echo {command}", reply)
@@ -96,12 +95,18 @@ class ISeries(SerialInstrument):
     addressable = True
     readings = ("read_temperature",)
 
-    def __init__(self, port: str | serial.SerialBase, baudrate: int | None = None,
-                 comm_stnd: str = "rs232", *, address: int | None = None,
-                 echo: bool = True, **settings: Any) -> None:
+    def __init__(
+        self,
+        port: str | serial.SerialBase,
+        baudrate: int | None = None,
+        comm_stnd: str = "rs232",
+        *,
+        address: int | None = None,
+        echo: bool = True,
+        **settings: Any,
+    ) -> None:
         if comm_stnd not in COMM_STANDARDS:
-            raise ValueError(f"comm_stnd must be one of {', '.join(COMM_STANDARDS)}, "
-                             f"not {comm_stnd!r}")
+            raise ValueError(f"comm_stnd must be one of {', '.join(COMM_STANDARDS)}, not {comm_stnd!r}")
         if address is None:
             address = COMM_STANDARDS[comm_stnd]
         if address is not None:
@@ -116,8 +121,7 @@ class ISeries(SerialInstrument):
         self.send(request_frame(command, addr))
         return parse_reply(self.receive(), command, self.echo, addr)
 
-    def command(self, command: str, response_length: int | None = None,
-                address: int | None = None) -> str:
+    def command(self, command: str, response_length: int | None = None, address: int | None = None) -> str:
         """Send ``command`` (e.g. ``R26``) and return the reply's data.
 
         ``response_length`` is accepted for PyExpLabSys's scripts and not needed: the
@@ -126,11 +130,13 @@ class ISeries(SerialInstrument):
         return self.query(command, address=address)
 
     read_temperature, read_temperature_reading = measurement(
-        "X01", parse_reading, "The process value, e.g. the temperature", address="address")
+        "X01", parse_reading, "The process value, e.g. the temperature", address="address"
+    )
     identify = _command("R26", doc="Identification data")
     identify_device = identify
     read_reading_configuration = _command(
-        "R01", parse_hex, "The reading configuration register (hex data such as 2003E8)")
+        "R01", parse_hex, "The reading configuration register (hex data such as 2003E8)"
+    )
 
     def reset(self, address: int | None = None) -> None:
         """Reset the controller (``Z02``); the unit restarts and sends nothing useful."""

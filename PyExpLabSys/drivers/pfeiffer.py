@@ -88,7 +88,7 @@ def parse_gauge_fields(data: str, gauges: int) -> list[GaugeField]:
     if len(fields) != 2 * gauges:
         raise GarbledReply(f"expected {gauges} status,value pair(s)", data)
     pairs = []
-    for code_text, value_text in zip(fields[::2], fields[1::2]):
+    for code_text, value_text in zip(fields[::2], fields[1::2], strict=True):
         if len(code_text) != 1 or not code_text.isdigit() or int(code_text) not in GAUGE_STATUS:
             raise GarbledReply("unknown gauge status", data)
         pairs.append((int(code_text), parse_float(value_text)))
@@ -153,15 +153,14 @@ class TPG26x(SerialInstrument):
         self.send(ENQ)
         return data_text(self.receive())
 
-    def _resync(self, ser: serial.SerialBase) -> None:
+    def _resync(self, ser: serial.Serial) -> None:
         """Clear the unit's input buffer with ETX, then drain late bytes."""
         ser.write(ETX)
         super()._resync(ser)
 
     def _gauge_fields(self, gauge: int) -> GaugeField:
         if not isinstance(gauge, int) or not 1 <= gauge <= self.gauges:
-            raise ValueError(f"{type(self).__name__} has gauges 1..{self.gauges}, "
-                             f"not {gauge!r}")
+            raise ValueError(f"{type(self).__name__} has gauges 1..{self.gauges}, not {gauge!r}")
         return self.query(f"PR{gauge}", lambda data: parse_gauge_fields(data, 1)[0])
 
     def pressure_gauge(self, gauge: int = 1) -> UpstreamPressure:
@@ -178,17 +177,14 @@ class TPG26x(SerialInstrument):
         first, second = self.query("PRX", lambda data: parse_gauge_fields(data, 2))
         return (*to_upstream(first), *to_upstream(second))
 
-    pressure_gauges_reading = command("PRX", parse_pressures,
-                                      "Both gauges' readings with their status")
+    pressure_gauges_reading = command("PRX", parse_pressures, "Both gauges' readings with their status")
 
     def gauge_identification(self) -> tuple[str, ...]:
         """Gauge types and what they are: ``(id1, name1, id2, name2)`` (``TID``)."""
         codes = self.query("TID", parse_identification)
-        return tuple(item for code in codes
-                     for item in (code, GAUGE_TYPES.get(code, "unknown gauge type")))
+        return tuple(item for code in codes for item in (code, GAUGE_TYPES.get(code, "unknown gauge type")))
 
-    pressure_unit = command("UNI", parse_unit,
-                            "Unit of the pressures: ``mbar/bar``, ``Torr`` or ``Pascal``")
+    pressure_unit = command("UNI", parse_unit, "Unit of the pressures: ``mbar/bar``, ``Torr`` or ``Pascal``")
     program_number = command("PNR", doc="Firmware version")
     reset = command("RST", doc="Reset the unit; returns its answer (pending errors)")
 

@@ -86,23 +86,26 @@ class Polyscience4100(SerialInstrument):
     """Driver for PolyScience 4100-series chillers (9600 8N1, CR-terminated)."""
 
     reply_terminator = CR
-    readings = ("read_temperature", "read_pressure", "read_flow_rate",
-                "read_ambient_temperature", "read_setpoint")
+    readings = (
+        "read_temperature",
+        "read_pressure",
+        "read_flow_rate",
+        "read_ambient_temperature",
+        "read_setpoint",
+    )
 
     def converse(self, command: str, address: int | None) -> str:
         """Send ``command`` + CR and return the text of the CR-terminated reply."""
         self.send(command.encode("ascii") + CR)
         return parse_reply(self.receive())
 
-    read_temperature, read_temperature_reading = measurement(
-        "RT", parse_reading, "Bath temperature")
-    read_pressure, read_pressure_reading = measurement(
-        "RK", parse_pressure, "Pump pressure in kPa")
+    read_temperature, read_temperature_reading = measurement("RT", parse_reading, "Bath temperature")
+    read_pressure, read_pressure_reading = measurement("RK", parse_pressure, "Pump pressure in kPa")
     read_flow_rate, read_flow_rate_reading = measurement("RL", parse_reading, "Flow in L/min")
     read_ambient_temperature, read_ambient_temperature_reading = measurement(
-        "RA", parse_reading, "Ambient temperature")
-    read_setpoint, read_setpoint_reading = measurement(
-        "RS", parse_reading, "Temperature set point")
+        "RA", parse_reading, "Ambient temperature"
+    )
+    read_setpoint, read_setpoint_reading = measurement("RS", parse_reading, "Temperature set point")
     read_status = command("RW", parse_status, "``On`` (running) or ``Off`` (standby)")
     read_unit = command("RU", parse_unit, "Temperature unit, ``C`` or ``F``")
 

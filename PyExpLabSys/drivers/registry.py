@@ -28,7 +28,7 @@ from .base import SerialInstrument, reading_name
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DriverEntry", "DRIVERS", "SIM_SCHEME", "register", "driver_entry", "driver_class"]
+__all__ = ["DRIVERS", "SIM_SCHEME", "DriverEntry", "driver_class", "driver_entry", "register"]
 
 #: Ports served by the driver's simulator instead of an instrument: ``sim://`` (the
 #: simulator registered under the driver's name) or ``sim://NAME[/tag]``.
@@ -48,8 +48,7 @@ class DriverEntry:
     name: str
     target: str
     description: str = ""
-    _cls: list[type[SerialInstrument]] = field(default_factory=list, repr=False,
-                                               compare=False)
+    _cls: list[type[SerialInstrument]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def cls(self) -> type[SerialInstrument]:
@@ -58,8 +57,7 @@ class DriverEntry:
             module_name, _, class_name = self.target.partition(":")
             cls = getattr(importlib.import_module(module_name), class_name, None)
             if not (isinstance(cls, type) and issubclass(cls, SerialInstrument)):
-                raise TypeError(f"driver {self.name!r}: {self.target} is not a "
-                                "SerialInstrument subclass")
+                raise TypeError(f"driver {self.name!r}: {self.target} is not a SerialInstrument subclass")
             if not cls.readings:
                 raise TypeError(f"driver {self.name!r}: {cls.__name__} declares no readings")
             self._cls.append(cls)
@@ -84,8 +82,10 @@ class DriverEntry:
         """The status-rich twin the service calls for channel reading ``read``;
         ``ValueError`` naming the readings when ``read`` is not one."""
         if read not in self.readings:
-            raise ValueError(f"driver {self.cls.__name__} has no method {read!r} among its "
-                             f"declared readings: {', '.join(self.readings)}")
+            raise ValueError(
+                f"driver {self.cls.__name__} has no method {read!r} among its "
+                f"declared readings: {', '.join(self.readings)}"
+            )
         return reading_name(read)
 
     def check_arguments(self, read: str, args: tuple[Any, ...]) -> None:
@@ -94,15 +94,15 @@ class DriverEntry:
         try:
             inspect.signature(method).bind(None, *args)
         except TypeError as error:
-            raise TypeError(f"{read}{tuple(args)!r} does not fit "
-                            f"{read}{_without_self(method)}: {error}") from None
+            raise TypeError(
+                f"{read}{tuple(args)!r} does not fit {read}{_without_self(method)}: {error}"
+            ) from None
 
 
 def _without_self(method: Any) -> inspect.Signature:
     """The signature as a config writer needs it: no self, no annotations."""
     parameters = list(inspect.signature(method).parameters.values())[1:]
-    return inspect.Signature([p.replace(annotation=inspect.Parameter.empty)
-                              for p in parameters])
+    return inspect.Signature([p.replace(annotation=inspect.Parameter.empty) for p in parameters])
 
 
 def register(name: str, target: str, description: str = "") -> DriverEntry:
@@ -138,8 +138,6 @@ register("mks925", f"{_HERE}.mks_925_pirani:Mks925", "MKS 925 MicroPirani")
 register("mks937b", f"{_HERE}.mks_937b:Mks937b", "MKS 937B gauge controller")
 register("omega", f"{_HERE}.omega_cni:ISeries", "Omega iSeries (CNi) controller")
 register("mksg", f"{_HERE}.mks_g_series:MksGSeries", "MKS G-series mass-flow controller")
-register("polyscience", f"{_HERE}.polyscience_4100:Polyscience4100",
-         "PolyScience 4100 chiller")
+register("polyscience", f"{_HERE}.polyscience_4100:Polyscience4100", "PolyScience 4100 chiller")
 register("xgs600", f"{_HERE}.xgs600:XGS600Driver", "Agilent XGS-600 gauge controller")
-register("cn7800", f"{_HERE}.omega_cn7800:CN7800", "Omega CN7800 temperature controller "
-         "(Modbus RTU)")
+register("cn7800", f"{_HERE}.omega_cn7800:CN7800", "Omega CN7800 temperature controller (Modbus RTU)")

@@ -85,8 +85,7 @@ def parse_reply(reply: bytes) -> str:
 def check_gauge_id(gauge_id: str) -> str:
     """A gauge name: ``U`` + user label, or ``T``/``I`` + count 1..8."""
     if not isinstance(gauge_id, str) or not _GAUGE_ID.fullmatch(gauge_id):
-        raise ValueError(f"gauge id must be U<LABEL> (upper case) or T1..T8 / I1..I8, "
-                         f"not {gauge_id!r}")
+        raise ValueError(f"gauge id must be U<LABEL> (upper case) or T1..T8 / I1..I8, not {gauge_id!r}")
     return gauge_id
 
 
@@ -109,13 +108,14 @@ def parse_boards(data: str) -> list[str]:
     """Board codes of the slots, two hex digits each (reply to command 01)."""
     if len(data) % 2 or not _HEX.fullmatch(data):
         raise GarbledReply("expected 2-digit board codes", data)
-    return [data[i:i + 2] for i in range(0, len(data), 2)]
+    return [data[i : i + 2] for i in range(0, len(data), 2)]
 
 
 def describe_boards(codes: list[str]) -> str:
     """One line ``<slot>: <board>`` per slot, slots counted from 0."""
-    return "".join(f"{slot}: {BOARDS.get(code, f'Unknown board {code}')}\n"
-                   for slot, code in enumerate(codes))
+    return "".join(
+        f"{slot}: {BOARDS.get(code, f'Unknown board {code}')}\n" for slot, code in enumerate(codes)
+    )
 
 
 def parse_unit(data: str) -> str:
@@ -183,13 +183,13 @@ def setpoint_code(state: int | str) -> int:
     """0/1/3 or ``'OFF'``/``'ON'``/``'AUTO'`` (any case) → 0, 1 or 3."""
     key = state.strip().lower() if isinstance(state, str) else str(state)
     if isinstance(state, bool) or key not in _STATE_CODES:
-        raise ValueError(f"setpoint state must be 0, 1, 3, 'OFF', 'ON' or 'AUTO', "
-                         f"not {state!r}")
+        raise ValueError(f"setpoint state must be 0, 1, 3, 'OFF', 'ON' or 'AUTO', not {state!r}")
     return _STATE_CODES[key]
 
 
-def setpoint_pressure_data(setpoint: int, sensor_code: str, sensor_count: int | str,
-                           pressure: float | str) -> str:
+def setpoint_pressure_data(
+    setpoint: int, sensor_code: str, sensor_count: int | str, pressure: float | str
+) -> str:
     """``hcnx.xxxE-xx`` for commands 6h / 7h (``user_label`` means sensor code U)."""
     number = _setpoint_number(setpoint)
     code = "U" if sensor_code == "user_label" else sensor_code
@@ -210,8 +210,13 @@ class XGS600Driver(SerialInstrument):
     #: ``query(..., address=n)`` talks to unit n on the same RS-485 bus.
     addressable = True
 
-    def __init__(self, port: str | serial.SerialBase = "/dev/ttyUSB1",
-                 timeout: float | None = None, address: int = 0, **settings: Any) -> None:
+    def __init__(
+        self,
+        port: str | serial.SerialBase = "/dev/ttyUSB1",
+        timeout: float | None = None,
+        address: int = 0,
+        **settings: Any,
+    ) -> None:
         self.address = check_address(address)
         super().__init__(port, timeout=timeout, **settings)
 
@@ -229,13 +234,13 @@ class XGS600Driver(SerialInstrument):
 
     # -- pressures
     read_all_pressures_reading = command(
-        "0F", parse_pressures, "All gauges in board order, with their status")
+        "0F", parse_pressures, "All gauges in board order, with their status"
+    )
     read_pressure_unit = command("13", parse_unit, "``Torr``, ``mBar`` or ``Pascal``")
 
     def read_all_pressures(self) -> list[float | str]:
         """All gauges in board order (``0F``); an open sensor is the string ``'OPEN'``."""
-        return [r.value if r.value is not None else "OPEN"
-                for r in self.read_all_pressures_reading()]
+        return [r.value if r.value is not None else "OPEN" for r in self.read_all_pressures_reading()]
 
     def read_pressure_reading(self, gauge_id: str) -> Reading:
         """Pressure of one gauge (``02``), with its status."""
@@ -244,8 +249,7 @@ class XGS600Driver(SerialInstrument):
     read_pressure = plain(read_pressure_reading)
 
     # -- controller
-    list_all_gauges = command("01", parse_gauge_list, "The board in each slot, one "
-                              "``slot: board`` line each")
+    list_all_gauges = command("01", parse_gauge_list, "The board in each slot, one ``slot: board`` line each")
     read_software_version = command("05", text, "Firmware revisions, main board first")
 
     def read_all_user_label(self) -> dict[str, str]:
@@ -295,14 +299,16 @@ class XGS600Driver(SerialInstrument):
         """Set setpoint ``channel`` 1..8 OFF, ON or AUTO (command 5E)."""
         self.query(f"5E{_setpoint_number(channel)}{setpoint_code(state)}", expect_empty)
 
-    def set_setpoint_on(self, setpoint: int, sensor_code: str, sensor_count: int | str,
-                        pressure_on: float | str) -> None:
+    def set_setpoint_on(
+        self, setpoint: int, sensor_code: str, sensor_count: int | str, pressure_on: float | str
+    ) -> None:
         """Pressure at which ``setpoint`` switches on, from the named gauge (6h)."""
         data = setpoint_pressure_data(setpoint, sensor_code, sensor_count, pressure_on)
         self.query("6" + data, expect_empty)
 
-    def set_setpoint_off(self, setpoint: int, sensor_code: str, sensor_count: int | str,
-                         pressure_off: float | str) -> None:
+    def set_setpoint_off(
+        self, setpoint: int, sensor_code: str, sensor_count: int | str, pressure_off: float | str
+    ) -> None:
         """Pressure at which ``setpoint`` switches off, from the named gauge (7h)."""
         data = setpoint_pressure_data(setpoint, sensor_code, sensor_count, pressure_off)
         self.query("7" + data, expect_empty)

@@ -28,13 +28,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .config import (ConfigError, ServiceConfig, is_loopback, load_config,
-                     parse_http_address, state_directory)
+from .config import ConfigError, ServiceConfig, is_loopback, load_config, parse_http_address, state_directory
 from .terminal import LiveTable
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["main", "build_parser", "format_status"]
+__all__ = ["build_parser", "format_status", "main"]
 
 
 def _load(path: str) -> ServiceConfig | None:
@@ -56,16 +55,20 @@ def _http_address(text: str) -> tuple[str, int]:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     if not is_loopback(address[0]):
-        sys.stderr.write(f"warning: --http {text}: the page is reachable from other machines "
-                         "(prefer 127.0.0.1 and an SSH tunnel)\n")
+        sys.stderr.write(
+            f"warning: --http {text}: the page is reachable from other machines "
+            "(prefer 127.0.0.1 and an SSH tunnel)\n"
+        )
     return address
 
 
 def _announce(table: LiveTable) -> Any:
     """A start-up hook that prints the page's address (port 0 picks one)."""
+
     def announce(service: Any, *_: Any) -> None:
         if service.web is not None:
             table.write_above(f"Live page: {service.web.url}")
+
     return announce
 
 
@@ -76,8 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_START
     if args.http is not None:
-        config = dataclasses.replace(
-            config, service=dataclasses.replace(config.service, http=args.http))
+        config = dataclasses.replace(config, service=dataclasses.replace(config.service, http=args.http))
     table = LiveTable(sys.stdout)
     on_tick = None
     if table.tty and sys.stderr.isatty():  # one terminal: log lines go above the table
@@ -94,8 +96,10 @@ def _check(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     out = sys.stdout
-    out.write(f"{config.path}: ok: {len(config.instruments)} instrument(s), "
-              f"{len(config.codenames)} codename(s), database {config.database.describe()}\n")
+    out.write(
+        f"{config.path}: ok: {len(config.instruments)} instrument(s), "
+        f"{len(config.codenames)} codename(s), database {config.database.describe()}\n"
+    )
     if not args.connect:
         return 0
     failures = _check_database(config, out) + sum(_check_instrument(i, out) for i in config.instruments)
@@ -154,8 +158,11 @@ def _init_db(args: argparse.Namespace) -> int:
     except Exception as error:  # report, do not trace back at the operator
         sys.stderr.write(f"init-db failed for {config.database.describe()}: {error}\n")
         return 1
-    sys.stdout.write(f"{config.database.describe()}: tables ready; codenames: "
-                     + ", ".join(f"{c}={i}" for c, i in ids.items()) + "\n")
+    sys.stdout.write(
+        f"{config.database.describe()}: tables ready; codenames: "
+        + ", ".join(f"{c}={i}" for c, i in ids.items())
+        + "\n"
+    )
     return 0
 
 
@@ -201,22 +208,28 @@ def format_status(status: dict[str, Any]) -> str:
         stale = "  (NOT RUNNING: stopped)"
     else:
         stale = f"  (STALE: written {status.get('age', 0):.0f} s ago, not running?)"
-    lines = [f"{status['name']}: {status['summary']}{stale}",
-             f"  {'codename':<28} {'instrument':<14} {'points':>7} {'reads':>7} {'errors':>6} "
-             f"{'last value':>12} {'age':>6}"]
+    lines = [
+        f"{status['name']}: {status['summary']}{stale}",
+        f"  {'codename':<28} {'instrument':<14} {'points':>7} {'reads':>7} {'errors':>6} "
+        f"{'last value':>12} {'age':>6}",
+    ]
     for instrument in status["instruments"]:
         for ch in instrument["channels"]:
             age = "-" if ch["last_read_time"] is None else f"{now - ch['last_read_time']:.1f}s"
-            lines.append(f"  {ch['codename']:<28} {instrument['name']:<14} {ch['points']:>7} "
-                         f"{ch['reads']:>7} {ch['errors']:>6} {_fmt(ch['last_value']):>12} {age:>6}")
+            lines.append(
+                f"  {ch['codename']:<28} {instrument['name']:<14} {ch['points']:>7} "
+                f"{ch['reads']:>7} {ch['errors']:>6} {_fmt(ch['last_value']):>12} {age:>6}"
+            )
         if instrument["last_error"] and instrument["error_streak"]:
             lines.append(f"    {instrument['name']}: {instrument['last_error']}")
     logger = status.get("logger")
     if logger:
-        lines.append(f"  queue {logger['queued']}, committed {logger['committed']} in "
-                     f"{logger['batches']} batches, reconnects {logger['reconnects']}, "
-                     f"database {'connected' if logger['connected'] else 'DISCONNECTED'}"
-                     + (f", last error: {logger['last_error']}" if logger["last_error"] else ""))
+        lines.append(
+            f"  queue {logger['queued']}, committed {logger['committed']} in "
+            f"{logger['batches']} batches, reconnects {logger['reconnects']}, "
+            f"database {'connected' if logger['connected'] else 'DISCONNECTED'}"
+            + (f", last error: {logger['last_error']}" if logger["last_error"] else "")
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -228,19 +241,27 @@ def _demo(args: argparse.Namespace) -> int:
     table = LiveTable(sys.stdout)
     live = None
     if not args.quiet:
+
         def live(status: dict[str, Any]) -> None:
             table.show(format_status(status))
 
     try:
-        summary = run_demo(seconds=args.seconds, path=args.db, progress=live, stop=stop,
-                           http=args.http, on_start=_announce(table))
+        summary = run_demo(
+            seconds=args.seconds,
+            path=args.db,
+            progress=live,
+            stop=stop,
+            http=args.http,
+            on_start=_announce(table),
+        )
     except KeyboardInterrupt:  # pragma: no cover - interactive
         return 130
     except OSError as error:  # the page's address is taken or not ours
         if args.http is None:
             raise
-        sys.stderr.write(f"demo: cannot serve the page on {args.http[0]}:{args.http[1]}: "
-                         f"{error.strerror or error}\n")
+        sys.stderr.write(
+            f"demo: cannot serve the page on {args.http[0]}:{args.http[1]}: {error.strerror or error}\n"
+        )
         return 1
     for line in summary.lines():
         sys.stdout.write(line + "\n")
@@ -257,8 +278,7 @@ def _duration(text: str) -> float:
     try:
         seconds = float(number) * _UNITS[unit]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a duration: {text!r} (e.g. 90s, 30m, 2h, 1d)") from None
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 30m, 2h, 1d)") from None
     if not seconds > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, not {text!r}")
     return seconds
@@ -268,8 +288,9 @@ def _plot(args: argparse.Namespace) -> int:
     from .plot import PlotError, plot_source
 
     try:
-        result = plot_source(args.source, args.codenames, since=args.since,
-                             output=args.output, log=args.log, table=args.table)
+        result = plot_source(
+            args.source, args.codenames, since=args.since, output=args.output, log=args.log, table=args.table
+        )
     except PlotError as error:
         sys.stderr.write(f"plot: {error}\n")
         return 1
@@ -287,15 +308,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the logging service for a configuration")
     run.add_argument("config", help="the setup's TOML file")
-    run.add_argument("--http", metavar="ADDR", type=_http_address,
-                     help="serve the live page on ADDR (host:port; port 0: any free port), "
-                          "instead of [service] http")
+    run.add_argument(
+        "--http",
+        metavar="ADDR",
+        type=_http_address,
+        help="serve the live page on ADDR (host:port; port 0: any free port), instead of [service] http",
+    )
     run.set_defaults(func=_run)
 
     check = commands.add_parser("check", help="validate a configuration without starting")
     check.add_argument("config")
-    check.add_argument("--connect", action="store_true",
-                       help="also check the database, the codenames and the serial ports")
+    check.add_argument(
+        "--connect", action="store_true", help="also check the database, the codenames and the serial ports"
+    )
     check.set_defaults(func=_check)
 
     init = commands.add_parser("init-db", help="create the tables and codenames of a configuration")
@@ -312,18 +337,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=10.0, help="how long to log (default 10)")
     demo.add_argument("--db", default="demo.sqlite", help="SQLite file (default demo.sqlite)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no live status table")
-    demo.add_argument("--http", metavar="ADDR", type=_http_address,
-                      help="serve the live page on ADDR (host:port; port 0: any free port)")
+    demo.add_argument(
+        "--http",
+        metavar="ADDR",
+        type=_http_address,
+        help="serve the live page on ADDR (host:port; port 0: any free port)",
+    )
     demo.set_defaults(func=_demo)
 
     plot = commands.add_parser("plot", help="draw logged values into a PNG (needs matplotlib)")
     plot.add_argument("source", help="a service configuration (.toml) or an SQLite file")
     plot.add_argument("codenames", nargs="+", metavar="CODENAME")
-    plot.add_argument("--since", default="2h", type=_duration,
-                      help="how far back, e.g. 90s, 30m, 2h, 1d (default 2h)")
+    plot.add_argument(
+        "--since", default="2h", type=_duration, help="how far back, e.g. 90s, 30m, 2h, 1d (default 2h)"
+    )
     plot.add_argument("-o", "--output", default="plot.png", help="the PNG file (default plot.png)")
-    plot.add_argument("--log", action="store_true", help="log scale on y (automatic when a "
-                      "series spans more than two decades)")
+    plot.add_argument(
+        "--log",
+        action="store_true",
+        help="log scale on y (automatic when a series spans more than two decades)",
+    )
     plot.add_argument("--table", help="the data table of an SQLite file (when it has several)")
     plot.set_defaults(func=_plot)
     return parser

@@ -51,19 +51,19 @@ from ..drivers.registry import DRIVERS, SIM_SCHEME, DriverEntry, driver_entry
 LOG = logging.getLogger(__name__)
 
 __all__ = [
+    "ChannelConfig",
     "ConfigError",
     "DatabaseConfig",
-    "SpoolConfig",
-    "ServiceSettings",
-    "ChannelConfig",
     "InstrumentConfig",
     "ServiceConfig",
+    "ServiceSettings",
+    "SpoolConfig",
+    "driver_class",
+    "is_loopback",
     "load_config",
     "parse_config",
-    "driver_class",
-    "state_directory",
     "parse_http_address",
-    "is_loopback",
+    "state_directory",
 ]
 
 OVERFLOW = ("drop_oldest", "drop_newest")
@@ -127,8 +127,9 @@ class DatabaseConfig:
         try:
             return source.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as error:
-            raise ValueError(f"cannot read the database password from {source}: "
-                             f"{error.strerror or error}") from None
+            raise ValueError(
+                f"cannot read the database password from {source}: {error.strerror or error}"
+            ) from None
 
     def describe(self) -> str:
         return self.entry.describe(self.table, self.options)
@@ -136,11 +137,11 @@ class DatabaseConfig:
     def build(self, environ: Mapping[str, str] | None = None) -> Backend:
         """The backend, not connected (reads the password if the backend needs one)."""
         password = self.password(environ) if self.needs_password else None
-        return build_backend(self.backend, BackendSettings(
-            self.table, self.options, password, self.timeouts))
+        return build_backend(self.backend, BackendSettings(self.table, self.options, password, self.timeouts))
 
-    def create_tables(self, descriptions: Mapping[str, str],
-                      environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    def create_tables(
+        self, descriptions: Mapping[str, str], environ: Mapping[str, str] | None = None
+    ) -> dict[str, int]:
         """Create the tables if missing and register ``descriptions`` (``init-db``)."""
         return self.build(environ).create_tables(descriptions, **self.entry.layout_options(self.options))
 
@@ -284,8 +285,9 @@ class _Reader:
     def fail(self, key: str, message: str) -> None:
         self.problems.append(f"{self.key(key)}: {message}")
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None,
-            required: bool = False) -> Any:
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = None, required: bool = False
+    ) -> Any:
         self.used.add(key)
         if key not in self.table:
             if required:
@@ -322,8 +324,14 @@ class _Reader:
 
 def _type_name(value: Any) -> str:
     kind = value if isinstance(value, type) else type(value)
-    return {str: "a string", int: "an integer", float: "a number", bool: "true/false",
-            list: "a list", dict: "a table"}.get(kind, kind.__name__)
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a table",
+    }.get(kind, kind.__name__)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -348,30 +356,42 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     problems: list[str] = []
     warnings: list[str] = []
     top = _Reader(problems, "", data)
-    database = _database(_Reader(problems, "database", top.get("database", dict, required=True) or {}), base, warnings)
+    database = _database(
+        _Reader(problems, "database", top.get("database", dict, required=True) or {}), base, warnings
+    )
     spool = _spool(_Reader(problems, "spool", top.get("spool", dict, {})), base, warnings)
     service = _service(_Reader(problems, "service", top.get("service", dict, {})), base, warnings)
     raw_instruments = top.get("instruments", list, required=True) or []
     if "instruments" in data and not raw_instruments:
         top.fail("instruments", "needs at least one [[instruments]] table")
     instruments = tuple(
-        inst for index, raw in enumerate(raw_instruments)
+        inst
+        for index, raw in enumerate(raw_instruments)
         if (inst := _instrument(_Reader(problems, f"instruments[{index}]", raw))) is not None
     )
     top.get("name", str)
     top.finish()
-    _check_unique(problems, [(f"instruments[{i}].name", inst.name)
-                                            for i, inst in enumerate(instruments)], "instrument name")
-    _check_unique(problems, [
-        (f"instruments[{i}].channels[{j}].codename", ch.codename)
-        for i, inst in enumerate(instruments) for j, ch in enumerate(inst.channels)
-    ], "codename")
+    _check_unique(
+        problems,
+        [(f"instruments[{i}].name", inst.name) for i, inst in enumerate(instruments)],
+        "instrument name",
+    )
+    _check_unique(
+        problems,
+        [
+            (f"instruments[{i}].channels[{j}].codename", ch.codename)
+            for i, inst in enumerate(instruments)
+            for j, ch in enumerate(inst.channels)
+        ],
+        "codename",
+    )
     if problems:
         raise ConfigError(path, problems)
     for warning in warnings:
         LOG.warning("%s: %s", path, warning)
-    return ServiceConfig(path, data.get("name") or path.stem, database, spool, service,
-                         instruments, tuple(warnings))
+    return ServiceConfig(
+        path, data.get("name") or path.stem, database, spool, service, instruments, tuple(warnings)
+    )
 
 
 def _check_unique(problems: list[str], keyed: list[tuple[str, str]], noun: str) -> None:
@@ -406,8 +426,10 @@ def _database(r: _Reader, base: Path, warnings: list[str]) -> DatabaseConfig:
     password_credential = r.get("password_credential", str)
     inline = r.get("password", str)
     if inline is not None:
-        warnings.append("database.password is set inline; prefer password_file or a "
-                        "systemd credential (password_credential)")
+        warnings.append(
+            "database.password is set inline; prefer password_file or a "
+            "systemd credential (password_credential)"
+        )
     if password_file is not None and password_credential is not None:
         r.fail("password_file", "give either password_file or password_credential, not both")
     timeouts = _timeouts(r)
@@ -434,8 +456,13 @@ def _database(r: _Reader, base: Path, warnings: list[str]) -> DatabaseConfig:
                 r.fail(key, f"not an option of the {backend} backend (only of {', '.join(owners)})")
     r.finish()
     return DatabaseConfig(
-        backend=backend, table=table, options=options, password_file=_path(password_file, base),
-        password_credential=password_credential, password_inline=inline, timeouts=timeouts,
+        backend=backend,
+        table=table,
+        options=options,
+        password_file=_path(password_file, base),
+        password_credential=password_credential,
+        password_inline=inline,
+        timeouts=timeouts,
     )
 
 
@@ -446,8 +473,10 @@ def _timeouts(r: _Reader) -> Timeouts:
     if not table:
         return timeouts
     t = _Reader(r.problems, r.key("timeouts"), table)
-    values = {name: t.positive(name, getattr(timeouts, name))
-              for name in ("connect", "read", "write", "query", "startup")}
+    values = {
+        name: t.positive(name, getattr(timeouts, name))
+        for name in ("connect", "read", "write", "query", "startup")
+    }
     t.finish()
     try:
         return Timeouts(**values)
@@ -504,13 +533,23 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
             r.fail("http", str(error))
         else:
             if not is_loopback(http[0]):
-                warnings.append(f"service.http: the page is served on {http[0]}, not only to "
-                                "this PC (prefer 127.0.0.1 and an SSH tunnel)")
+                warnings.append(
+                    f"service.http: the page is served on {http[0]}, not only to "
+                    "this PC (prefer 127.0.0.1 and an SSH tunnel)"
+                )
     max_waiting = r.positive("health_max_waiting", 300.0)
     max_silence = r.positive("health_max_silence", 120.0)
     r.finish()
-    return ServiceSettings(_path(state, base), status_interval, stop_timeout,
-                           metrics_port, metrics_host, http, max_waiting, max_silence)
+    return ServiceSettings(
+        _path(state, base),
+        status_interval,
+        stop_timeout,
+        metrics_port,
+        metrics_host,
+        http,
+        max_waiting,
+        max_silence,
+    )
 
 
 def parse_http_address(text: str) -> tuple[str, int]:
@@ -556,7 +595,7 @@ def _instrument(r: _Reader) -> InstrumentConfig | None:
         if driver in DRIVERS:
             entry = DRIVERS[driver]
             try:
-                entry.cls  # imports the driver's module (and the library it needs)
+                _ = entry.cls  # imports the driver's module (and the library it needs)
             except (ImportError, TypeError) as error:
                 r.fail("driver", f"driver {driver!r} cannot be loaded: {error}")
                 entry = None
@@ -593,9 +632,9 @@ def _instrument(r: _Reader) -> InstrumentConfig | None:
     if "channels" in r.table and not raw_channels:
         r.fail("channels", "needs at least one [[instruments.channels]] table")
     channels = tuple(
-        ch for index, raw in enumerate(raw_channels or [])
-        if (ch := _channel(_Reader(r.problems, r.key(f"channels[{index}]"), raw),
-                           entry)) is not None
+        ch
+        for index, raw in enumerate(raw_channels or [])
+        if (ch := _channel(_Reader(r.problems, r.key(f"channels[{index}]"), raw), entry)) is not None
     )
     r.finish()
     if name is None or driver is None or entry is None:
@@ -637,5 +676,6 @@ def _channel(r: _Reader, entry: DriverEntry | None) -> ChannelConfig | None:
     r.finish()
     if codename is None or interval is None or read is None:
         return None
-    return ChannelConfig(codename, interval, read, args, kind, threshold, max_interval,
-                         low_compare, description, unit)
+    return ChannelConfig(
+        codename, interval, read, args, kind, threshold, max_interval, low_compare, description, unit
+    )

@@ -27,7 +27,7 @@ from .runner import Service
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DemoSummary", "run_demo", "SIGNALS", "demo_config"]
+__all__ = ["SIGNALS", "DemoSummary", "demo_config", "run_demo"]
 
 TABLE = "dateplots_demo"
 
@@ -39,39 +39,67 @@ SIGNALS: dict[str, tuple[str, str, list[Any], float, str, float]] = {
     "demo_ar_flow": ("mksg", "read_flow", [], 0.1, "always", 0.0),
     "demo_bath_temperature": ("polyscience", "read_temperature", [], 0.25, "linear", 0.01),
 }
-UNITS = {"demo_chamber_pressure": "mbar", "demo_ion_gauge_pressure": "mbar",
-         "demo_sample_temperature": "°C", "demo_ar_flow": "sccm",
-         "demo_bath_temperature": "°C"}
-DESCRIPTIONS = {"demo_chamber_pressure": "Chamber pressure (Pfeiffer TPG 26x, gauge 1)",
-                "demo_ion_gauge_pressure": "Ion gauge (MKS 937B, channel 1)",
-                "demo_sample_temperature": "Sample temperature (Omega CNi)",
-                "demo_ar_flow": "Argon flow (MKS G-series MFC)",
-                "demo_bath_temperature": "Cooling bath (PolyScience 4100)"}
+UNITS = {
+    "demo_chamber_pressure": "mbar",
+    "demo_ion_gauge_pressure": "mbar",
+    "demo_sample_temperature": "°C",
+    "demo_ar_flow": "sccm",
+    "demo_bath_temperature": "°C",
+}
+DESCRIPTIONS = {
+    "demo_chamber_pressure": "Chamber pressure (Pfeiffer TPG 26x, gauge 1)",
+    "demo_ion_gauge_pressure": "Ion gauge (MKS 937B, channel 1)",
+    "demo_sample_temperature": "Sample temperature (Omega CNi)",
+    "demo_ar_flow": "Argon flow (MKS G-series MFC)",
+    "demo_bath_temperature": "Cooling bath (PolyScience 4100)",
+}
 #: Heartbeat of the demo channels: a flat signal still shows up every so often.
 MAX_INTERVAL = 2.0
 
 
-def demo_config(ports: dict[str, str], path: Path, state_dir: Path,
-                http: tuple[str, int] | None = None) -> ServiceConfig:
+def demo_config(
+    ports: dict[str, str], path: Path, state_dir: Path, http: tuple[str, int] | None = None
+) -> ServiceConfig:
     """The demo's configuration, validated like a file (ports: simulator → device;
     ``http``: where to serve the live page, if at all)."""
     instruments = [
-        {"name": sim, "driver": sim, "port": ports[sim], "timeout": 0.3,
-         "channels": [{"codename": codename, "read": read, "args": args, "interval": interval,
-                       "criterion": kind, "threshold": threshold, "max_interval": MAX_INTERVAL,
-                       "unit": UNITS[codename], "description": DESCRIPTIONS[codename]}]}
+        {
+            "name": sim,
+            "driver": sim,
+            "port": ports[sim],
+            "timeout": 0.3,
+            "channels": [
+                {
+                    "codename": codename,
+                    "read": read,
+                    "args": args,
+                    "interval": interval,
+                    "criterion": kind,
+                    "threshold": threshold,
+                    "max_interval": MAX_INTERVAL,
+                    "unit": UNITS[codename],
+                    "description": DESCRIPTIONS[codename],
+                }
+            ],
+        }
         for codename, (sim, read, args, interval, kind, threshold) in SIGNALS.items()
     ]
-    service: dict[str, Any] = {"state_directory": str(state_dir), "status_interval": 0.5,
-                               "stop_timeout": 10.0}
+    service: dict[str, Any] = {
+        "state_directory": str(state_dir),
+        "status_interval": 0.5,
+        "stop_timeout": 10.0,
+    }
     if http is not None:
         service["http"] = f"[{http[0]}]:{http[1]}" if ":" in http[0] else f"{http[0]}:{http[1]}"
-    return parse_config({
-        "name": "demo",
-        "database": {"backend": "sqlite", "path": str(path), "table": TABLE},
-        "service": service,
-        "instruments": instruments,
-    }, "<demo>")
+    return parse_config(
+        {
+            "name": "demo",
+            "database": {"backend": "sqlite", "path": str(path), "table": TABLE},
+            "service": service,
+            "instruments": instruments,
+        },
+        "<demo>",
+    )
 
 
 @dataclass(frozen=True)
@@ -95,8 +123,7 @@ class DemoSummary:
             f"{self.enqueued} points into {self.path} (table {TABLE}), "
             f"{self.batches} batched commits.",
             *rows,
-            "All points delivered." if self.undelivered == 0
-            else f"{self.undelivered} points NOT delivered.",
+            "All points delivered." if self.undelivered == 0 else f"{self.undelivered} points NOT delivered.",
         ]
 
 
@@ -106,9 +133,9 @@ def _simulators() -> Iterator[dict[str, PtySimulator]]:
         yield {sim: stack.enter_context(start_simulator(sim)) for sim, *_ in SIGNALS.values()}
 
 
-def _fault_script(sims: dict[str, PtySimulator], seconds: float,
-                  stop: threading.Event) -> threading.Thread:
+def _fault_script(sims: dict[str, PtySimulator], seconds: float, stop: threading.Event) -> threading.Thread:
     """Unplug the temperature controller for a fifth of the run; garble one flow reply."""
+
     def play() -> None:
         if stop.wait(seconds * 0.4):
             return
@@ -122,11 +149,14 @@ def _fault_script(sims: dict[str, PtySimulator], seconds: float,
     return thread
 
 
-def run_demo(seconds: float = 10.0, path: str | Path = "demo.sqlite",
-             progress: bool | Callable[[dict[str, Any]], None] = True,
-             stop: threading.Event | None = None, http: tuple[str, int] | None = None,
-             on_start: Callable[[Service, dict[str, PtySimulator]], None] | None = None,
-             ) -> DemoSummary:
+def run_demo(
+    seconds: float = 10.0,
+    path: str | Path = "demo.sqlite",
+    progress: bool | Callable[[dict[str, Any]], None] = True,
+    stop: threading.Event | None = None,
+    http: tuple[str, int] | None = None,
+    on_start: Callable[[Service, dict[str, PtySimulator]], None] | None = None,
+) -> DemoSummary:
     """Run the demo for ``seconds`` (or until ``stop`` is set) and summarise.
 
     ``progress``: a callable given each status snapshot (the CLI's live table), True
@@ -135,8 +165,12 @@ def run_demo(seconds: float = 10.0, path: str | Path = "demo.sqlite",
     """
     path = Path(path)
     stop = stop or threading.Event()
-    create_tables(path, TABLE, SIGNALS,  # the unit in brackets, for `plot` of the file
-                  descriptions={c: f"{DESCRIPTIONS[c]} [{UNITS[c]}]" for c in SIGNALS})
+    create_tables(
+        path,
+        TABLE,
+        SIGNALS,  # the unit in brackets, for `plot` of the file
+        descriptions={c: f"{DESCRIPTIONS[c]} [{UNITS[c]}]" for c in SIGNALS},
+    )
     on_tick: Callable[[dict[str, Any]], None] | None
     if callable(progress):
         on_tick = progress
@@ -145,8 +179,7 @@ def run_demo(seconds: float = 10.0, path: str | Path = "demo.sqlite",
     else:
         on_tick = None
     with tempfile.TemporaryDirectory(prefix="pyexplabsys-demo-") as state, _simulators() as sims:
-        config = demo_config({name: sim.port for name, sim in sims.items()}, path, Path(state),
-                             http)
+        config = demo_config({name: sim.port for name, sim in sims.items()}, path, Path(state), http)
         service = Service(config, environ={})
         started = time.monotonic()
         try:
@@ -170,12 +203,19 @@ def run_demo(seconds: float = 10.0, path: str | Path = "demo.sqlite",
     with sqlite3.connect(path) as conn:
         ids = dict(conn.execute("SELECT codename, id FROM dateplots_descriptions"))
         stored = {
-            name: conn.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE type = ? AND time >= ?",
-                               (ids[name], service.started - 1)).fetchone()[0]
+            name: conn.execute(
+                f"SELECT COUNT(*) FROM {TABLE} WHERE type = ? AND time >= ?", (ids[name], service.started - 1)
+            ).fetchone()[0]
             for name in SIGNALS
         }
     conn.close()
-    return DemoSummary(path, elapsed, sum(c["points"] for c in channels), stored,
-                       snapshot["logger"]["batches"], report.undelivered,
-                       sum(c["reads"] for c in channels),
-                       sum(sum(i["errors"].values()) for i in snapshot["instruments"]))
+    return DemoSummary(
+        path,
+        elapsed,
+        sum(c["points"] for c in channels),
+        stored,
+        snapshot["logger"]["batches"],
+        report.undelivered,
+        sum(c["reads"] for c in channels),
+        sum(sum(i["errors"].values()) for i in snapshot["instruments"]),
+    )

@@ -21,7 +21,7 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["FRESH", "STALE", "ERROR", "stale_after", "channel_state", "Health", "judge"]
+__all__ = ["ERROR", "FRESH", "STALE", "Health", "channel_state", "judge", "stale_after"]
 
 FRESH, STALE, ERROR = "fresh", "stale", "error"
 #: A value is never called stale sooner than this (seconds), however fast the polling.
@@ -34,8 +34,7 @@ def stale_after(interval: float, status_interval: float) -> float:
     return max(3.0 * interval, 3.0 * status_interval, STALE_FLOOR)
 
 
-def channel_state(channel: Mapping[str, Any], instrument: Mapping[str, Any], now: float,
-                  limit: float) -> str:
+def channel_state(channel: Mapping[str, Any], instrument: Mapping[str, Any], now: float, limit: float) -> str:
     """FRESH, STALE or ERROR for one channel of a snapshot (see the module's rule)."""
     valid = channel.get("last_valid_time")
     if not instrument.get("alive", True):
@@ -60,8 +59,7 @@ class Health:
         return "ok\n" if self.ok else "".join(f"{reason}\n" for reason in self.reasons)
 
 
-def judge(snapshot: Mapping[str, Any], max_waiting: float, max_silence: float,
-          now: float) -> Health:
+def judge(snapshot: Mapping[str, Any], max_waiting: float, max_silence: float, now: float) -> Health:
     """The service's health from a snapshot of :meth:`~.runner.Service.snapshot`."""
     reasons: list[str] = []
     logger = snapshot.get("logger")
@@ -70,20 +68,26 @@ def judge(snapshot: Mapping[str, Any], max_waiting: float, max_silence: float,
     if not logger or not logger.get("running"):
         reasons.append("logger thread is not running")
     else:
-        waiting = [age for age in (logger.get("oldest_queued_age"),
-                                   logger.get("oldest_spooled_age")) if age is not None]
+        waiting = [
+            age
+            for age in (logger.get("oldest_queued_age"), logger.get("oldest_spooled_age"))
+            if age is not None
+        ]
         if waiting and max(waiting) > max_waiting:
-            reasons.append(f"oldest waiting point is {max(waiting):.0f} s old "
-                           f"(limit {max_waiting:g} s)")
+            reasons.append(f"oldest waiting point is {max(waiting):.0f} s old (limit {max_waiting:g} s)")
     started = float(snapshot.get("started") or now)
     for instrument in snapshot.get("instruments", []):
-        times = [c["last_valid_time"] for c in instrument.get("channels", [])
-                 if c.get("last_valid_time") is not None]
+        times = [
+            c["last_valid_time"]
+            for c in instrument.get("channels", [])
+            if c.get("last_valid_time") is not None
+        ]
         since = max(times) if times else started
         if now - since > max_silence:
             what = "nothing valid" if times else "no valid value since start"
-            reasons.append(f"instrument {instrument['name']}: {what} for "
-                           f"{now - since:.0f} s (limit {max_silence:g} s)")
+            reasons.append(
+                f"instrument {instrument['name']}: {what} for {now - since:.0f} s (limit {max_silence:g} s)"
+            )
         if not instrument.get("alive", True) and snapshot.get("state") == "running":
             reasons.append(f"instrument {instrument['name']}: reader thread is dead")
     return Health(tuple(reasons))

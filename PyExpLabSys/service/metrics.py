@@ -14,13 +14,28 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["MetricsServer", "MetricsPage", "metrics_available", "stop_http_server"]
+__all__ = ["MetricsPage", "MetricsServer", "metrics_available", "stop_http_server"]
 
 #: LoggerStatus fields exported as counters (they only grow) and gauges.
-LOGGER_COUNTERS = ("committed", "batches", "reconnects", "timeouts", "reconciled_batches",
-                   "dead_lettered", "nonfinite_seen", "nonfinite_dropped")
-LOGGER_GAUGES = ("queued", "oldest_queued_age", "current_backoff", "last_commit_time",
-                 "commit_latency_p50", "commit_latency_p99", "commit_latency_max")
+LOGGER_COUNTERS = (
+    "committed",
+    "batches",
+    "reconnects",
+    "timeouts",
+    "reconciled_batches",
+    "dead_lettered",
+    "nonfinite_seen",
+    "nonfinite_dropped",
+)
+LOGGER_GAUGES = (
+    "queued",
+    "oldest_queued_age",
+    "current_backoff",
+    "last_commit_time",
+    "commit_latency_p50",
+    "commit_latency_p99",
+    "commit_latency_max",
+)
 CHANNEL_COUNTERS = ("reads", "points", "errors", "not_ok")
 
 
@@ -59,8 +74,9 @@ class MetricsPage:
 class MetricsServer:
     """Serves ``/metrics`` on ``host:port`` (port 0: any free port, see :attr:`port`)."""
 
-    def __init__(self, snapshot: Callable[[], dict[str, Any]], host: str = "127.0.0.1",
-                 port: int = 9101) -> None:
+    def __init__(
+        self, snapshot: Callable[[], dict[str, Any]], host: str = "127.0.0.1", port: int = 9101
+    ) -> None:
         if not metrics_available():
             raise RuntimeError("metrics need prometheus_client: pip install 'pyexplabsys-logger[metrics]'")
         self.snapshot = snapshot
@@ -70,8 +86,9 @@ class MetricsServer:
     def start(self) -> MetricsServer:
         from prometheus_client import start_http_server
 
-        self._server, _thread = start_http_server(self.port, addr=self.host,
-                                                  registry=_registry(self.snapshot))
+        self._server, _thread = start_http_server(
+            self.port, addr=self.host, registry=_registry(self.snapshot)
+        )
         self.port = self._server.server_port
         LOG.info("metrics on http://%s:%d/metrics", self.host, self.port)
         return self
@@ -104,20 +121,28 @@ class _Collector:
             yield metric
         for name in LOGGER_GAUGES:
             if logger.get(name) is not None:
-                yield GaugeMetricFamily(f"pyexplabsys_logger_{name}", f"logger {name}",
-                                        value=float(logger[name]))
-        yield GaugeMetricFamily("pyexplabsys_logger_connected", "database connected",
-                                value=float(bool(logger.get("connected"))))
+                yield GaugeMetricFamily(
+                    f"pyexplabsys_logger_{name}", f"logger {name}", value=float(logger[name])
+                )
+        yield GaugeMetricFamily(
+            "pyexplabsys_logger_connected", "database connected", value=float(bool(logger.get("connected")))
+        )
         now = time.time()
-        counters = {n: CounterMetricFamily(f"pyexplabsys_channel_{n}", f"channel {n}",
-                                           labels=["codename", "instrument"])
-                    for n in CHANNEL_COUNTERS}
-        value = GaugeMetricFamily("pyexplabsys_channel_last_value", "last reading",
-                                  labels=["codename", "instrument"])
-        age = GaugeMetricFamily("pyexplabsys_channel_last_reading_age_seconds",
-                                "seconds since the last reading", labels=["codename", "instrument"])
-        connected = GaugeMetricFamily("pyexplabsys_instrument_connected", "port open",
-                                      labels=["instrument"])
+        counters = {
+            n: CounterMetricFamily(
+                f"pyexplabsys_channel_{n}", f"channel {n}", labels=["codename", "instrument"]
+            )
+            for n in CHANNEL_COUNTERS
+        }
+        value = GaugeMetricFamily(
+            "pyexplabsys_channel_last_value", "last reading", labels=["codename", "instrument"]
+        )
+        age = GaugeMetricFamily(
+            "pyexplabsys_channel_last_reading_age_seconds",
+            "seconds since the last reading",
+            labels=["codename", "instrument"],
+        )
+        connected = GaugeMetricFamily("pyexplabsys_instrument_connected", "port open", labels=["instrument"])
         for instrument in snap.get("instruments", []):
             connected.add_metric([instrument["name"]], float(instrument["connected"]))
             for channel in instrument["channels"]:

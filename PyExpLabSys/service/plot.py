@@ -28,7 +28,7 @@ from .trend import wants_log_scale
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["PlotError", "PlotResult", "plot_source", "read_source", "SIZE"]
+__all__ = ["SIZE", "PlotError", "PlotResult", "plot_source", "read_source"]
 
 #: The PNG's size in pixels (width, height) and its resolution.
 SIZE, DPI = (1200, 700), 100
@@ -53,9 +53,15 @@ class PlotResult:
     log: tuple[bool, ...]
 
 
-def plot_source(source: str | Path, codenames: Sequence[str], since: float = 7200.0,
-                output: str | Path = "plot.png", log: bool = False, table: str | None = None,
-                now: float | None = None) -> PlotResult:
+def plot_source(
+    source: str | Path,
+    codenames: Sequence[str],
+    since: float = 7200.0,
+    output: str | Path = "plot.png",
+    log: bool = False,
+    table: str | None = None,
+    now: float | None = None,
+) -> PlotResult:
     """Read ``codenames`` of the last ``since`` seconds from ``source`` and draw them."""
     now = time.time() if now is None else now
     series, units = read_source(source, codenames, now - since, table)
@@ -67,8 +73,9 @@ def plot_source(source: str | Path, codenames: Sequence[str], since: float = 720
     return draw(series, units, Path(output), log)
 
 
-def read_source(source: str | Path, codenames: Sequence[str], since: float,
-                table: str | None = None) -> tuple[Series, dict[str, str | None]]:
+def read_source(
+    source: str | Path, codenames: Sequence[str], since: float, table: str | None = None
+) -> tuple[Series, dict[str, str | None]]:
     """The points of ``codenames`` from ``since`` on, and their units, from a config
     (``.toml``) or an SQLite file."""
     path = Path(source)
@@ -115,8 +122,12 @@ def _data_table(path: Path) -> str:
     conn = _sqlite(path)
     try:
         names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        tables = [n for n in names if n != DESCRIPTIONS and {"time", "type", "value"} <= {
-            row[1] for row in conn.execute(f"PRAGMA table_info({n!r})")}]
+        tables = [
+            n
+            for n in names
+            if n != DESCRIPTIONS
+            and {"time", "type", "value"} <= {row[1] for row in conn.execute(f"PRAGMA table_info({n!r})")}
+        ]
     finally:
         conn.close()
     if len(tables) != 1:
@@ -134,20 +145,28 @@ def _units_in_descriptions(path: Path) -> dict[str, str]:
         return {}
     finally:
         conn.close()
-    return {codename: match.group(1) for codename, description in rows
-            if description and (match := _UNIT_IN_DESCRIPTION.search(description))}
+    return {
+        codename: match.group(1)
+        for codename, description in rows
+        if description and (match := _UNIT_IN_DESCRIPTION.search(description))
+    }
 
 
-def draw(series: Mapping[str, Sequence[tuple[float, float | None]]],
-         units: Mapping[str, str | None], output: Path, log: bool = False) -> PlotResult:
+def draw(
+    series: Mapping[str, Sequence[tuple[float, float | None]]],
+    units: Mapping[str, str | None],
+    output: Path,
+    log: bool = False,
+) -> PlotResult:
     """A PNG of ``series``: local time on x, one panel per unit, one line per codename."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
         from matplotlib.figure import Figure
     except ImportError:
-        raise PlotError("plot needs matplotlib: pip install 'PyExpLabSys[plot]' "
-                        "(or pip install matplotlib)") from None
+        raise PlotError(
+            "plot needs matplotlib: pip install 'PyExpLabSys[plot]' (or pip install matplotlib)"
+        ) from None
     panels: dict[str | None, list[str]] = {}
     for codename in series:
         panels.setdefault(units.get(codename), []).append(codename)
@@ -156,7 +175,7 @@ def draw(series: Mapping[str, Sequence[tuple[float, float | None]]],
     FigureCanvasAgg(figure)
     axes = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     scales = []
-    for ax, (unit, names) in zip(axes, panels.items()):
+    for ax, (unit, names) in zip(axes, panels.items(), strict=True):
         values = []
         for name in names:
             points = [(datetime.fromtimestamp(t, local), v) for t, v in series[name] if v is not None]
@@ -179,7 +198,8 @@ def draw(series: Mapping[str, Sequence[tuple[float, float | None]]],
     output.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=DPI)
     height = figure.bbox.height
-    areas = tuple((round(b.x0), round(height - b.y1), round(b.x1), round(height - b.y0))
-                  for b in (ax.get_window_extent() for ax in axes))
-    return PlotResult(output, {name: len(points) for name, points in series.items()}, areas,
-                      tuple(scales))
+    areas = tuple(
+        (round(b.x0), round(height - b.y1), round(b.x1), round(height - b.y0))
+        for b in (ax.get_window_extent() for ax in axes)
+    )
+    return PlotResult(output, {name: len(points) for name, points in series.items()}, areas, tuple(scales))

@@ -35,7 +35,7 @@ from .config import ChannelConfig, InstrumentConfig
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["InstrumentReader", "ReaderPolicy", "ChannelState"]
+__all__ = ["ChannelState", "InstrumentReader", "ReaderPolicy"]
 
 Sink = Callable[[str, float], object]
 
@@ -99,9 +99,14 @@ class _Health:
 class InstrumentReader(threading.Thread):
     """Polls the channels of one instrument and feeds logged readings to ``sink``."""
 
-    def __init__(self, config: InstrumentConfig, sink: Sink, policy: ReaderPolicy = ReaderPolicy(),
-                 opener: Callable[[], SerialInstrument] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: InstrumentConfig,
+        sink: Sink,
+        policy: ReaderPolicy = ReaderPolicy(),
+        opener: Callable[[], SerialInstrument] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(name=f"reader-{config.name}", daemon=True)
         self.config = config
         self.sink = sink
@@ -179,8 +184,8 @@ class InstrumentReader(threading.Thread):
             channel.errors += 1
             self._failed(error)
             if isinstance(error, PortGone) or (
-                    isinstance(error, InstrumentTimeout)
-                    and self._health.streak >= self.policy.reopen_after):
+                isinstance(error, InstrumentTimeout) and self._health.streak >= self.policy.reopen_after
+            ):
                 self._reopen_later()
             return
         channel.reads += 1
@@ -207,8 +212,7 @@ class InstrumentReader(threading.Thread):
         health.last_error = f"{type(error).__name__}: {error}"
         what = "cannot open port" if opening else "read failed"
         level = logging.WARNING if health.streak == 1 else logging.DEBUG
-        LOG.log(level, "%s: %s (%d in a row): %s", self.config.name, what, health.streak,
-                health.last_error)
+        LOG.log(level, "%s: %s (%d in a row): %s", self.config.name, what, health.streak, health.last_error)
 
     def _reopen_later(self) -> None:
         self._close()

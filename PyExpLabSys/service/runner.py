@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend
 from ..datalog.logger import DataLogger
+from ..datalog.policies import SpoolPolicy
 from ..datalog.status import StopReport
 from .config import InstrumentConfig, ServiceConfig, state_directory
 from .health import channel_state, stale_after
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["Service", "run_service", "build_backend", "read_status", "STATUS_FILE"]
+__all__ = ["STATUS_FILE", "Service", "build_backend", "read_status", "run_service"]
 
 STATUS_FILE = "status.json"
 
@@ -49,23 +50,29 @@ def build_backend(config: ServiceConfig, environ: Mapping[str, str] | None = Non
 
 
 def _spool_kwargs(config: ServiceConfig, state_dir: Path) -> dict[str, Any]:
-    """``spool_path``/``spool`` for DataLogger, when configured and supported."""
+    """``spool_path``/``spool`` for DataLogger, when configured."""
     if not config.spool.enabled:
         return {}
-    from ..datalog.policies import SpoolPolicy  # type: ignore[attr-defined]
-
     path = config.spool.path
     assert path is not None
-    return {"spool_path": path if path.is_absolute() else state_dir / path,
-            "spool": SpoolPolicy(**config.spool.options)}
+    return {
+        "spool_path": path if path.is_absolute() else state_dir / path,
+        "spool": SpoolPolicy(**config.spool.options),
+    }
 
 
 class Service:
     """The running setup. ``start()``, then ``serve()`` until told to stop, ``stop()``."""
 
-    def __init__(self, config: ServiceConfig, *, environ: Mapping[str, str] | None = None,
-                 notifier: Notifier | None = None, reader_policy: ReaderPolicy = ReaderPolicy(),
-                 backend: Backend | None = None) -> None:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        *,
+        environ: Mapping[str, str] | None = None,
+        notifier: Notifier | None = None,
+        reader_policy: ReaderPolicy = ReaderPolicy(),
+        backend: Backend | None = None,
+    ) -> None:
         self.config = config
         self.environ = os.environ if environ is None else environ
         self.notifier = notifier or Notifier(self.environ)
@@ -93,7 +100,8 @@ class Service:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         backend = self._backend or build_backend(self.config, self.environ)
         self.logger = DataLogger(
-            backend, self.config.codenames,
+            backend,
+            self.config.codenames,
             timeouts=self.config.database.timeouts,
             stop_timeout=self.config.service.stop_timeout,
             dead_letter_path=self.state_dir / "dead_letters.jsonl",
@@ -102,13 +110,15 @@ class Service:
         )
         self.logger.start()
         enqueue = self.logger.enqueue_point_now
-        self.readers = [InstrumentReader(inst, enqueue, self.reader_policy)
-                        for inst in self.config.instruments]
+        self.readers = [
+            InstrumentReader(inst, enqueue, self.reader_policy) for inst in self.config.instruments
+        ]
         for reader in self.readers:
             reader.start()
         if self.config.service.metrics_port is not None:
-            self.metrics = MetricsServer(self.snapshot, self.config.service.metrics_host,
-                                         self.config.service.metrics_port).start()
+            self.metrics = MetricsServer(
+                self.snapshot, self.config.service.metrics_host, self.config.service.metrics_port
+            ).start()
         if self.config.service.http is not None:
             from .web import WebPage
 
@@ -116,11 +126,20 @@ class Service:
         self.started = time.time()
         self.write_status()
         self.notifier.ready(self.summary())
-        LOG.info("service %s running: %d instrument(s), %d codename(s), state in %s",
-                 self.config.name, len(self.readers), len(self.config.codenames), self.state_dir)
+        LOG.info(
+            "service %s running: %d instrument(s), %d codename(s), state in %s",
+            self.config.name,
+            len(self.readers),
+            len(self.config.codenames),
+            self.state_dir,
+        )
 
-    def serve(self, stop: threading.Event, seconds: float | None = None,
-              on_tick: Callable[[dict[str, Any]], None] | None = None) -> bool:
+    def serve(
+        self,
+        stop: threading.Event,
+        seconds: float | None = None,
+        on_tick: Callable[[dict[str, Any]], None] | None = None,
+    ) -> bool:
         """Tick (status file, STATUS=, watchdog) until ``stop`` is set or ``seconds``
         have passed. Returns False if the logger thread died (the service must exit)."""
         assert self.logger is not None
@@ -175,8 +194,9 @@ class Service:
         logger = self.logger.status().as_dict() if self.logger is not None else None
         now = time.time()
         interval = self.config.service.status_interval
-        instruments = [_with_channel_states(reader.snapshot(), reader.config, now, interval)
-                       for reader in self.readers]
+        instruments = [
+            _with_channel_states(reader.snapshot(), reader.config, now, interval) for reader in self.readers
+        ]
         snap: dict[str, Any] = {
             "name": self.config.name,
             "config": str(self.config.path),
@@ -191,9 +211,12 @@ class Service:
         }
         if self.report is not None:
             report = self.report
-            snap["stop_report"] = {"delivered_all": report.delivered_all,
-                                   "undelivered": report.undelivered,
-                                   "per_codename": report.per_codename, "reason": report.reason}
+            snap["stop_report"] = {
+                "delivered_all": report.delivered_all,
+                "undelivered": report.undelivered,
+                "per_codename": report.per_codename,
+                "reason": report.reason,
+            }
         snap["summary"] = summary_line(snap)
         return snap
 
@@ -225,17 +248,22 @@ class Service:
         return snapshot
 
 
-def _with_channel_states(instrument: dict[str, Any], config: InstrumentConfig, now: float,
-                         status_interval: float) -> dict[str, Any]:
+def _with_channel_states(
+    instrument: dict[str, Any], config: InstrumentConfig, now: float, status_interval: float
+) -> dict[str, Any]:
     """A reader's snapshot with each channel's unit, description, value age and state
     (:func:`~.health.channel_state`) added."""
-    for channel, channel_config in zip(instrument["channels"], config.channels):
+    for channel, channel_config in zip(instrument["channels"], config.channels, strict=True):
         limit = stale_after(channel_config.interval, status_interval)
         valid = channel.get("last_valid_time")
-        channel.update(unit=channel_config.unit, description=channel_config.description,
-                       interval=channel_config.interval, stale_after=limit,
-                       age=None if valid is None else max(0.0, now - valid),
-                       state=channel_state(channel, instrument, now, limit))
+        channel.update(
+            unit=channel_config.unit,
+            description=channel_config.description,
+            interval=channel_config.interval,
+            stale_after=limit,
+            age=None if valid is None else max(0.0, now - valid),
+            state=channel_state(channel, instrument, now, limit),
+        )
     return instrument
 
 
@@ -248,9 +276,13 @@ def summary_line(snap: dict[str, Any]) -> str:
     tail = ""
     if logger is not None:
         state = "connected" if logger["connected"] else "disconnected"
-        tail = (f"; {state}, queued {logger['queued']}, committed {logger['committed']} "
-                f"in {logger['batches']} batches")
-    return f"{snap.get('state', '?')}: {reading}/{len(instruments)} instruments reading, {points} points{tail}"
+        tail = (
+            f"; {state}, queued {logger['queued']}, committed {logger['committed']} "
+            f"in {logger['batches']} batches"
+        )
+    return (
+        f"{snap.get('state', '?')}: {reading}/{len(instruments)} instruments reading, {points} points{tail}"
+    )
 
 
 def read_status(path: Path) -> dict[str, Any]:
@@ -259,8 +291,11 @@ def read_status(path: Path) -> dict[str, Any]:
     data = json.loads(path.read_text(encoding="utf-8"))
     data["age"] = max(0.0, time.time() - float(data.get("updated", 0)))
     alive = _pid_alive(int(data.get("pid", 0)))
-    data["fresh"] = (data.get("state") == "running" and alive
-                     and data["age"] <= 3 * float(data.get("status_interval", 1.0)) + 1.0)
+    data["fresh"] = (
+        data.get("state") == "running"
+        and alive
+        and data["age"] <= 3 * float(data.get("status_interval", 1.0)) + 1.0
+    )
     return data
 
 
@@ -276,9 +311,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def run_service(config: ServiceConfig, environ: Mapping[str, str] | None = None, *,
-                on_start: Callable[[Service], None] | None = None,
-                on_tick: Callable[[dict[str, Any]], None] | None = None) -> int:
+def run_service(
+    config: ServiceConfig,
+    environ: Mapping[str, str] | None = None,
+    *,
+    on_start: Callable[[Service], None] | None = None,
+    on_tick: Callable[[dict[str, Any]], None] | None = None,
+) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code (0: stopped cleanly).
 
     ``on_start`` is called once the service runs (the CLI prints the page's address),
@@ -318,8 +357,7 @@ def run_service(config: ServiceConfig, environ: Mapping[str, str] | None = None,
         LOG.error("%d point(s) were not delivered (see above)", report.undelivered)
         return EXIT_UNDELIVERED
     if report.spooled:
-        LOG.info("stopped cleanly; %d point(s) wait in the spool for the next start",
-                 report.spooled)
+        LOG.info("stopped cleanly; %d point(s) wait in the spool for the next start", report.spooled)
     else:
         LOG.info("stopped cleanly; all points delivered")
     return EXIT_OK

@@ -37,7 +37,7 @@ class LiveTable:
                 self.stream.write(text if text.endswith("\n") else text + "\n")
             else:
                 width = shutil.get_terminal_size((120, 24)).columns
-                lines = [line[:max(1, width - 1)] for line in text.rstrip("\n").split("\n")]
+                lines = [line[: max(1, width - 1)] for line in text.rstrip("\n").split("\n")]
                 self.stream.write(self._erase() + "".join(f"{line}\n" for line in lines))
                 self._lines = lines
             self.stream.flush()
@@ -48,8 +48,7 @@ class LiveTable:
             if not self.tty:
                 self.stream.write(text + "\n")
             else:
-                self.stream.write(self._erase() + text + "\n"
-                                  + "".join(f"{line}\n" for line in self._lines))
+                self.stream.write(self._erase() + text + "\n" + "".join(f"{line}\n" for line in self._lines))
             self.stream.flush()
 
     def _erase(self) -> str:

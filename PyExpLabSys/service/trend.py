@@ -38,7 +38,7 @@ class TrendRing:
         if span <= 0 or step <= 0:
             raise ValueError("TrendRing: span and step must be > 0")
         self.span, self.step = span, step
-        self._capacity = int(math.ceil(span / step)) + 1
+        self._capacity = math.ceil(span / step) + 1
         self._rings: dict[str, deque[tuple[float, float]]] = {}
         self._lock = threading.Lock()
 
@@ -69,13 +69,16 @@ class TrendRing:
         out: dict[str, dict[str, Any]] = {}
         for name, points in rings.items():
             recent = [(t, v) for t, v in points if t >= start]
-            out[name] = {"points": _bucketed(recent, start, now, buckets),
-                         "log": wants_log_scale(v for _, v in recent)}
+            out[name] = {
+                "points": _bucketed(recent, start, now, buckets),
+                "log": wants_log_scale(v for _, v in recent),
+            }
         return out
 
 
-def _bucketed(points: Sequence[tuple[float, float]], start: float, end: float,
-              buckets: int) -> list[list[float]]:
+def _bucketed(
+    points: Sequence[tuple[float, float]], start: float, end: float, buckets: int
+) -> list[list[float]]:
     """The mean time and value of the points in each of ``buckets`` equal slices."""
     if len(points) <= buckets:
         return [[t, v] for t, v in points]

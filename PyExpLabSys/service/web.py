@@ -38,19 +38,21 @@ from .trend import TrendRing
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["WebPage", "SnapshotSource"]
+__all__ = ["SnapshotSource", "WebPage"]
 
 #: Same-origin only: no inline script, nothing from elsewhere.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "connect-src 'self'; img-src 'self'; base-uri 'none'; "
-                               "form-action 'none'; frame-ancestors 'none'",
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-ASSETS = {"/app.js": ("app.js", "text/javascript; charset=utf-8"),
-          "/app.css": ("app.css", "text/css; charset=utf-8")}
+ASSETS = {
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/app.css": ("app.css", "text/css; charset=utf-8"),
+}
 
 
 class SnapshotSource(Protocol):
@@ -91,15 +93,19 @@ class WebPage:
     def start(self) -> WebPage:
         """Bind and serve in a daemon thread; OSError when the address is taken."""
         if not is_loopback(self.host):
-            LOG.warning("the page is served on %s: reachable from other machines "
-                        "(prefer 127.0.0.1 and an SSH tunnel)", self.host)
+            LOG.warning(
+                "the page is served on %s: reachable from other machines "
+                "(prefer 127.0.0.1 and an SSH tunnel)",
+                self.host,
+            )
         server_class = _Server6 if ":" in self.host else _Server
         server = server_class((self.host, self.port), _Handler)
         server.page = self
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="web-page", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="web-page", daemon=True
+        )
         self._thread.start()
         LOG.info("page on %s", self.url)
         return self
@@ -134,8 +140,11 @@ class WebPage:
             return (200 if health.ok else 503), "text/plain; charset=utf-8", health.text().encode()
         if path == "/metrics":
             if self.metrics is None:
-                return 404, "text/plain; charset=utf-8", (
-                    b"metrics need prometheus_client: pip install 'PyExpLabSys[metrics]'\n")
+                return (
+                    404,
+                    "text/plain; charset=utf-8",
+                    (b"metrics need prometheus_client: pip install 'PyExpLabSys[metrics]'\n"),
+                )
             body, kind = self.metrics.render()
             return 200, kind, body
         return 404, "text/plain; charset=utf-8", b"not found\n"
@@ -176,8 +185,9 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _not_allowed(self) -> None:
-        self._send(405, "text/plain; charset=utf-8", b"read-only: GET or HEAD\n", True,
-                   {"Allow": "GET, HEAD"})
+        self._send(
+            405, "text/plain; charset=utf-8", b"read-only: GET or HEAD\n", True, {"Allow": "GET, HEAD"}
+        )
 
     def _answer(self, body: bool) -> None:
         if not self.server.page.host_allowed(self.headers.get("Host", "")):
@@ -190,8 +200,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, kind, content = 500, "text/plain; charset=utf-8", b"internal error\n"
         self._send(status, kind, content, body)
 
-    def _send(self, status: int, kind: str, content: bytes, body: bool,
-              extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, kind: str, content: bytes, body: bool, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status, HTTPStatus(status).phrase)
         for name, value in {**SECURITY_HEADERS, **(extra or {})}.items():
             self.send_header(name, value)
@@ -201,5 +212,6 @@ class _Handler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(content)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
-        LOG.debug("page %s: " + format, self.client_address[0], *args)
+    def log_message(self, format: str, *args: Any) -> None:
+        if LOG.isEnabledFor(logging.DEBUG):  # the server's own line, formatted only then
+            LOG.debug("page %s: %s", self.client_address[0], format % args)

@@ -1,7 +1,7 @@
 """Instrument simulators on pseudo-terminals (see :mod:`.pty_device`).
 
-    with start_simulator("tpg26x") as sim:
-        gauge = TPG262(sim.port)
+with start_simulator("tpg26x") as sim:
+    gauge = TPG262(sim.port)
 """
 
 from .pty_device import Fault, PtySimulator

@@ -17,8 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     """Start the simulator, print the device path it serves, serve until interrupted."""
     parser = argparse.ArgumentParser(prog="pyexplabsys-sim", description=__doc__)
     parser.add_argument("name", choices=sorted(SIMULATORS), help="instrument to simulate")
-    parser.add_argument("--link", help="stable path (symlink) to serve on "
-                        "(default: a new temporary directory)")
+    parser.add_argument(
+        "--link", help="stable path (symlink) to serve on (default: a new temporary directory)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each event")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)

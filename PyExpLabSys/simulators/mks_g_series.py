@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from .mks_protocol import addressed_request
 from .pty_device import PtySimulator
@@ -30,8 +31,8 @@ class MksGSeriesSimulator(PtySimulator):
     name = "mksg"
     has_checksum = True
 
-    def __init__(self, *args: object, address: int = 1, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, address: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.address = address
         self.full_scale = 100.0
         self.setpoint = 10.0
@@ -45,8 +46,8 @@ class MksGSeriesSimulator(PtySimulator):
         """A request ends two bytes (the checksum) after its ``;``."""
         requests = []
         while (pos := buf.find(b";")) >= 0 and len(buf) >= pos + 3:
-            requests.append(bytes(buf[:pos + 3]))
-            del buf[:pos + 3]
+            requests.append(bytes(buf[: pos + 3]))
+            del buf[: pos + 3]
         return requests
 
     def _reply(self, kind: str, data: str) -> bytes:

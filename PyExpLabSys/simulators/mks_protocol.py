@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from typing import Any
 
 from .pty_device import PtySimulator
 
@@ -27,8 +28,7 @@ def mks_number(value: float) -> str:
     return f"{mantissa}E{int(exponent):+d}"
 
 
-def addressed_request(pattern: re.Pattern[bytes], request: bytes,
-                      address: int) -> re.Match[bytes] | None:
+def addressed_request(pattern: re.Pattern[bytes], request: bytes, address: int) -> re.Match[bytes] | None:
     """Match ``request`` (address in group 1); None when it is malformed or meant for
     another unit than ``address`` (254 is broadcast): such requests get no answer."""
     match = pattern.fullmatch(request)
@@ -42,8 +42,8 @@ class MksGaugeSimulator(PtySimulator):
 
     request_terminator = TERMINATOR
 
-    def __init__(self, *args: object, address: int = 253, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, address: int = 253, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.address = address
 
     def _frame(self, kind: str, data: str) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from ..drivers.modbus import (
     READ_HOLDING_REGISTERS,
@@ -57,8 +58,8 @@ class ModbusRtuSimulator(PtySimulator):
     #: Inter-frame silence after which an unfinished frame is dropped (seconds).
     silence = 0.01
 
-    def __init__(self, *args: object, address: int = 1, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, address: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.address = address
         self._leftover = 0
         self._last_data = 0.0
@@ -67,8 +68,8 @@ class ModbusRtuSimulator(PtySimulator):
     def split_requests(self, buf: bytearray) -> list[bytes]:
         now = time.monotonic()
         if self._leftover and now - self._last_data > self.silence:
-            LOG.debug("%s: dropped unfinished frame %r", self.name, bytes(buf[:self._leftover]))
-            del buf[:self._leftover]
+            LOG.debug("%s: dropped unfinished frame %r", self.name, bytes(buf[: self._leftover]))
+            del buf[: self._leftover]
         self._last_data = now
         requests = []
         while (length := request_length(buf)) is not None and len(buf) >= length:
@@ -125,7 +126,7 @@ class ModbusRtuSimulator(PtySimulator):
     def corrupt(self, reply: bytes) -> bytes:
         """Flip the lowest bit of the last data byte (the CRC no longer matches)."""
         index = len(reply) - 3
-        return reply[:index] + bytes([reply[index] ^ 0x01]) + reply[index + 1:]
+        return reply[:index] + bytes([reply[index] ^ 0x01]) + reply[index + 1 :]
 
     def bad_checksum(self, reply: bytes) -> bytes:
         return reply[:-2] + bytes([reply[-2] ^ 0xFF, reply[-1]])
@@ -141,4 +142,4 @@ class ModbusRtuSimulator(PtySimulator):
 
 
 def _word(frame: bytes, offset: int) -> int:
-    return int.from_bytes(frame[offset:offset + 2], "big")
+    return int.from_bytes(frame[offset : offset + 2], "big")

@@ -72,8 +72,9 @@ class _Session:
         self.device = os.ttyname(self.slave)
         self.wake_r, self.wake_w = os.pipe()
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True,
-                                       name=f"sim-{owner.name}-{self.device}")
+        self.thread = threading.Thread(
+            target=self._serve, daemon=True, name=f"sim-{owner.name}-{self.device}"
+        )
         self.thread.start()
 
     def _serve(self) -> None:
@@ -98,7 +99,7 @@ class _Session:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(self.master, view):]
+                view = view[os.write(self.master, view) :]
         except OSError:
             return False
         return True
@@ -201,8 +202,7 @@ class PtySimulator:
         self.stop()
 
     # ------------------------------------------------------------------ faults
-    def inject(self, kind: str, times: int | None = 1, delay: float = 0.0,
-               code: str | None = None) -> Fault:
+    def inject(self, kind: str, times: int | None = 1, delay: float = 0.0, code: str | None = None) -> Fault:
         """Make the next ``times`` replies misbehave (see the module docstring)."""
         fault = Fault(kind, times, delay, code)
         if kind == "checksum" and not self.has_checksum:
@@ -282,12 +282,8 @@ class PtySimulator:
 
     def corrupt(self, reply: bytes) -> bytes:
         """Change one byte: the first digit (else the first byte) becomes ``#``."""
-        for index, byte in enumerate(reply):
-            if 0x30 <= byte <= 0x39:
-                break
-        else:
-            index = 0
-        return reply[:index] + b"#" + reply[index + 1:]
+        index = next((i for i, byte in enumerate(reply) if 0x30 <= byte <= 0x39), 0)
+        return reply[:index] + b"#" + reply[index + 1 :]
 
     def bad_checksum(self, reply: bytes) -> bytes:
         """A reply with a wrong checksum (only for protocols that have one)."""

@@ -73,7 +73,7 @@ _served_lock = threading.Lock()
 def simulator_name(port: str, default: str) -> str:
     """The simulator a ``sim://NAME[/tag]`` port asks for (``sim://`` alone: ``default``,
     the instrument's driver name); ``KeyError`` naming the known simulators."""
-    name = port[len(SIM_SCHEME):].partition("/")[0] or default
+    name = port[len(SIM_SCHEME) :].partition("/")[0] or default
     simulator_class(name)
     return name
 
@@ -83,7 +83,7 @@ def simulated_port(port: str, default: str) -> str:
     on first use and kept until the process exits; each distinct simulator and tag gets
     its own (two instruments of different drivers on ``sim://`` get one each)."""
     name = simulator_name(port, default)
-    key = f"{name}/{port[len(SIM_SCHEME):].partition('/')[2]}"
+    key = f"{name}/{port[len(SIM_SCHEME) :].partition('/')[2]}"
     with _served_lock:
         simulator = _served.get(key)
         if simulator is None:

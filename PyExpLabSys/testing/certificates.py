@@ -34,13 +34,39 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 def _signed(folder: Path, ca: str, name: str, subject: str, alt_names: str) -> tuple[Path, Path]:
     """A key and a certificate for ``subject``, signed by the CA ``ca`` (file stem)."""
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
-             "-out", f"{name}.csr", "-subj", f"/CN={subject}", cwd=folder)
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.csr",
+        "-subj",
+        f"/CN={subject}",
+        cwd=folder,
+    )
     extensions = folder / f"{name}.ext"
     extensions.write_text(f"subjectAltName={alt_names}\n")
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-             "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", extensions.name,
-             cwd=folder)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        f"{ca}.pem",
+        "-CAkey",
+        f"{ca}.key",
+        "-CAcreateserial",
+        "-out",
+        f"{name}.pem",
+        "-days",
+        "2",
+        "-extfile",
+        extensions.name,
+        cwd=folder,
+    )
     return folder / f"{name}.pem", folder / f"{name}.key"
 
 
@@ -50,9 +76,24 @@ def make_pki(folder: Path, server_names: str = "DNS:localhost,IP:127.0.0.1", ca_
     ``server_names`` is the server certificate's subjectAltName (what host names a
     client that verifies the identity accepts)."""
     folder.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{ca_name}.key",
-             "-out", f"{ca_name}.pem", "-days", "2", "-subj", f"/CN=PyExpLabSys test CA {ca_name}",
-             cwd=folder)
-    server_cert, server_key = _signed(folder, ca_name, f"{ca_name}-server", "pyexplabsys-test-db", server_names)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f"{ca_name}.key",
+        "-out",
+        f"{ca_name}.pem",
+        "-days",
+        "2",
+        "-subj",
+        f"/CN=PyExpLabSys test CA {ca_name}",
+        cwd=folder,
+    )
+    server_cert, server_key = _signed(
+        folder, ca_name, f"{ca_name}-server", "pyexplabsys-test-db", server_names
+    )
     client_cert, client_key = _signed(folder, ca_name, f"{ca_name}-client", "labuser", "DNS:labuser")
     return Pki(folder / f"{ca_name}.pem", server_cert, server_key, client_cert, client_key)

@@ -25,14 +25,24 @@ def apt_install(packages: Sequence[str], why: str) -> None:
     """
     apt_get = shutil.which("apt-get")
     if os.geteuid() != 0 or apt_get is None:
-        raise DebianInstallError(f"{why}: install the Debian package(s) {' '.join(packages)} "
-                                 "(needs root and apt-get)")
+        raise DebianInstallError(
+            f"{why}: install the Debian package(s) {' '.join(packages)} (needs root and apt-get)"
+        )
     LOG.info("installing %s with apt-get (%s)", " ".join(packages), why)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in ([apt_get, "update", "-q"],
-                    [apt_get, "install", "-y", "-q", "--no-install-recommends", *packages]):
-        result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                                text=True, check=False, timeout=1200)
+    for command in (
+        [apt_get, "update", "-q"],
+        [apt_get, "install", "-y", "-q", "--no-install-recommends", *packages],
+    ):
+        result = subprocess.run(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1200,
+        )
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
             raise DebianInstallError(f"{' '.join(command)} failed ({result.returncode}): {tail}")

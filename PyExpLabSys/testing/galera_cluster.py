@@ -46,9 +46,9 @@ from .mariadb_server import (
     StartedInWith,
     _kill_leftover,
     _read_tail,
-    install_packages,
     ensure_mariadb_installed,
     free_port,
+    install_packages,
 )
 
 LOG = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ FAST_FAILURE_DETECTION: dict[str, str] = {
 }
 
 _POLL_INTERVAL = 0.1
-_STATUS_TIMEOUTS = {"connect_timeout": 1, "read_timeout": 2, "write_timeout": 2}
+_STATUS_TIMEOUTS: dict[str, Any] = {"connect_timeout": 1, "read_timeout": 2, "write_timeout": 2}
 _STATUS_SQL = (
     "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status', "
     "'wsrep_local_state_comment', 'wsrep_cluster_size', 'wsrep_ready', 'wsrep_last_committed')"
@@ -169,7 +169,9 @@ class GaleraNode(MariaDBServer):
             super().start(timeout)
         finally:
             self._bootstrap = False
-        self.wait_for(lambda s: s.synced_primary, "Synced in a Primary component", began + timeout - time.monotonic())
+        self.wait_for(
+            lambda s: s.synced_primary, "Synced in a Primary component", began + timeout - time.monotonic()
+        )
         self.start_seconds = time.monotonic() - began
         LOG.info("Galera node %s Synced after %.2f s", self.name, self.start_seconds)
 
@@ -208,7 +210,9 @@ class GaleraNode(MariaDBServer):
         last: WsrepStatus | None = None
         while True:
             if not self.running:
-                raise GaleraError(f"node {self.name} exited while waiting to be {what}; log:\n{self.log_tail()}")
+                raise GaleraError(
+                    f"node {self.name} exited while waiting to be {what}; log:\n{self.log_tail()}"
+                )
             last = self.status()
             if last is not None and condition(last):
                 return time.monotonic() - began
@@ -306,12 +310,18 @@ class GaleraNode(MariaDBServer):
         recover_log = self.basedir / "wsrep-recover.err"
         recover_log.unlink(missing_ok=True)
         command = [*self._command(), "--wsrep-recover", f"--log-error={recover_log}"]
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
         text = _read_tail(recover_log, 200)
         match = re.search(r"Recovered position:\s*([0-9a-f-]{36}:-?\d+)", text)
         if result.returncode != 0 or match is None:
-            LOG.warning("node %s: --wsrep-recover found no position (code %d); it will rejoin by SST:\n%s",
-                        self.name, result.returncode, _read_tail(recover_log, 10))
+            LOG.warning(
+                "node %s: --wsrep-recover found no position (code %d); it will rejoin by SST:\n%s",
+                self.name,
+                result.returncode,
+                _read_tail(recover_log, 10),
+            )
             return None
         LOG.info("node %s recovered position %s", self.name, match.group(1))
         return match.group(1)
@@ -367,7 +377,10 @@ class GaleraCluster(StartedInWith):
         # A cluster nobody cleaned up is killed and deleted at interpreter exit
         # (this runs before the nodes' own finalizers: reverse order of creation).
         self._finalizer = weakref.finalize(
-            self, _remove_leftovers, [node._procs for node in self.nodes], self.basedir if self._owns_basedir else None
+            self,
+            _remove_leftovers,
+            [node._procs for node in self.nodes],
+            self.basedir if self._owns_basedir else None,
         )
 
     @property
@@ -393,7 +406,9 @@ class GaleraCluster(StartedInWith):
             node.start(deadline - time.monotonic())
         self.wait_synced(len(self.nodes), timeout=deadline - time.monotonic())
         self.start_seconds = time.monotonic() - began
-        LOG.info("Galera cluster of %d nodes up in %.2f s: %s", len(self.nodes), self.start_seconds, self.hosts)
+        LOG.info(
+            "Galera cluster of %d nodes up in %.2f s: %s", len(self.nodes), self.start_seconds, self.hosts
+        )
         return self.start_seconds
 
     def live_nodes(self) -> list[GaleraNode]:

@@ -25,8 +25,9 @@ import subprocess
 import tempfile
 import time
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self, Sequence
+from typing import Any, Self
 
 import pymysql
 
@@ -87,7 +88,9 @@ def ensure_mariadb_installed() -> None:
     missing = _missing_binaries()
     if not missing:
         return
-    install_packages([_DEBIAN_PACKAGE], [f"{name} (on PATH or in {', '.join(_SEARCH_DIRS)})" for name in missing])
+    install_packages(
+        [_DEBIAN_PACKAGE], [f"{name} (on PATH or in {', '.join(_SEARCH_DIRS)})" for name in missing]
+    )
     missing = _missing_binaries()
     if missing:
         raise MariaDBUnavailable(f"{_DEBIAN_PACKAGE} installed but {', '.join(missing)} still missing")
@@ -223,7 +226,7 @@ class MariaDBServer(StartedInWith):
     @property
     def pid(self) -> int | None:
         """PID of the running mariadbd, None when it is not running."""
-        return self._proc.pid if self.running else None
+        return self._proc.pid if self._proc is not None and self.running else None
 
     @property
     def running(self) -> bool:
@@ -251,13 +254,23 @@ class MariaDBServer(StartedInWith):
             # Own session: a Ctrl-C in the terminal reaches us, not the server;
             # we then stop it ourselves (or the finalizer kills it).
             self._proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._procs[:] = [self._proc]
         self._paused = False
         self._wait_until_ready(began + timeout)
         self.start_seconds = time.monotonic() - began
-        LOG.info("MariaDB pid %d ready on %s:%d in %.2f s", self._proc.pid, self.host, self.port, self.start_seconds)
+        LOG.info(
+            "MariaDB pid %d ready on %s:%d in %.2f s",
+            self._proc.pid,
+            self.host,
+            self.port,
+            self.start_seconds,
+        )
 
     def restart(self, timeout: float = 30.0) -> None:
         """Start again on the same data directory and port (after stop() or kill())."""
@@ -295,13 +308,13 @@ class MariaDBServer(StartedInWith):
         """SIGSTOP the server: TCP connects still succeed, nothing answers."""
         self._signal(signal.SIGSTOP)
         self._paused = True
-        _wait_for_state(self._proc.pid, {"T", "t"})  # type: ignore[union-attr]
+        _wait_for_state(self._proc.pid, {"T", "t"})  # type: ignore[union-attr]  # callers check running first
 
     def resume(self) -> None:
         """SIGCONT a paused server."""
         self._signal(signal.SIGCONT)
         self._paused = False
-        _wait_for_state(self._proc.pid, {"R", "S", "D"})  # type: ignore[union-attr]
+        _wait_for_state(self._proc.pid, {"R", "S", "D"})  # type: ignore[union-attr]  # callers check running first
 
     def cleanup(self) -> None:
         """Stop the server and delete the base directory if we created it."""
@@ -404,7 +417,7 @@ class MariaDBServer(StartedInWith):
     def _signal(self, signum: int) -> None:
         if not self.running:
             raise RuntimeError(f"MariaDB on port {self.port} is not running")
-        os.kill(self._proc.pid, signum)  # type: ignore[union-attr]
+        os.kill(self._proc.pid, signum)  # type: ignore[union-attr]  # callers check running first
 
     def _install_db(self) -> None:
         """Create the system tables; root@localhost/127.0.0.1 with no password."""
@@ -417,7 +430,9 @@ class MariaDBServer(StartedInWith):
             *self._user_args(),
         ]
         LOG.debug("running %s", " ".join(command))
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
         (self.basedir / "install-db.log").write_text(result.stdout + result.stderr)
         if result.returncode != 0:
             raise MariaDBUnavailable(
@@ -446,4 +461,3 @@ class MariaDBServer(StartedInWith):
             f"mariadbd not ready on port {self.port} in time (last error: {last_error}); "
             f"log {self.log_path}:\n{_read_tail(self.log_path)}"
         )
-

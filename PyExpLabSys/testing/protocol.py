@@ -81,7 +81,7 @@ class ScriptedSerial(serial.SerialBase):
         del self._answer[:size]
         return data
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # drivers send bytes
         self._check_open()
         data = bytes(data)
         for byte in data:
@@ -104,7 +104,7 @@ class ScriptedSerial(serial.SerialBase):
     @property
     def remaining(self) -> list[Pair]:
         """Pairs not consumed yet."""
-        return self._pairs[self._index:]
+        return self._pairs[self._index :]
 
     def _check_open(self) -> None:
         if not self.is_open:
@@ -136,21 +136,19 @@ class ScriptedSerial(serial.SerialBase):
         if self._written:
             raise ProtocolMismatch(f"incomplete write {bytes(self._written)!r}")
         if self.remaining:
-            raise ProtocolMismatch(f"{len(self.remaining)} pair(s) not consumed: "
-                                   f"{self.remaining!r}")
+            raise ProtocolMismatch(f"{len(self.remaining)} pair(s) not consumed: {self.remaining!r}")
         if self._answer:
             raise ProtocolMismatch(f"answer bytes never read: {bytes(self._answer)!r}")
 
 
 @contextmanager
-def expected_protocol(driver_cls: type[D], pairs: Sequence[Pair],
-                      **kwargs: Any) -> Iterator[D]:
+def expected_protocol(driver_cls: type[D], pairs: Sequence[Pair], **kwargs: Any) -> Iterator[D]:
     """Build ``driver_cls(ScriptedSerial(pairs), **kwargs)`` and verify the script.
 
     The script is verified when the block ends without an exception (an exception from
     the block is more informative and propagates unchanged).
     """
     port = ScriptedSerial(pairs)
-    driver = driver_cls(port, **kwargs)  # type: ignore[call-arg]
+    driver = driver_cls(port, **kwargs)  # type: ignore[call-arg]  # every driver takes its port first
     yield driver
     port.verify()

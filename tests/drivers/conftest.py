@@ -43,8 +43,7 @@ def default_reading(sim_name: str, driver: SerialInstrument) -> Any:
     """The status-rich twin of the driver's main reading, bound (with the arguments that
     fit the simulated unit, e.g. a gauge it has)."""
     read = driver_entry(sim_name).default_read
-    return functools.partial(getattr(driver, reading_name(read)),
-                             *reading_args(sim_name, read))
+    return functools.partial(getattr(driver, reading_name(read)), *reading_args(sim_name, read))
 
 
 @pytest.fixture
@@ -70,8 +69,9 @@ def scripted(driver_cls: type, pairs: list, call: Any, **kwargs: Any) -> Any:
         return call(instrument)
 
 
-def fails_then_recovers(driver_cls: type, pairs: list, call: Any, error: type[Exception],
-                        **kwargs: Any) -> Any:
+def fails_then_recovers(
+    driver_cls: type, pairs: list, call: Any, error: type[Exception], **kwargs: Any
+) -> Any:
     """``call`` raises ``error`` on the first exchange(s) of the script, then succeeds:
     return the second result."""
 

@@ -20,23 +20,33 @@ from PyExpLabSys.testing.protocol import ProtocolMismatch, ScriptedSerial, expec
 RT = b"RT\r"
 
 
-@pytest.mark.parametrize("buf, terminator, trailer, length, end", [
-    (b"abc\r", b"\r", 0, None, 4),
-    (b"abc", b"\r", 0, None, None),
-    (b"abc\rdef", b"\r", 0, None, 4),
-    (b"@@@000ACK1;5", b";", 2, None, None),
-    (b"@@@000ACK1;52", b";", 2, None, 13),
-    (b"12345", None, 0, 4, 4),
-    (b"123", None, 0, 4, None),
-    (b"\x06\r\nxx", b"\r\n", 0, 10, 3),
-])
+@pytest.mark.parametrize(
+    ("buf", "terminator", "trailer", "length", "end"),
+    [
+        (b"abc\r", b"\r", 0, None, 4),
+        (b"abc", b"\r", 0, None, None),
+        (b"abc\rdef", b"\r", 0, None, 4),
+        (b"@@@000ACK1;5", b";", 2, None, None),
+        (b"@@@000ACK1;52", b";", 2, None, 13),
+        (b"12345", None, 0, 4, 4),
+        (b"123", None, 0, 4, None),
+        (b"\x06\r\nxx", b"\r\n", 0, 10, 3),
+    ],
+)
 def test_frame_end(buf, terminator, trailer, length, end) -> None:
     assert frame_end(buf, terminator, trailer, length) == end
 
 
-@pytest.mark.parametrize("text, value", [
-    (b"+023.4", 23.4), (b"1.23E-3", 1.23e-3), ("-5", -5.0), (b" .5 ", 0.5), (b"7.", 7.0),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (b"+023.4", 23.4),
+        (b"1.23E-3", 1.23e-3),
+        ("-5", -5.0),
+        (b" .5 ", 0.5),
+        (b"7.", 7.0),
+    ],
+)
 def test_parse_float(text, value) -> None:
     assert parse_float(text) == value
 
@@ -51,7 +61,7 @@ def test_reading_is_frozen_and_knows_ok() -> None:
     reading = Reading(1.0)
     assert reading.ok and not Reading(None, Status.SENSOR_OFF).ok
     with pytest.raises(AttributeError):
-        reading.value = 2.0  # type: ignore[misc]
+        reading.value = 2.0  # type: ignore[misc]  # the point: it is frozen
 
 
 def test_script_rejects_an_unexpected_write() -> None:
@@ -132,6 +142,5 @@ def test_url_ports_are_accepted() -> None:
 def test_port_settings_default_to_the_class_and_can_be_overridden() -> None:
     from PyExpLabSys.drivers.omega_cni import ISeries
 
-    assert ISeries("loop://").settings == {
-        "baudrate": 19200, "bytesize": 7, "parity": "O", "stopbits": 1}
+    assert ISeries("loop://").settings == {"baudrate": 19200, "bytesize": 7, "parity": "O", "stopbits": 1}
     assert ISeries("loop://", baudrate=9600).settings["baudrate"] == 9600

@@ -41,34 +41,40 @@ def test_parse_reply() -> None:
         parse_reply(b"@@@001ACK1;" + checksum(b"@@@001ACK1;"))
 
 
-@pytest.mark.parametrize("reply, code, meaning", [
-    (b"@@@000NAK17;..", "17", "invalid command"),  # checksum deviates: still the code
-    (b"@@@000NAK01;00", "01", "checksum error"),
-    (b"@@@000NAK25;5C", "25", "flow too large"),
-    (b"@@@000NAK42;5C", "42", ""),
-])
+@pytest.mark.parametrize(
+    ("reply", "code", "meaning"),
+    [
+        (b"@@@000NAK17;..", "17", "invalid command"),  # checksum deviates: still the code
+        (b"@@@000NAK01;00", "01", "checksum error"),
+        (b"@@@000NAK25;5C", "25", "flow too large"),
+        (b"@@@000NAK42;5C", "42", ""),
+    ],
+)
 def test_nak_is_reported_whatever_its_checksum(reply, code, meaning) -> None:
     with pytest.raises(InstrumentReportedError) as info:
         parse_reply(reply)
     assert (info.value.code, info.value.meaning) == (code, meaning)
 
 
-@pytest.mark.parametrize("call, command, data, expected", [
-    (lambda d: d.read_flow_reading(), "FX?", "1.234", Reading(1.234)),
-    (lambda d: d.read_flow(), "FX?", "1.234", 1.234),
-    (lambda d: d.read_setpoint(), "SX?", "10.000", 10.0),
-    (lambda d: d.read_setpoint_reading(), "SX?", "10.000", Reading(10.0)),
-    (lambda d: d.set_flow(20), "SX!20.000", "20.000", True),
-    (lambda d: d.read_unit(), "U?", "SCCM", "SCCM"),
-    (lambda d: d.read_current_gas_type(), "PG?", "N2", "N2"),
-    (lambda d: d.read_serial_number(), "SN?", "017654321", "017654321"),
-    (lambda d: d.read_internal_temperature_reading(), "TA?", "24.5", Reading(24.5)),
-    (lambda d: d.read_internal_temperature(), "TA?", "24.5", 24.5),
-    (lambda d: d.read_run_hours(), "RH?", "1234", "1234"),
-    (lambda d: d.read_address(), "CA?", "001", 1),
-    (lambda d: d.valve_override(True), "VO!PURGE", "PURGE", "PURGE"),
-    (lambda d: d.valve_override(False), "VO!NORMAL", "NORMAL", "NORMAL"),
-])
+@pytest.mark.parametrize(
+    ("call", "command", "data", "expected"),
+    [
+        (lambda d: d.read_flow_reading(), "FX?", "1.234", Reading(1.234)),
+        (lambda d: d.read_flow(), "FX?", "1.234", 1.234),
+        (lambda d: d.read_setpoint(), "SX?", "10.000", 10.0),
+        (lambda d: d.read_setpoint_reading(), "SX?", "10.000", Reading(10.0)),
+        (lambda d: d.set_flow(20), "SX!20.000", "20.000", True),
+        (lambda d: d.read_unit(), "U?", "SCCM", "SCCM"),
+        (lambda d: d.read_current_gas_type(), "PG?", "N2", "N2"),
+        (lambda d: d.read_serial_number(), "SN?", "017654321", "017654321"),
+        (lambda d: d.read_internal_temperature_reading(), "TA?", "24.5", Reading(24.5)),
+        (lambda d: d.read_internal_temperature(), "TA?", "24.5", 24.5),
+        (lambda d: d.read_run_hours(), "RH?", "1234", "1234"),
+        (lambda d: d.read_address(), "CA?", "001", 1),
+        (lambda d: d.valve_override(True), "VO!PURGE", "PURGE", "PURGE"),
+        (lambda d: d.valve_override(False), "VO!NORMAL", "NORMAL", "NORMAL"),
+    ],
+)
 def test_commands(call, command, data, expected) -> None:
     pairs = [(request_frame(254, command), ack(data))]
     result = scripted(MksGSeries, pairs, call)
@@ -81,34 +87,34 @@ def test_full_scale_range_is_value_and_unit_as_text() -> None:
 
 
 def test_purge_opens_the_valve_for_t_seconds_then_returns_to_control() -> None:
-    pairs = [(request_frame(7, "VO!PURGE"), ack("PURGE")),
-             (request_frame(7, "VO!NORMAL"), ack("NORMAL"))]
+    pairs = [(request_frame(7, "VO!PURGE"), ack("PURGE")), (request_frame(7, "VO!NORMAL"), ack("NORMAL"))]
     assert scripted(MksGSeries, pairs, lambda d: d.purge(0, addr=7)) is None
 
 
 def test_device_address_as_pyexplabsys_did() -> None:
-    pairs = [(request_frame(254, "CA?"), ack("001")),
-             (request_frame(1, "CA!007"), ack("007"))]
+    pairs = [(request_frame(254, "CA?"), ack("001")), (request_frame(1, "CA!007"), ack("007"))]
 
     def call(mfc: MksGSeries) -> list:
         return [mfc.read_device_address(), mfc.set_device_address(1, 7)]
 
     assert scripted(MksGSeries, pairs, call) == ["001", None]
-    with pytest.raises(ValueError, match="new address must be 1..253"):
+    with pytest.raises(ValueError, match=r"new address must be 1..253"):
         scripted(MksGSeries, [], lambda d: d.set_device_address(1, 254))
 
 
 def test_addressed_commands_check_their_arguments() -> None:
     with pytest.raises(TypeError):
         scripted(MksGSeries, [], lambda d: d.read_flow(adr=3))
-    with pytest.raises(ValueError, match="address must be 0..999"):
+    with pytest.raises(ValueError, match=r"address must be 0..999"):
         scripted(MksGSeries, [], lambda d: d.read_flow(1000))
 
 
 def test_addr_argument_and_set_address() -> None:
-    pairs = [(request_frame(3, "FX?"), ack("0.500")),
-             (request_frame(254, "CA!005"), ack("005")),
-             (request_frame(5, "FX?"), ack("0.600"))]
+    pairs = [
+        (request_frame(3, "FX?"), ack("0.500")),
+        (request_frame(254, "CA!005"), ack("005")),
+        (request_frame(5, "FX?"), ack("0.600")),
+    ]
 
     def call(mfc: MksGSeries) -> list:
         return [mfc.read_flow_reading(addr=3).value, mfc.set_address(5), mfc.read_flow()]
@@ -116,13 +122,16 @@ def test_addr_argument_and_set_address() -> None:
     assert scripted(MksGSeries, pairs, call) == [0.5, 5, 0.6]
 
 
-@pytest.mark.parametrize("reply, error", [
-    (b"@@@000ACK1.234;53", ChecksumError),
-    (b"@@@000NAK17;00", InstrumentReportedError),
-    (b"", InstrumentTimeout),
-    (b"@@@000ACK1.234;5", InstrumentTimeout),
-    (ack("x.yz"), GarbledReply),
-])
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"@@@000ACK1.234;53", ChecksumError),
+        (b"@@@000NAK17;00", InstrumentReportedError),
+        (b"", InstrumentTimeout),
+        (b"@@@000ACK1.234;5", InstrumentTimeout),
+        (ack("x.yz"), GarbledReply),
+    ],
+)
 def test_errors_then_recovers(reply, error) -> None:
     frame = request_frame(254, "FX?")
     pairs = [(frame, reply), (frame, ack("1.000"))]

@@ -55,28 +55,30 @@ def test_requests() -> None:
     assert read_registers_pdu(0x1000, 1) == "03 1000 0001"
     assert request_frame(1, "03 1000 0001") == request_frame(1, "0310000001") == READ_PV
     assert request_frame(1, write_register_pdu(0x1001, 425)) == H("01 06 10 01 01 A9 1D 24")
-    assert request_frame(1, write_registers_pdu(0x1001, [300])) == H(
-        "01 10 10 01 00 01 02 01 2C B6 0D")
+    assert request_frame(1, write_registers_pdu(0x1001, [300])) == H("01 10 10 01 00 01 02 01 2C B6 0D")
     assert reply_length(READ_PV) == 7
     assert reply_length(request_frame(1, read_registers_pdu(0, 8))) == 21
     assert reply_length(request_frame(1, write_register_pdu(1, 3))) == 8
 
 
-@pytest.mark.parametrize("build", [
-    lambda: request_frame(0, "03 0000 0001"),
-    lambda: request_frame(248, "03 0000 0001"),
-    lambda: request_frame(1, "03 0000 01"),
-    lambda: request_frame(1, "04 0000 0001"),
-    lambda: request_frame(1, "10 0000 0001 02 00"),
-    lambda: request_frame(1, "0x03"),
-    lambda: request_frame(1, ""),
-    lambda: read_registers_pdu(0, 0),
-    lambda: read_registers_pdu(0, 126),
-    lambda: read_registers_pdu(0x10000, 1),
-    lambda: write_register_pdu(0, 0x10000),
-    lambda: write_register_pdu(0, -1),
-    lambda: write_registers_pdu(0, []),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: request_frame(0, "03 0000 0001"),
+        lambda: request_frame(248, "03 0000 0001"),
+        lambda: request_frame(1, "03 0000 01"),
+        lambda: request_frame(1, "04 0000 0001"),
+        lambda: request_frame(1, "10 0000 0001 02 00"),
+        lambda: request_frame(1, "0x03"),
+        lambda: request_frame(1, ""),
+        lambda: read_registers_pdu(0, 0),
+        lambda: read_registers_pdu(0, 126),
+        lambda: read_registers_pdu(0x10000, 1),
+        lambda: write_register_pdu(0, 0x10000),
+        lambda: write_register_pdu(0, -1),
+        lambda: write_registers_pdu(0, []),
+    ],
+)
 def test_bad_requests_are_refused_at_the_call(build) -> None:
     with pytest.raises(ValueError):
         build()
@@ -124,33 +126,45 @@ def test_parse_words() -> None:
             parse_words(garbage)
 
 
-@pytest.mark.parametrize("word, decimals, signed, value", [
-    (250, 1, True, 25.0),
-    (0xFF38, 1, True, -20.0),
-    (0xFF38, 1, False, 6533.6),
-    (0xFF38, 0, True, -200),
-    (7, 0, False, 7),
-])
+@pytest.mark.parametrize(
+    ("word", "decimals", "signed", "value"),
+    [
+        (250, 1, True, 25.0),
+        (0xFF38, 1, True, -20.0),
+        (0xFF38, 1, False, 6533.6),
+        (0xFF38, 0, True, -200),
+        (7, 0, False, 7),
+    ],
+)
 def test_register_values(word, decimals, signed, value) -> None:
     assert decode_register(word, decimals, signed) == value
     assert encode_register(value, decimals, signed) == word
 
 
-@pytest.mark.parametrize("value, decimals, signed", [
-    (-0.1, 1, False), (3276.8, 1, True), (6553.6, 1, False), (float("nan"), 1, True),
-])
+@pytest.mark.parametrize(
+    ("value", "decimals", "signed"),
+    [
+        (-0.1, 1, False),
+        (3276.8, 1, True),
+        (6553.6, 1, False),
+        (float("nan"), 1, True),
+    ],
+)
 def test_encode_register_refuses_what_does_not_fit(value, decimals, signed) -> None:
     with pytest.raises(ValueError):
         encode_register(value, decimals, signed)
 
 
-@pytest.mark.parametrize("data, reading", [
-    ("00FA", Reading(25.0)),
-    ("FF38", Reading(-20.0)),
-    ("8002", Reading(None, Status.WAIT)),
-    ("8003", Reading(None, Status.NO_SENSOR)),
-    ("8004", Reading(None, Status.SENSOR_ERROR)),
-])
+@pytest.mark.parametrize(
+    ("data", "reading"),
+    [
+        ("00FA", Reading(25.0)),
+        ("FF38", Reading(-20.0)),
+        ("8002", Reading(None, Status.WAIT)),
+        ("8003", Reading(None, Status.NO_SENSOR)),
+        ("8004", Reading(None, Status.SENSOR_ERROR)),
+    ],
+)
 def test_cn7800_parse_temperature(data, reading) -> None:
     assert parse_temperature(data) == reading
     with pytest.raises(GarbledReply):
@@ -203,13 +217,16 @@ def test_cn7800_bad_setpoint_is_refused_before_sending(value) -> None:
         scripted(CN7800, [], lambda cn: cn.write_setpoint(value))
 
 
-@pytest.mark.parametrize("reply, error", [
-    (b"", InstrumentTimeout),
-    (H("01 03 02 00"), InstrumentTimeout),
-    (H("01 03 02 00 FB 38 07"), ChecksumError),
-    (append_crc(H("02 03 02 00 FA")), GarbledReply),
-    (append_crc(H("01 83 04")), InstrumentReportedError),
-])
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"", InstrumentTimeout),
+        (H("01 03 02 00"), InstrumentTimeout),
+        (H("01 03 02 00 FB 38 07"), ChecksumError),
+        (append_crc(H("02 03 02 00 FA")), GarbledReply),
+        (append_crc(H("01 83 04")), InstrumentReportedError),
+    ],
+)
 def test_cn7800_errors_then_recovers(reply, error) -> None:
     pairs = [(READ_PV, reply), (READ_PV, H("01 03 02 00 FA 38 07"))]
     result = fails_then_recovers(CN7800, pairs, lambda cn: cn.read_temperature(), error)
@@ -231,8 +248,9 @@ def test_requests_keep_the_inter_frame_silence() -> None:
 def test_query_another_slave_on_the_bus() -> None:
     request = request_frame(7, read_registers_pdu(0x1000, 1))
     pairs = [(request, append_crc(H("07 03 02 01 2C")))]
-    assert scripted(CN7800, pairs, lambda cn: cn.query("03 1000 0001", parse_temperature,
-                                                       address=7)) == Reading(30.0)
+    assert scripted(
+        CN7800, pairs, lambda cn: cn.query("03 1000 0001", parse_temperature, address=7)
+    ) == Reading(30.0)
     with pytest.raises(ValueError):
         scripted(CN7800, [], lambda cn: cn.query("03 1000 0001", address=0))
 
@@ -268,11 +286,14 @@ def test_cn7800_on_the_simulator(cn7800) -> None:
     assert cn.read_temperature_reading().status is Status.NO_SENSOR
 
 
-@pytest.mark.parametrize("call, code", [
-    (lambda cn: cn.read_registers(0x1000, 9), "03"),  # more than the unit's 8
-    (lambda cn: cn.read_registers(0x2000, 1), "02"),
-    (lambda cn: cn.write_register(0x1000, 5), "02"),  # the process value is read-only
-])
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [
+        (lambda cn: cn.read_registers(0x1000, 9), "03"),  # more than the unit's 8
+        (lambda cn: cn.read_registers(0x2000, 1), "02"),
+        (lambda cn: cn.write_register(0x1000, 5), "02"),  # the process value is read-only
+    ],
+)
 def test_cn7800_simulator_exceptions(cn7800, call, code) -> None:
     _, cn = cn7800
     with pytest.raises(InstrumentReportedError) as info:
@@ -292,9 +313,10 @@ def test_cn7800_bad_checksum_then_recovers(cn7800) -> None:
 
 def test_bad_crc_gets_no_reply(cn7800) -> None:
     _, cn = cn7800
-    with pytest.raises(InstrumentTimeout), cn.transaction():
+    with cn.transaction():
         cn.send(READ_PV[:-1] + bytes([READ_PV[-1] ^ 1]))
-        cn.receive(frame=lambda buf: reply_end(buf, 7))
+        with pytest.raises(InstrumentTimeout):
+            cn.receive(frame=lambda buf: reply_end(buf, 7))
     assert cn.read_temperature_reading().ok
 
 
@@ -323,6 +345,7 @@ def test_simulator_drops_an_unfinished_frame_after_silence() -> None:
 def test_an_independent_modbus_master_agrees_with_the_simulator(cn7800) -> None:
     """minimalmodbus (PyExpLabSys's library) reads and writes the simulator."""
     import minimalmodbus
+
     sim, cn = cn7800
     # A Linux pty drops PARENB and refuses (EINVAL) to set it again on a second open, so
     # the second opener of the pty asks for no parity; there are no parity bits on a pty.

@@ -24,8 +24,9 @@ from PyExpLabSys.simulators import start_simulator
 
 def log_points(points: dict[str, float]) -> None:
     """The logging half of a lab script: every value straight into enqueue_point_now."""
-    logger = ContinuousLogger(table="dateplots_lab", username="lab", password="secret",
-                              measurement_codenames=list(points))
+    logger = ContinuousLogger(
+        table="dateplots_lab", username="lab", password="secret", measurement_codenames=list(points)
+    )
     logger.start()
     for codename, value in points.items():
         logger.enqueue_point_now(codename, value)
@@ -36,7 +37,7 @@ def tpg262_script(port: str) -> dict[str, float]:
     tpg = TPG262(port=port)
     value, (code, text) = tpg.pressure_gauge(1)
     assert code == 0 and text == "Measurement data okay"
-    value1, (code1, _), value2, (code2, message2) = tpg.pressure_gauges()
+    value1, (code1, _), _value2, (code2, message2) = tpg.pressure_gauges()
     assert (code1, code2, message2) == (0, 5, "No sensor")
     id1, name1, id2, name2 = tpg.gauge_identification()
     assert (id1, id2) == ("TPR", "noSEn") and name1 and name2
@@ -79,20 +80,26 @@ def mksg_script(port: str) -> dict[str, float]:
 def polyscience_script(port: str) -> dict[str, float]:
     chiller = Polyscience4100(port)
     assert chiller.read_status() == "On"
-    assert "{0:.1f}".format(chiller.read_setpoint()) == "20.0"
-    return {"lab_bath_temperature": chiller.read_temperature() + 1,
-            "lab_chiller_flow": chiller.read_flow_rate(),
-            "lab_chiller_pressure": chiller.read_pressure()}
+    assert f"{chiller.read_setpoint():.1f}" == "20.0"
+    return {
+        "lab_bath_temperature": chiller.read_temperature() + 1,
+        "lab_chiller_flow": chiller.read_flow_rate(),
+        "lab_chiller_pressure": chiller.read_pressure(),
+    }
 
 
 SCRIPTS: list[tuple[str, Callable[[str], dict[str, float]]]] = [
-    ("tpg262", tpg262_script), ("tpg261", tpg261_script), ("mks925", mks925_script),
-    ("mks937b", mks937b_script), ("omega", omega_script), ("mksg", mksg_script),
+    ("tpg262", tpg262_script),
+    ("tpg261", tpg261_script),
+    ("mks925", mks925_script),
+    ("mks937b", mks937b_script),
+    ("omega", omega_script),
+    ("mksg", mksg_script),
     ("polyscience", polyscience_script),
 ]
 
 
-@pytest.mark.parametrize("name, script", SCRIPTS, ids=[name for name, _ in SCRIPTS])
+@pytest.mark.parametrize(("name", "script"), SCRIPTS, ids=[name for name, _ in SCRIPTS])
 def test_old_script_runs_unchanged_and_its_values_are_logged(name, script, mock_database):
     with start_simulator(name) as sim:
         points = script(sim.port)
@@ -100,7 +107,8 @@ def test_old_script_runs_unchanged_and_its_values_are_logged(name, script, mock_
     mock_database.declare(*points)
     log_points(points)
     assert {codename: mock_database.values(codename) for codename in points} == {
-        codename: [value] for codename, value in points.items()}
+        codename: [value] for codename, value in points.items()
+    }
 
 
 def test_a_reading_without_a_number_raises_no_value_with_the_status() -> None:

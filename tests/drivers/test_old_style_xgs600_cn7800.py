@@ -15,9 +15,12 @@ def xgs600_script(port: str) -> None:
 
     xgs = XGS600Driver(port=port)
     pressures = xgs.read_all_pressures()
-    db_logger = ContinuousLogger(table="dateplots_chamber", username="chamber",
-                                 password="chamber",
-                                 measurement_codenames=["chamber_ig", "chamber_cnv"])
+    db_logger = ContinuousLogger(
+        table="dateplots_chamber",
+        username="chamber",
+        password="chamber",
+        measurement_codenames=["chamber_ig", "chamber_cnv"],
+    )
     db_logger.start()
     db_logger.enqueue_point_now("chamber_ig", pressures[0])
     db_logger.enqueue_point_now("chamber_cnv", xgs.read_pressure("T1"))

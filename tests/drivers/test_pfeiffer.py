@@ -37,23 +37,33 @@ def on_reply(parse, reply: bytes):
     return parse(data_text(reply))
 
 
-@pytest.mark.parametrize("data, reading", [
-    (b"0,+1.2300E-03", Reading(1.23e-3, Status.OK)),
-    (b"1,+1.0000E-04", Reading(1.0e-4, Status.UNDERRANGE)),
-    (b"2,+1.0000E+03", Reading(1.0e3, Status.OVERRANGE)),
-    (b"3,+0.0000E+00", Reading(None, Status.SENSOR_ERROR)),
-    (b"4,+0.0000E+00", Reading(None, Status.SENSOR_OFF)),
-    (b"5,+2.0000E-02", Reading(None, Status.NO_SENSOR)),
-    (b"6,+0.0000E+00", Reading(None, Status.IDENTIFICATION_ERROR)),
-])
+@pytest.mark.parametrize(
+    ("data", "reading"),
+    [
+        (b"0,+1.2300E-03", Reading(1.23e-3, Status.OK)),
+        (b"1,+1.0000E-04", Reading(1.0e-4, Status.UNDERRANGE)),
+        (b"2,+1.0000E+03", Reading(1.0e3, Status.OVERRANGE)),
+        (b"3,+0.0000E+00", Reading(None, Status.SENSOR_ERROR)),
+        (b"4,+0.0000E+00", Reading(None, Status.SENSOR_OFF)),
+        (b"5,+2.0000E-02", Reading(None, Status.NO_SENSOR)),
+        (b"6,+0.0000E+00", Reading(None, Status.IDENTIFICATION_ERROR)),
+    ],
+)
 def test_parse_pressure_with_every_status(data, reading) -> None:
     assert on_reply(parse_pressure, data + b"\r\n") == reading
 
 
-@pytest.mark.parametrize("reply", [
-    b"0,+1.2300E-03", b"7,+1.2300E-03", b"0,+1.2#00E-03\r\n", b"0;+1.2300E-03\r\n",
-    b"0,+1.2300E-03,1\r\n", b"0,\xff\r\n",
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"0,+1.2300E-03",
+        b"7,+1.2300E-03",
+        b"0,+1.2#00E-03\r\n",
+        b"0;+1.2300E-03\r\n",
+        b"0,+1.2300E-03,1\r\n",
+        b"0,\xff\r\n",
+    ],
+)
 def test_parse_pressure_rejects_garbage(reply) -> None:
     with pytest.raises(GarbledReply):
         on_reply(parse_pressure, reply)
@@ -61,20 +71,24 @@ def test_parse_pressure_rejects_garbage(reply) -> None:
 
 def test_parse_pressures_identification_and_unit() -> None:
     assert on_reply(parse_pressures, b"0,+1.0000E-03,5,+2.0000E-02\r\n") == (
-        Reading(1e-3), Reading(None, Status.NO_SENSOR))
+        Reading(1e-3),
+        Reading(None, Status.NO_SENSOR),
+    )
     assert on_reply(parse_identification, b"TPR,noSEn\r\n") == ("TPR", "noSEn")
-    assert [on_reply(parse_unit, f"{i}\r\n".encode()) for i in range(3)] == [
-        "mbar/bar", "Torr", "Pascal"]
+    assert [on_reply(parse_unit, f"{i}\r\n".encode()) for i in range(3)] == ["mbar/bar", "Torr", "Pascal"]
     assert parse_gauge_fields("5,+2.0000E-02", 1) == [(5, 2.0e-2)]
 
 
-@pytest.mark.parametrize("parse, reply", [
-    (parse_pressures, b"0,+1.0000E-03\r\n"),
-    (parse_identification, b",\r\n"),
-    (parse_identification, b"TPR\x01\r\n"),
-    (parse_unit, b"3\r\n"),
-    (parse_unit, b"0\n"),
-])
+@pytest.mark.parametrize(
+    ("parse", "reply"),
+    [
+        (parse_pressures, b"0,+1.0000E-03\r\n"),
+        (parse_identification, b",\r\n"),
+        (parse_identification, b"TPR\x01\r\n"),
+        (parse_unit, b"3\r\n"),
+        (parse_unit, b"0\n"),
+    ],
+)
 def test_parsers_reject_garbage(parse, reply) -> None:
     with pytest.raises(GarbledReply):
         on_reply(parse, reply)
@@ -89,39 +103,58 @@ def test_acknowledgement() -> None:
         check_acknowledgement(b"\x07\r\n")
 
 
-@pytest.mark.parametrize("call, pairs, expected", [
-    (lambda d: d.pressure_gauge_reading(), two_step(b"PR1", b"0,+1.2300E-03"),
-     Reading(1.23e-3)),
-    (lambda d: d.pressure_gauge_reading(2), two_step(b"PR2", b"5,+2.0000E-02"),
-     Reading(None, Status.NO_SENSOR)),
-    (lambda d: d.pressure_gauges_reading(), two_step(b"PRX", b"0,+1.0000E-03,4,+0.0000E+00"),
-     (Reading(1e-3), Reading(None, Status.SENSOR_OFF))),
-    # PyExpLabSys's shapes under its names:
-    (lambda d: d.pressure_gauge(), two_step(b"PR1", b"0,+1.2300E-03"),
-     (1.23e-3, (0, "Measurement data okay"))),
-    (lambda d: d.pressure_gauge(2), two_step(b"PR2", b"5,+2.0000E-02"),
-     (2.0e-2, (5, "No sensor"))),
-    (lambda d: d.pressure_gauges(), two_step(b"PRX", b"0,+1.0000E-03,4,+0.0000E+00"),
-     (1e-3, (0, "Measurement data okay"), 0.0, (4, "Sensor off"))),
-    (lambda d: d.gauge_identification(), two_step(b"TID", b"TPR,noSEn"),
-     ("TPR", "Pirani gauge (or Pirani capacitive gauge)", "noSEn", "no sensor")),
-    (lambda d: d.pressure_unit(), two_step(b"UNI", b"1"), "Torr"),
-    (lambda d: d.program_number(), two_step(b"PNR", b"BG5540-C"), "BG5540-C"),
-    (lambda d: d.reset(), two_step(b"RST", b""), ""),
-])
+@pytest.mark.parametrize(
+    ("call", "pairs", "expected"),
+    [
+        (lambda d: d.pressure_gauge_reading(), two_step(b"PR1", b"0,+1.2300E-03"), Reading(1.23e-3)),
+        (
+            lambda d: d.pressure_gauge_reading(2),
+            two_step(b"PR2", b"5,+2.0000E-02"),
+            Reading(None, Status.NO_SENSOR),
+        ),
+        (
+            lambda d: d.pressure_gauges_reading(),
+            two_step(b"PRX", b"0,+1.0000E-03,4,+0.0000E+00"),
+            (Reading(1e-3), Reading(None, Status.SENSOR_OFF)),
+        ),
+        # PyExpLabSys's shapes under its names:
+        (
+            lambda d: d.pressure_gauge(),
+            two_step(b"PR1", b"0,+1.2300E-03"),
+            (1.23e-3, (0, "Measurement data okay")),
+        ),
+        (lambda d: d.pressure_gauge(2), two_step(b"PR2", b"5,+2.0000E-02"), (2.0e-2, (5, "No sensor"))),
+        (
+            lambda d: d.pressure_gauges(),
+            two_step(b"PRX", b"0,+1.0000E-03,4,+0.0000E+00"),
+            (1e-3, (0, "Measurement data okay"), 0.0, (4, "Sensor off")),
+        ),
+        (
+            lambda d: d.gauge_identification(),
+            two_step(b"TID", b"TPR,noSEn"),
+            ("TPR", "Pirani gauge (or Pirani capacitive gauge)", "noSEn", "no sensor"),
+        ),
+        (lambda d: d.pressure_unit(), two_step(b"UNI", b"1"), "Torr"),
+        (lambda d: d.program_number(), two_step(b"PNR", b"BG5540-C"), "BG5540-C"),
+        (lambda d: d.reset(), two_step(b"RST", b""), ""),
+    ],
+)
 def test_commands(call, pairs, expected) -> None:
     assert scripted(TPG262, pairs, call) == expected
 
 
-@pytest.mark.parametrize("first, error", [
-    ([(b"PR1\r\n", NAK)], InstrumentReportedError),
-    ([(b"PR1\r\n", b"")], InstrumentTimeout),
-    ([(b"PR1\r\n", ACK), (ENQ, b"")], InstrumentTimeout),
-    ([(b"PR1\r\n", ACK), (ENQ, b"0,+1.2300")], InstrumentTimeout),
-    ([(b"PR1\r\n", ACK), (ENQ, b"garbage\r\n")], GarbledReply),
-])
+@pytest.mark.parametrize(
+    ("first", "error"),
+    [
+        ([(b"PR1\r\n", NAK)], InstrumentReportedError),
+        ([(b"PR1\r\n", b"")], InstrumentTimeout),
+        ([(b"PR1\r\n", ACK), (ENQ, b"")], InstrumentTimeout),
+        ([(b"PR1\r\n", ACK), (ENQ, b"0,+1.2300")], InstrumentTimeout),
+        ([(b"PR1\r\n", ACK), (ENQ, b"garbage\r\n")], GarbledReply),
+    ],
+)
 def test_errors_then_etx_resynchronises(first, error) -> None:
-    pairs = first + [(ETX, b"")] + two_step(b"PR1", b"0,+1.2300E-03")
+    pairs = [*first, (ETX, b""), *two_step(b"PR1", b"0,+1.2300E-03")]
     result = fails_then_recovers(TPG262, pairs, lambda d: d.pressure_gauge_reading(), error)
     assert result == Reading(1.23e-3)
 
@@ -129,7 +162,7 @@ def test_errors_then_etx_resynchronises(first, error) -> None:
 def test_tpg261_has_one_gauge() -> None:
     with pytest.raises(ValueError):
         scripted(TPG261, [], lambda d: d.pressure_gauge(2))
-    with pytest.raises(ValueError, match="gauges 1..2, not 0"):
+    with pytest.raises(ValueError, match=r"gauges 1..2, not 0"):
         scripted(TPG262, [], lambda d: d.pressure_gauge_reading(0))
 
 

@@ -156,8 +156,8 @@ def test_omega_echo_mismatch_is_garbled() -> None:
 
 def test_setpoints_round_trip_through_the_models() -> None:
     from PyExpLabSys.drivers.mks_937b import Mks937b
-    from PyExpLabSys.drivers.polyscience_4100 import Polyscience4100
     from PyExpLabSys.drivers.pfeiffer import TPG262
+    from PyExpLabSys.drivers.polyscience_4100 import Polyscience4100
 
     with start_simulator("mksg") as sim, MksGSeries(sim.port, timeout=TIMEOUT) as mfc:
         assert mfc.set_flow(42.5) is True
@@ -166,8 +166,7 @@ def test_setpoints_round_trip_through_the_models() -> None:
         with pytest.raises(InstrumentReportedError) as info:
             mfc.set_flow(1000)
         assert info.value.code == "25"
-    with start_simulator("polyscience") as sim, Polyscience4100(sim.port,
-                                                                 timeout=TIMEOUT) as chiller:
+    with start_simulator("polyscience") as sim, Polyscience4100(sim.port, timeout=TIMEOUT) as chiller:
         chiller.set_setpoint(15.5)
         assert chiller.read_setpoint() == 15.5
         chiller.turn_unit_on(False)
@@ -175,7 +174,13 @@ def test_setpoints_round_trip_through_the_models() -> None:
     with start_simulator("mks937b") as sim, Mks937b(sim.port, timeout=TIMEOUT) as gauge:
         assert gauge.pressure_unit("torr") == "TORR"
         assert [r.status.value for r in gauge.read_all_pressures_reading()] == [
-            "ok", "ok", "underrange", "sensor off", "wait", "overrange"]
+            "ok",
+            "ok",
+            "underrange",
+            "sensor off",
+            "wait",
+            "overrange",
+        ]
     with start_simulator("tpg26x") as sim, TPG262(sim.port, timeout=TIMEOUT) as tpg:
         sim.gauges[0].status = 1
         assert tpg.pressure_gauge_reading(1).status.value == "underrange"
@@ -185,11 +190,14 @@ def test_setpoints_round_trip_through_the_models() -> None:
 def test_cli_serves_until_interrupted() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "PyExpLabSys.simulators.cli", "polyscience"],
-        stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.getcwd()})
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     try:
         path = proc.stdout.readline().strip()
         from PyExpLabSys.drivers.polyscience_4100 import Polyscience4100
+
         with Polyscience4100(path, timeout=1.0) as chiller:
             assert chiller.read_temperature_reading().ok
         proc.send_signal(signal.SIGINT)

@@ -23,8 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_old_config_names_and_the_tpg_models_are_registered() -> None:
-    assert {"tpg26x", "tpg261", "tpg262", "mks925", "mks937b", "omega", "mksg",
-            "polyscience"} <= set(DRIVERS)
+    assert {"tpg26x", "tpg261", "tpg262", "mks925", "mks937b", "omega", "mksg", "polyscience"} <= set(DRIVERS)
     assert driver_class("tpg261") is TPG261
     assert driver_class("tpg262") is driver_class("tpg26x") is TPG262
 
@@ -41,15 +40,21 @@ def test_every_declared_reading_has_its_twin(name: str) -> None:
 
 def test_port_defaults_come_from_the_driver() -> None:
     assert driver_entry("omega").port_defaults == {
-        "baudrate": 19200, "bytesize": 7, "parity": "O", "stopbits": 1, "timeout": 1.0}
+        "baudrate": 19200,
+        "bytesize": 7,
+        "parity": "O",
+        "stopbits": 1,
+        "timeout": 1.0,
+    }
     assert driver_entry("mksg").port_defaults["baudrate"] == 9600
 
 
 def test_unknown_names_and_readings_are_named() -> None:
-    with pytest.raises(KeyError, match="unknown driver 'tpg999'; known: .*tpg261"):
+    with pytest.raises(KeyError, match=r"unknown driver 'tpg999'; known: .*tpg261"):
         driver_entry("tpg999")
-    with pytest.raises(ValueError, match="has no method 'read_unit' among its declared "
-                                         "readings: read_temperature"):
+    with pytest.raises(
+        ValueError, match="has no method 'read_unit' among its declared readings: read_temperature"
+    ):
         driver_entry("polyscience").reading_method("read_unit")
 
 
@@ -66,15 +71,13 @@ def test_register_rejects_bad_entries() -> None:
         register("omega", "PyExpLabSys.drivers.omega_cni:ISeries")
     with pytest.raises(ValueError, match="lower-case"):
         register("Omega2", "PyExpLabSys.drivers.omega_cni:ISeries")
-    with pytest.raises(ValueError, match="package.module:Class"):
+    with pytest.raises(ValueError, match=r"package.module:Class"):
         register("omega2", "PyExpLabSys.drivers.omega_cni.ISeries")
 
 
 def test_a_driver_must_have_the_methods_it_declares() -> None:
-    with pytest.raises(TypeError, match="declares reading 'read_x' but has no method "
-                                        "'read_x_reading'"):
-        type("Broken", (SerialInstrument,), {"readings": ("read_x",),
-                                             "read_x": lambda self: 1.0})
+    with pytest.raises(TypeError, match="declares reading 'read_x' but has no method 'read_x_reading'"):
+        type("Broken", (SerialInstrument,), {"readings": ("read_x",), "read_x": lambda self: 1.0})
 
 
 def test_factory_methods_are_named_and_documented_like_written_ones() -> None:
@@ -102,8 +105,9 @@ def test_the_service_config_does_not_import_the_simulators(tmp_path: Path) -> No
     instruments = "".join(
         f'[[instruments]]\nname = "i{n}"\ndriver = "{name}"\nport = "/dev/null"\n'
         f'[[instruments.channels]]\ncodename = "c{n}"\ninterval = 1\n'
-        f'args = {json.dumps(list(_default_args(name)))}\n'
-        for n, name in enumerate(sorted(DRIVERS)))
+        f"args = {json.dumps(list(_default_args(name)))}\n"
+        for n, name in enumerate(sorted(DRIVERS))
+    )
     config = tmp_path / "all.toml"
     config.write_text('[database]\npath = "x.sqlite"\ntable = "dateplots_x"\n' + instruments)
     script = textwrap.dedent(f"""
@@ -117,7 +121,12 @@ def test_the_service_config_does_not_import_the_simulators(tmp_path: Path) -> No
         assert not leaked, leaked
         print("clean")
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "clean"

@@ -57,12 +57,15 @@ def test_parse_reply() -> None:
             parse_reply(garbage)
 
 
-@pytest.mark.parametrize("text, reading", [
-    ("1.230E-07", Reading(1.23e-7)),
-    ("7.600E+02", Reading(760.0)),
-    (" 2.000E-09", Reading(2e-9)),
-    ("OPEN", Reading(None, Status.SENSOR_ERROR)),
-])
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("1.230E-07", Reading(1.23e-7)),
+        ("7.600E+02", Reading(760.0)),
+        (" 2.000E-09", Reading(2e-9)),
+        ("OPEN", Reading(None, Status.SENSOR_ERROR)),
+    ],
+)
 def test_parse_pressure(text, reading) -> None:
     assert parse_pressure(text) == reading
 
@@ -75,7 +78,10 @@ def test_parse_pressure_rejects_garbage(text) -> None:
 
 def test_parse_pressures() -> None:
     assert parse_pressures("1.000E-02, 2.300E-09,OPEN") == [
-        Reading(1e-2), Reading(2.3e-9), Reading(None, Status.SENSOR_ERROR)]
+        Reading(1e-2),
+        Reading(2.3e-9),
+        Reading(None, Status.SENSOR_ERROR),
+    ]
     for garbage in ("", "1.000E-02,,2.0E-09", "1.000E-02;2.0E-09"):
         with pytest.raises(GarbledReply):
             parse_pressures(garbage)
@@ -85,8 +91,13 @@ def test_boards() -> None:
     codes = parse_boards("1040FE3A4C99")
     assert codes == ["10", "40", "FE", "3A", "4C", "99"]
     assert describe_boards(codes).splitlines() == [
-        "0: Hot Filament Gauge", "1: Convection Board", "2: Empty Slot",
-        "3: Inverted Magnetron Board", "4: Analog Board", "5: Unknown board 99"]
+        "0: Hot Filament Gauge",
+        "1: Convection Board",
+        "2: Empty Slot",
+        "3: Inverted Magnetron Board",
+        "4: Analog Board",
+        "5: Unknown board 99",
+    ]
     for garbage in ("104", "10G0", "1e40"):
         with pytest.raises(GarbledReply):
             parse_boards(garbage)
@@ -98,8 +109,12 @@ def test_small_fields() -> None:
     assert parse_setpoint_states("0002") == [False, True] + [False] * 6
     assert [parse_setpoint_state(t) for t in "013"] == ["OFF", "ON", "AUTO"]
     assert [parse_emission(t) for t in ("00", "01", "02")] == [False, True, True]
-    for parse, text in [(parse_unit, "03"), (parse_setpoint_states, "00G1"),
-                        (parse_setpoint_state, "2"), (parse_emission, "1")]:
+    for parse, text in [
+        (parse_unit, "03"),
+        (parse_setpoint_states, "00G1"),
+        (parse_setpoint_state, "2"),
+        (parse_emission, "1"),
+    ]:
         with pytest.raises(GarbledReply):
             parse(text)
 
@@ -109,8 +124,7 @@ def test_parse_label() -> None:
 
 
 def test_setpoint_arguments() -> None:
-    assert [setpoint_code(s) for s in (0, 1, 3, "0", "on", "OFF", " Auto ")] == [
-        0, 1, 3, 0, 1, 0, 3]
+    assert [setpoint_code(s) for s in (0, 1, 3, "0", "on", "OFF", " Auto ")] == [0, 1, 3, 0, 1, 0, 3]
     for bad in (2, "2", "maybe", True, None):
         with pytest.raises(ValueError):
             setpoint_code(bad)
@@ -131,9 +145,11 @@ def test_gauge_ids() -> None:
 
 # --------------------------------------------------------------------------- scripts
 def test_read_pressure_and_dump_on_a_script() -> None:
-    pairs = [(b"#0002T1\r", b">1.000E-02\r"),
-             (b"#000F\r", b">1.000E-02, OPEN,2.300E-09\r"),
-             (b"#0002UION1\r", b">OPEN\r")]
+    pairs = [
+        (b"#0002T1\r", b">1.000E-02\r"),
+        (b"#000F\r", b">1.000E-02, OPEN,2.300E-09\r"),
+        (b"#0002UION1\r", b">OPEN\r"),
+    ]
 
     def calls(xgs: XGS600Driver) -> tuple:
         pressure, dump = xgs.read_pressure("T1"), xgs.read_all_pressures()
@@ -147,28 +163,30 @@ def test_read_pressure_and_dump_on_a_script() -> None:
     assert status is Status.SENSOR_ERROR
 
 
-@pytest.mark.parametrize("call, pairs, expected", [
-    (lambda x: x.read_pressure_unit(), [(b"#0013\r", b">01\r")], "mBar"),
-    (lambda x: x.query("0F", address=0x1A), [(b"#1A0F\r", b">OPEN\r")], "OPEN"),
-    (lambda x: x.xgs_comm("0F"), [(b"#000F\r", b">1.000E-02,OPEN\r")], "1.000E-02,OPEN"),
-    (lambda x: x.xgs_comm("5E11", expect_reply=False), [(b"#005E11\r", b">\r")], None),
-    (lambda x: x.read_software_version(), [(b"#0005\r", b">0400,0206\r")], "0400,0206"),
-    (lambda x: x.list_all_gauges(), [(b"#0001\r", b">10FE\r")],
-     "0: Hot Filament Gauge\n1: Empty Slot\n"),
-    (lambda x: x.read_setpoint_state(), [(b"#0003\r", b">0081\r")],
-     [True] + [False] * 6 + [True]),
-    (lambda x: x.read_setpoint(8), [(b"#005F8\r", b">3\r")], "AUTO"),
-    (lambda x: x.set_setpoint(8, "auto"), [(b"#005E83\r", b">\r")], None),
-    (lambda x: x.set_setpoint_on(2, "T", 1, 5e-2), [(b"#0062T15.000E-02\r", b">\r")], None),
-    (lambda x: x.set_setpoint_off(2, "user_label", "CNV1", "9.000E-02"),
-     [(b"#0072UCNV19.000E-02\r", b">\r")], None),
-    (lambda x: x.emission_status("I1"), [(b"#0032I1\r", b">00\r")], False),
-    (lambda x: x.filament_lit("UIG1"), [(b"#0034UIG1\r", b">02\r")], 2),
-    (lambda x: x.set_emission_on("I1", 2),
-     [(b"#0033I1\r", b">\r"), (b"#0032I1\r", b">02\r")], True),
-    (lambda x: x.set_smission_off("I1"),
-     [(b"#0030I1\r", b">\r"), (b"#0032I1\r", b">00\r")], False),
-])
+@pytest.mark.parametrize(
+    ("call", "pairs", "expected"),
+    [
+        (lambda x: x.read_pressure_unit(), [(b"#0013\r", b">01\r")], "mBar"),
+        (lambda x: x.query("0F", address=0x1A), [(b"#1A0F\r", b">OPEN\r")], "OPEN"),
+        (lambda x: x.xgs_comm("0F"), [(b"#000F\r", b">1.000E-02,OPEN\r")], "1.000E-02,OPEN"),
+        (lambda x: x.xgs_comm("5E11", expect_reply=False), [(b"#005E11\r", b">\r")], None),
+        (lambda x: x.read_software_version(), [(b"#0005\r", b">0400,0206\r")], "0400,0206"),
+        (lambda x: x.list_all_gauges(), [(b"#0001\r", b">10FE\r")], "0: Hot Filament Gauge\n1: Empty Slot\n"),
+        (lambda x: x.read_setpoint_state(), [(b"#0003\r", b">0081\r")], [True] + [False] * 6 + [True]),
+        (lambda x: x.read_setpoint(8), [(b"#005F8\r", b">3\r")], "AUTO"),
+        (lambda x: x.set_setpoint(8, "auto"), [(b"#005E83\r", b">\r")], None),
+        (lambda x: x.set_setpoint_on(2, "T", 1, 5e-2), [(b"#0062T15.000E-02\r", b">\r")], None),
+        (
+            lambda x: x.set_setpoint_off(2, "user_label", "CNV1", "9.000E-02"),
+            [(b"#0072UCNV19.000E-02\r", b">\r")],
+            None,
+        ),
+        (lambda x: x.emission_status("I1"), [(b"#0032I1\r", b">00\r")], False),
+        (lambda x: x.filament_lit("UIG1"), [(b"#0034UIG1\r", b">02\r")], 2),
+        (lambda x: x.set_emission_on("I1", 2), [(b"#0033I1\r", b">\r"), (b"#0032I1\r", b">02\r")], True),
+        (lambda x: x.set_smission_off("I1"), [(b"#0030I1\r", b">\r"), (b"#0032I1\r", b">00\r")], False),
+    ],
+)
 def test_commands_on_scripts(call, pairs, expected) -> None:
     assert scripted(XGS600Driver, pairs, call) == expected
 
@@ -178,31 +196,36 @@ def test_read_all_user_label_skips_missing_gauges() -> None:
     for count in range(1, 9):
         pairs.append((f"#00T{count}\r".encode(), b">CNV1\r" if count == 1 else b"?FF\r"))
         pairs.append((f"#00I{count}\r".encode(), b">ION 1\r" if count == 1 else b"?FF\r"))
-    assert scripted(XGS600Driver, pairs, lambda x: x.read_all_user_label()) == {
-        "T1": "CNV1", "I1": "ION1"}
+    assert scripted(XGS600Driver, pairs, lambda x: x.read_all_user_label()) == {"T1": "CNV1", "I1": "ION1"}
 
 
-@pytest.mark.parametrize("reply, error", [
-    (b"?FF\r", InstrumentReportedError),
-    (b"", InstrumentTimeout),
-    (b">1.000E-02", InstrumentTimeout),
-    (b">1.0#0E-02\r", GarbledReply),
-    (b">\r", GarbledReply),
-])
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"?FF\r", InstrumentReportedError),
+        (b"", InstrumentTimeout),
+        (b">1.000E-02", InstrumentTimeout),
+        (b">1.0#0E-02\r", GarbledReply),
+        (b">\r", GarbledReply),
+    ],
+)
 def test_errors_then_recovers(reply, error) -> None:
     pairs = [(b"#0002T1\r", reply), (b"#0002T1\r", b">2.000E-02\r")]
     result = fails_then_recovers(XGS600Driver, pairs, lambda x: x.read_pressure("T1"), error)
     assert result == 2e-2
 
 
-@pytest.mark.parametrize("call", [
-    lambda x: x.read_pressure("t1"),
-    lambda x: x.set_setpoint(9, "on"),
-    lambda x: x.set_setpoint(1, "sometimes"),
-    lambda x: x.read_setpoint(0),
-    lambda x: x.set_emission_on("I1", 3),
-    lambda x: x.set_setpoint_on(1, "T", 1, float("nan")),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.read_pressure("t1"),
+        lambda x: x.set_setpoint(9, "on"),
+        lambda x: x.set_setpoint(1, "sometimes"),
+        lambda x: x.read_setpoint(0),
+        lambda x: x.set_emission_on("I1", 3),
+        lambda x: x.set_setpoint_on(1, "T", 1, float("nan")),
+    ],
+)
 def test_bad_arguments_are_refused_before_sending(call) -> None:
     with pytest.raises(ValueError):
         scripted(XGS600Driver, [], call)

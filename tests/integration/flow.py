@@ -35,8 +35,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 class Run:
     """A logger fed at 100 Hz through the proxy, and the accounting afterwards."""
 
-    def __init__(self, table: ClassicTable, proxy: FaultProxy | None, tmp_path, host: str | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, table: ClassicTable, proxy: FaultProxy | None, tmp_path, host: str | None = None, **options: Any
+    ) -> None:
         """Through ``proxy``, or through the nodes of ``host`` ("h1:p1,h2:p2") when given;
         ``options`` go to the logger (e.g. TLS)."""
         self.table = table
@@ -49,8 +50,13 @@ class Run:
         if host is not None:
             where["host"] = host
         self.logger = ContinuousLogger(
-            table.table, LOGGER_USER, LOGGER_PASSWORD, self.codenames, **where,
-            timeouts=FAULT_TIMEOUTS, retry=FAULT_RETRY,
+            table.table,
+            LOGGER_USER,
+            LOGGER_PASSWORD,
+            self.codenames,
+            **where,
+            timeouts=FAULT_TIMEOUTS,
+            retry=FAULT_RETRY,
             dead_letter_path=tmp_path / "dead_letters.jsonl",
         )
         self.sent: dict[str, list[float]] = {name: [] for name in self.codenames}
@@ -102,5 +108,3 @@ class Run:
             assert got == want, f"{name}: order not kept"
         assert self.logger.status().dead_lettered == dead_lettered
         assert self.slowest < 0.05, f"an enqueue call took {self.slowest * 1000:.1f} ms"
-
-

@@ -22,17 +22,27 @@ from PyExpLabSys.datalog.policies import RetryPolicy, SpoolPolicy, Timeouts
 def main() -> None:
     config = json.loads(sys.argv[1])
     logger = ContinuousLogger(
-        config["table"], config["user"], config["password"], config["codenames"],
-        host=config["host"], port=config["port"], database=config["database"],
+        config["table"],
+        config["user"],
+        config["password"],
+        config["codenames"],
+        host=config["host"],
+        port=config["port"],
+        database=config["database"],
         timeouts=Timeouts(connect=1, read=1, write=1, query=1, startup=10),
         retry=RetryPolicy(first_delay=0.05, base_delay=0.1, max_delay=0.5),
-        spool_path=config["spool"], spool=SpoolPolicy(group_commit_interval=0.2),
+        spool_path=config["spool"],
+        spool=SpoolPolicy(group_commit_interval=0.2),
         dead_letter_path=config["dead_letters"],
     )
     logger.start()
     print("STARTED", flush=True)
-    codenames, first, count, period = (config["codenames"], config["first"], config["count"],
-                                       1.0 / config["rate"])
+    codenames, first, count, period = (
+        config["codenames"],
+        config["first"],
+        config["count"],
+        1.0 / config["rate"],
+    )
     started = time.monotonic()
     number = first
     while count == 0 or number < first + count:

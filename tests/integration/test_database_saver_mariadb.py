@@ -29,13 +29,19 @@ def test_upstream_example_script_runs_unchanged(mariadb, tmp_path):
             for host in ("127.0.0.1", "localhost"):
                 cursor.execute(f"CREATE USER IF NOT EXISTS 'dummy'@'{host}' IDENTIFIED BY 'dummy'")
                 cursor.execute(f"GRANT ALL ON {DATABASE}.* TO 'dummy'@'{host}'")
-    env = dict(os.environ, PYEXPLABSYS_SQL_SERVER_HOST=mariadb.host,
-               PYEXPLABSYS_SQL_SERVER_PORT=str(mariadb.port), PYEXPLABSYS_SQL_DATABASE=DATABASE,
-               HOME=str(tmp_path), PYTHONPATH=str(ROOT))
-    subprocess.run([sys.executable, str(SCRIPT)], env=env, check=True, timeout=60,
-                   cwd=tmp_path, stdin=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        PYEXPLABSYS_SQL_SERVER_HOST=mariadb.host,
+        PYEXPLABSYS_SQL_SERVER_PORT=str(mariadb.port),
+        PYEXPLABSYS_SQL_DATABASE=DATABASE,
+        HOME=str(tmp_path),
+        PYTHONPATH=str(ROOT),
+    )
+    subprocess.run(
+        [sys.executable, str(SCRIPT)], env=env, check=True, timeout=60, cwd=tmp_path, stdin=subprocess.DEVNULL
+    )
     rows = mariadb.query("SELECT type, value FROM dateplots_dummy ORDER BY id", database=DATABASE)
     one = [v for t, v in rows if t == ids["dummy_sine_one"]]
     two = [v for t, v in rows if t == ids["dummy_sine_two"]]
     assert len(one) == len(two) == 10 and len(rows) == 20
-    assert [round(a + b, 2) for a, b in zip(one, two)] == [0.0] * 10  # sin(t) + sin(t + pi)
+    assert [round(a + b, 2) for a, b in zip(one, two, strict=True)] == [0.0] * 10  # sin(t) + sin(t + pi)

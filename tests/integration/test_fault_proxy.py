@@ -11,7 +11,12 @@ import pymysql
 import pytest
 
 from PyExpLabSys.testing.fault_proxy import FaultProxy, MySQLCommandScanner, sql_starts_with
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, MariaDBUnavailable, ensure_mariadb_installed, free_port
+from PyExpLabSys.testing.mariadb_server import (
+    MariaDBServer,
+    MariaDBUnavailable,
+    ensure_mariadb_installed,
+    free_port,
+)
 
 DB = "proxytest"
 CR_SERVER_GONE = 2006
@@ -103,7 +108,8 @@ def test_scanner_follows_framing_across_any_split() -> None:
         handshake
         + packet(0, b"\x03SELECT 1")
         + packet(0, b"\x0e")  # COM_PING: not a query
-        + b"\xff\xff\xff\x00" + big
+        + b"\xff\xff\xff\x00"
+        + big
         + packet(0, b"\x03COMMIT inside a continuation")
         + packet(0, b"")
         + packet(0, b"\x03/* c */ COMMIT")
@@ -173,11 +179,14 @@ def test_hold_delays_the_server_reply(server: MariaDBServer, proxy: FaultProxy) 
     waiter = threading.Thread(target=wait_for_lock)
     waiter.start()
     assert wait_until(
-        lambda: server.query(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s AND INFO LIKE 'SELECT GET_LOCK%%'",
-            (client_id,),
-        )[0][0]
-        == 1
+        lambda: (
+            server.query(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                "WHERE ID = %s AND INFO LIKE 'SELECT GET_LOCK%%'",
+                (client_id,),
+            )[0][0]
+            == 1
+        )
     )
     proxy.hold()
     assert scalar(owner, "SELECT RELEASE_LOCK('proxy_hold')") == 1
@@ -258,7 +267,9 @@ def test_unreachable_target_fails_the_client_fast() -> None:
     with FaultProxy("127.0.0.1", free_port()) as fault_proxy:
         began = time.monotonic()
         with pytest.raises(pymysql.err.OperationalError):
-            pymysql.connect(host="127.0.0.1", port=fault_proxy.port, user="root", connect_timeout=5, read_timeout=5)
+            pymysql.connect(
+                host="127.0.0.1", port=fault_proxy.port, user="root", connect_timeout=5, read_timeout=5
+            )
         assert time.monotonic() - began < 2
         assert fault_proxy.wait_for_connections(1, timeout=1)
         assert fault_proxy.wait_for_active(0, timeout=1)

@@ -24,7 +24,6 @@ from .flow import POISON, Run, wait_for
 pytestmark = pytest.mark.mariadb
 
 
-
 @pytest.fixture(scope="module")
 def proxy(server: MariaDBServer) -> Iterator[FaultProxy]:
     with FaultProxy(server.host, server.port) as fault_proxy:
@@ -49,6 +48,7 @@ def run(table, proxy, tmp_path) -> Iterator[Run]:
 
 
 # -- the six faults ---------------------------------------------------------------------------
+
 
 def fault_server_hangs(run: Run, server: MariaDBServer, proxy: FaultProxy) -> None:
     """1. SIGSTOP for longer than the query time-out, then SIGCONT."""
@@ -102,8 +102,8 @@ def fault_rejected_point(run: Run, server: MariaDBServer, proxy: FaultProxy) -> 
     """6. One point the server rejects for good (a CHECK constraint), and a revoked
     privilege that is granted again (may heal: retried, nothing dropped)."""
     server.query(
-        f"ALTER TABLE {run.table.table} ADD CONSTRAINT no_poison "
-        f"CHECK (value IS NULL OR value <> {POISON})", database=DATABASE,
+        f"ALTER TABLE {run.table.table} ADD CONSTRAINT no_poison CHECK (value IS NULL OR value <> {POISON})",
+        database=DATABASE,
     )
     run.poison_at = len(run.sent[run.codenames[0]]) * 2 + 40
     wait_for(lambda: run.status().dead_lettered == 1, 15, "the poison point to be dead-lettered")
@@ -129,7 +129,7 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.__name__[len("fault_"):])
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.__name__[len("fault_") :])
 def test_fault(run, server, proxy, fault):
     fault(run, server, proxy)
     run.committed_more()  # after the fault, the flow resumes by itself

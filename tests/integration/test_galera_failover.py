@@ -43,8 +43,7 @@ def on(table: ClassicTable, node: GaleraNode) -> ClassicTable:
     return dataclasses.replace(table, server=node)
 
 
-def start(table: ClassicTable, cluster: GaleraCluster, tmp_path, hosts: str | None = None,
-          **options) -> Run:
+def start(table: ClassicTable, cluster: GaleraCluster, tmp_path, hosts: str | None = None, **options) -> Run:
     run = Run(table, None, tmp_path, host=hosts or cluster.hosts, **options)
     run.committed_more()
     return run
@@ -52,8 +51,11 @@ def start(table: ClassicTable, cluster: GaleraCluster, tmp_path, hosts: str | No
 
 def moved_off(run: Run, node: GaleraNode, since: float) -> float:
     """Wait for a commit on another node than ``node``; seconds from ``since``."""
-    wait_for(lambda: run.status().node not in (None, node.address) and run.status().connected,
-             30, f"a move off {node.name}")
+    wait_for(
+        lambda: run.status().node not in (None, node.address) and run.status().connected,
+        30,
+        f"a move off {node.name}",
+    )
     committed = run.status().committed
     wait_for(lambda: run.status().committed > committed, 30, "a commit on another node")
     return time.monotonic() - since
@@ -123,7 +125,7 @@ def test_loss_of_quorum_and_its_return(cluster, table, tmp_path):
 
 
 def test_a_node_rejoins_by_ist_while_the_logger_writes(cluster, table, tmp_path):
-    first, second, third = cluster.nodes
+    _first, _second, third = cluster.nodes
     run = start(table, cluster, tmp_path)
     third.kill()
     run.committed_more()

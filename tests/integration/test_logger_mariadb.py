@@ -52,7 +52,7 @@ def test_classic_usage_example(classic):
         want = [(t, v) for name, t, v in sent if name == codename]
         got = [(t, v) for name, t, v in stored if name == codename]
         assert [v for _, v in got] == [v for _, v in want]
-        for (t_got, _), (t_want, _) in zip(got, want):
+        for (t_got, _), (t_want, _) in zip(got, want, strict=True):
             assert abs(t_got - t_want) <= 0.51  # TIMESTAMP(0): rounded, not truncated
     status = logger.status()
     assert status.committed == 40 and status.queued == 0
@@ -145,7 +145,10 @@ def test_wrong_password_is_never_shown(classic, caplog):
     timeouts = Timeouts(connect=1, read=1, write=1, query=1, startup=0.5)
     with pytest.raises(StartupException) as caught:
         ContinuousLogger(
-            classic.table, LOGGER_USER, wrong, list(classic.codenames),
+            classic.table,
+            LOGGER_USER,
+            wrong,
+            list(classic.codenames),
             **classic.logger_kwargs(timeouts=timeouts),
         )
     assert "Access denied" in str(caught.value)
@@ -177,9 +180,7 @@ def test_location_from_environment(classic, monkeypatch):
     monkeypatch.setenv("PYEXPLABSYS_SQL_SERVER_PORT", str(classic.server.port))
     monkeypatch.setenv("PYEXPLABSYS_SQL_DATABASE", DATABASE)
     codename = next(iter(classic.codenames))
-    logger = ContinuousLogger(
-        classic.table, LOGGER_USER, LOGGER_PASSWORD, [codename], timeouts=FAST_TIMEOUTS
-    )
+    logger = ContinuousLogger(classic.table, LOGGER_USER, LOGGER_PASSWORD, [codename], timeouts=FAST_TIMEOUTS)
     logger.start()
     logger.enqueue_point_now(codename, 42.0)
     assert logger.stop(timeout=5)

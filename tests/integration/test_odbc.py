@@ -6,7 +6,6 @@ import pytest
 
 from PyExpLabSys.backends.odbc import OdbcBackend, connection_string, odbc_error_code
 from PyExpLabSys.common.loggers import ContinuousLogger, StartupException
-
 from PyExpLabSys.service.config import load_config
 from PyExpLabSys.service.dbsetup import init_database
 
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.mariadb
 
 
 @pytest.mark.parametrize(
-    "message, code",
+    ("message", "code"),
     [
         ("[42S02] [ma-3.1.15][10.11.19-MariaDB]Table 'x.y' doesn't exist (1146) (SQLExecDirectW)", 1146),
         ("[HY000] [ma-3.1.15]Can't connect to server on '127.0.0.1' (115) (2002) (SQLDriverConnect)", 2002),
@@ -35,8 +34,9 @@ def test_password_is_braced_in_the_connection_string():
 
 def test_undefined_dsn_fails_start_up_naming_it(odbc_dsn, caplog):
     with pytest.raises(StartupException, match="'no_such_dsn' is not defined") as caught:
-        ContinuousLogger("dateplots_x", LOGGER_USER, LOGGER_PASSWORD, ["a"], dsn="no_such_dsn",
-                         timeouts=FAST_TIMEOUTS)
+        ContinuousLogger(
+            "dateplots_x", LOGGER_USER, LOGGER_PASSWORD, ["a"], dsn="no_such_dsn", timeouts=FAST_TIMEOUTS
+        )
     assert LOGGER_PASSWORD not in str(caught.value) and LOGGER_PASSWORD not in caplog.text
 
 
@@ -49,21 +49,27 @@ def test_init_db_creates_the_tables_through_the_dsn(odbc_dsn, mariadb, tmp_path)
     """init-db goes through the registry, so an ODBC setup gets its tables too."""
     (tmp_path / "pw").write_text(LOGGER_PASSWORD)
     config_path = tmp_path / "odbc.toml"
-    config_path.write_text(f"""
+    config_path.write_text(
+        f"""
 [database]
 backend = "odbc"
 dsn = "{odbc_dsn}"
 user = "{LOGGER_USER}"
 password_file = "pw"
 table = "dateplots_odbc_init"
-""" + ONE_GAUGE_TOML.format(codename="odbc_init_pressure"))
+"""
+        + ONE_GAUGE_TOML.format(codename="odbc_init_pressure")
+    )
     config = load_config(config_path)
     ids = init_database(config)
     assert init_database(config) == ids  # a second run changes nothing
     with mariadb.connect(DATABASE) as conn, conn.cursor() as cursor:
         cursor.execute("SELECT id FROM dateplots_descriptions WHERE codename = 'odbc_init_pressure'")
         assert cursor.fetchall() == ((ids["odbc_init_pressure"],),)
-        cursor.execute("SELECT DATETIME_PRECISION FROM information_schema.COLUMNS WHERE "
-                       "TABLE_SCHEMA = %s AND TABLE_NAME = 'dateplots_odbc_init' "
-                       "AND COLUMN_NAME = 'time'", (DATABASE,))
+        cursor.execute(
+            "SELECT DATETIME_PRECISION FROM information_schema.COLUMNS WHERE "
+            "TABLE_SCHEMA = %s AND TABLE_NAME = 'dateplots_odbc_init' "
+            "AND COLUMN_NAME = 'time'",
+            (DATABASE,),
+        )
         assert cursor.fetchone() == (6,)

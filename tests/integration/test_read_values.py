@@ -18,8 +18,9 @@ pytestmark = pytest.mark.mariadb
 
 def test_read_values_gives_what_was_stored_in_time_order(classic):
     pressure, temperature = classic.codenames
-    logger = ContinuousLogger(classic.table, LOGGER_USER, LOGGER_PASSWORD, [pressure, temperature],
-                              **classic.logger_kwargs())
+    logger = ContinuousLogger(
+        classic.table, LOGGER_USER, LOGGER_PASSWORD, [pressure, temperature], **classic.logger_kwargs()
+    )
     logger.start()
     now = time.time()
     for index in range(5):

@@ -48,8 +48,9 @@ def server(pki: Pki) -> Iterator[MariaDBServer]:
     """TLS on, and connections without it refused (the admin's connections of the
     test helper negotiate TLS by themselves)."""
     ensure_mariadb_installed()
-    with MariaDBServer(extra_args=[f"--ssl-ca={pki.ca}", f"--ssl-cert={pki.server_cert}",
-                                   f"--ssl-key={pki.server_key}"]) as db:
+    with MariaDBServer(
+        extra_args=[f"--ssl-ca={pki.ca}", f"--ssl-cert={pki.server_cert}", f"--ssl-key={pki.server_key}"]
+    ) as db:
         db.query("SET GLOBAL require_secure_transport = ON")
         prepare_logger_database(db)
         yield db
@@ -64,8 +65,9 @@ def proxy(server: MariaDBServer) -> Iterator[FaultProxy]:
 
 
 def tls(pki: Pki, **extra) -> dict:
-    return dict(ssl_ca=pki.ca, ssl_cert=pki.client_cert, ssl_key=pki.client_key,
-                ssl_verify_identity=True, **extra)
+    return dict(
+        ssl_ca=pki.ca, ssl_cert=pki.client_cert, ssl_key=pki.client_key, ssl_verify_identity=True, **extra
+    )
 
 
 def test_logging_over_tls_through_faults(server, proxy, pki, tmp_path, caplog):
@@ -94,43 +96,84 @@ def test_logging_over_tls_through_faults(server, proxy, pki, tmp_path, caplog):
 
 def test_a_wrong_ca_fails_start_up_naming_the_file(server, other_ca):
     with pytest.raises(StartupException) as caught:
-        ContinuousLogger("dateplots_x", LOGGER_USER, LOGGER_PASSWORD, [], host="localhost",
-                         port=server.port, database=DATABASE, timeouts=QUICK,
-                         ssl_ca=other_ca.ca)
+        ContinuousLogger(
+            "dateplots_x",
+            LOGGER_USER,
+            LOGGER_PASSWORD,
+            [],
+            host="localhost",
+            port=server.port,
+            database=DATABASE,
+            timeouts=QUICK,
+            ssl_ca=other_ca.ca,
+        )
     message = str(caught.value)
     assert f"not trusted with CA file {other_ca.ca}" in message and "\n" not in message
 
 
 def test_a_wrong_host_name_fails_start_up_naming_the_host(server, pki):
-    with pytest.raises(StartupException, match="does not name host '127.0.0.1'"):
-        ContinuousLogger("dateplots_x", LOGGER_USER, LOGGER_PASSWORD, [], host="127.0.0.1",
-                         port=server.port, database=DATABASE, timeouts=QUICK, **tls(pki))
+    with pytest.raises(StartupException, match=r"does not name host '127.0.0.1'"):
+        ContinuousLogger(
+            "dateplots_x",
+            LOGGER_USER,
+            LOGGER_PASSWORD,
+            [],
+            host="127.0.0.1",
+            port=server.port,
+            database=DATABASE,
+            timeouts=QUICK,
+            **tls(pki),
+        )
 
 
 def test_a_missing_certificate_file_is_named_at_the_call(pki, tmp_path):
     missing = tmp_path / "nope.pem"
     with pytest.raises(StartupException, match=f"ssl_ca: no such file: {missing}"):
-        ContinuousLogger("dateplots_x", LOGGER_USER, LOGGER_PASSWORD, [], host="localhost",
-                         ssl_ca=missing)
+        ContinuousLogger("dateplots_x", LOGGER_USER, LOGGER_PASSWORD, [], host="localhost", ssl_ca=missing)
     with pytest.raises(StartupException, match="ssl_cert and ssl_key go together"):
-        ContinuousLogger("dateplots_x", LOGGER_USER, LOGGER_PASSWORD, [], host="localhost",
-                         ssl_ca=pki.ca, ssl_cert=pki.client_cert)
+        ContinuousLogger(
+            "dateplots_x",
+            LOGGER_USER,
+            LOGGER_PASSWORD,
+            [],
+            host="localhost",
+            ssl_ca=pki.ca,
+            ssl_cert=pki.client_cert,
+        )
 
 
 def test_plain_text_is_refused_and_reported_as_such(server, odbc_dsn):
     """MariaDB's ODBC driver sends plain text unless told otherwise; the server refuses
     it with an access denied, which the logger reports with the likely cause."""
     with pytest.raises(StartupException, match="require_secure_transport=ON refuses connections without TLS"):
-        ContinuousLogger("dateplots_x", LOGGER_USER, LOGGER_PASSWORD, [], dsn=odbc_dsn,
-                         host="127.0.0.1", port=server.port, database=DATABASE, timeouts=QUICK)
+        ContinuousLogger(
+            "dateplots_x",
+            LOGGER_USER,
+            LOGGER_PASSWORD,
+            [],
+            dsn=odbc_dsn,
+            host="127.0.0.1",
+            port=server.port,
+            database=DATABASE,
+            timeouts=QUICK,
+        )
 
 
 def test_odbc_over_tls(server, pki, odbc_dsn):
     table = make_classic_table(server, "InnoDB", ("odbc_tls",))
     (codename,) = table.codenames
-    logger = ContinuousLogger(table.table, LOGGER_USER, LOGGER_PASSWORD, [codename], dsn=odbc_dsn,
-                              host="localhost", port=server.port, database=DATABASE,
-                              timeouts=QUICK, **tls(pki))
+    logger = ContinuousLogger(
+        table.table,
+        LOGGER_USER,
+        LOGGER_PASSWORD,
+        [codename],
+        dsn=odbc_dsn,
+        host="localhost",
+        port=server.port,
+        database=DATABASE,
+        timeouts=QUICK,
+        **tls(pki),
+    )
     logger.start()
     for value in range(10):
         logger.enqueue_point_now(codename, float(value))

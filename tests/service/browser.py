@@ -19,9 +19,18 @@ from typing import Any
 
 #: The flags that work on this kind of machine (no sandbox as root, no background
 #: connections to the closed network).
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--remote-debugging-pipe")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--remote-debugging-pipe",
+)
 
 
 class BrowserError(RuntimeError):
@@ -43,15 +52,24 @@ class Chromium:
         self._log = log.open("wb")
         self.process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            preexec_fn=on_fds_3_and_4, close_fds=False, stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=self._log)
+            preexec_fn=on_fds_3_and_4,
+            close_fds=False,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buffer = b""
         self._next_id = 0
 
-    def call(self, method: str, params: dict[str, Any] | None = None,
-             session: str | None = None, timeout: float = 30.0) -> dict[str, Any]:
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session: str | None = None,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
         """Send one command and return its result (events in between are skipped)."""
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
@@ -123,14 +141,17 @@ class Page:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise BrowserError(f"timed out after {timeout} s waiting for {what or expression}; "
-                                   f"last value {value!r}")
+                raise BrowserError(
+                    f"timed out after {timeout} s waiting for {what or expression}; last value {value!r}"
+                )
             time.sleep(0.1)
 
     def phone(self, width: int = 390, height: int = 844, scale: float = 2.0) -> None:
         """Emulate a phone's screen (CSS pixels and device pixel ratio)."""
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": True})
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": True},
+        )
 
     def screenshot(self, path: Path) -> Path:
         """A PNG of the whole page (beyond the screen's height) at ``path``."""

@@ -7,8 +7,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,8 +110,7 @@ def browser(chromium_binary: str, tmp_path: Path, artifacts: Path) -> Iterator[A
     """A fresh headless Chromium (new profile); its log goes to the artefacts."""
     from .browser import Chromium
 
-    chromium = Chromium(chromium_binary, tmp_path / "chromium-profile",
-                        artifacts / "chromium.log")
+    chromium = Chromium(chromium_binary, tmp_path / "chromium-profile", artifacts / "chromium.log")
     yield chromium
     chromium.close()
 

@@ -15,8 +15,10 @@ from .conftest import wait_until
 
 def test_check_reports_each_problem_and_exit_code(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[database]\ntable="t"\npath="x"\n[[instruments]]\nname="a"\ndriver="nope"\n'
-                   'port="/dev/x"\n[[instruments.channels]]\ncodename="c"\ninterval=0\n')
+    bad.write_text(
+        '[database]\ntable="t"\npath="x"\n[[instruments]]\nname="a"\ndriver="nope"\n'
+        'port="/dev/x"\n[[instruments.channels]]\ncodename="c"\ninterval=0\n'
+    )
     assert main(["check", str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"{bad}: instruments[0].driver: unknown driver 'nope'" in err

@@ -70,44 +70,74 @@ def test_example_configs_are_valid(path):
     assert load_config(path).instruments
 
 
-@pytest.mark.parametrize("old, new, message", [
-    ('driver = "tpg26x"', 'driver = "tpg999"',
-     "instruments[0].driver: unknown driver 'tpg999'; known: "),
-    ('codename = "x_temperature"', 'codename = "x_pressure"',
-     "instruments[1].channels[0].codename: duplicate codename 'x_pressure' "
-     "(also at instruments[0].channels[0].codename)"),
-    ("interval = 1.0", "interval = 0",
-     "instruments[0].channels[0].interval: must be > 0 seconds, not 0.0"),
-    ("interval = 2", "interval = -2",
-     "instruments[1].channels[0].interval: must be > 0 seconds, not -2.0"),
-    ('table = "dateplots_x"', "", "database.table: missing (required)"),
-    ('table = "dateplots_x"', 'table = "x; DROP TABLE y"', "database.table: not a valid table name"),
-    ('backend = "sqlite"', 'backend = "postgres"', "database.backend: unknown backend 'postgres'"),
-    ('path = "x.sqlite"', "", "database.path: missing: the sqlite backend needs"),
-    ('name = "bath"', 'name = "gauge"', "instruments[1].name: duplicate instrument name 'gauge'"),
-    ('read = "pressure_gauge"', 'read = "pressure_gage"',
-     "instruments[0].channels[0].read: driver TPG262 has no method 'pressure_gage'"),
-    ('criterion = "relative"', 'criterion = "cubic"',
-     "instruments[0].channels[0].criterion: unknown criterion 'cubic'"),
-    ("threshold = 0.05", "", "instruments[0].channels[0].threshold: missing: criterion 'relative' needs a threshold"),
-    ("threshold = 0.05", "threshold = -1", "instruments[0].channels[0].threshold: must be >= 0"),
-    ("interval = 2", 'interval = "2 s"',
-     "instruments[1].channels[0].interval: must be a number, not a string '2 s'"),
-    ('port = "/dev/ttyUSB0"', 'port = ""', "instruments[0].port: must not be empty"),
-    ('port = "/dev/ttyUSB0"', 'port = "/dev/ttyUSB0"\nbaud = 9600',
-     "instruments[0].baud: unknown key"),
-    ('args = [1]', 'args = [1]\nthreshhold = 2',
-     "instruments[0].channels[0].threshhold: unknown key (did you mean 'threshold'?)"),
-    ('port = "/dev/ttyUSB0"', 'port = "/dev/ttyUSB0"\nserial = { parity = "X" }',
-     "instruments[0].serial.parity: must be one of"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('driver = "tpg26x"', 'driver = "tpg999"', "instruments[0].driver: unknown driver 'tpg999'; known: "),
+        (
+            'codename = "x_temperature"',
+            'codename = "x_pressure"',
+            "instruments[1].channels[0].codename: duplicate codename 'x_pressure' "
+            "(also at instruments[0].channels[0].codename)",
+        ),
+        (
+            "interval = 1.0",
+            "interval = 0",
+            "instruments[0].channels[0].interval: must be > 0 seconds, not 0.0",
+        ),
+        (
+            "interval = 2",
+            "interval = -2",
+            "instruments[1].channels[0].interval: must be > 0 seconds, not -2.0",
+        ),
+        ('table = "dateplots_x"', "", "database.table: missing (required)"),
+        ('table = "dateplots_x"', 'table = "x; DROP TABLE y"', "database.table: not a valid table name"),
+        ('backend = "sqlite"', 'backend = "postgres"', "database.backend: unknown backend 'postgres'"),
+        ('path = "x.sqlite"', "", "database.path: missing: the sqlite backend needs"),
+        ('name = "bath"', 'name = "gauge"', "instruments[1].name: duplicate instrument name 'gauge'"),
+        (
+            'read = "pressure_gauge"',
+            'read = "pressure_gage"',
+            "instruments[0].channels[0].read: driver TPG262 has no method 'pressure_gage'",
+        ),
+        (
+            'criterion = "relative"',
+            'criterion = "cubic"',
+            "instruments[0].channels[0].criterion: unknown criterion 'cubic'",
+        ),
+        (
+            "threshold = 0.05",
+            "",
+            "instruments[0].channels[0].threshold: missing: criterion 'relative' needs a threshold",
+        ),
+        ("threshold = 0.05", "threshold = -1", "instruments[0].channels[0].threshold: must be >= 0"),
+        (
+            "interval = 2",
+            'interval = "2 s"',
+            "instruments[1].channels[0].interval: must be a number, not a string '2 s'",
+        ),
+        ('port = "/dev/ttyUSB0"', 'port = ""', "instruments[0].port: must not be empty"),
+        ('port = "/dev/ttyUSB0"', 'port = "/dev/ttyUSB0"\nbaud = 9600', "instruments[0].baud: unknown key"),
+        (
+            "args = [1]",
+            "args = [1]\nthreshhold = 2",
+            "instruments[0].channels[0].threshhold: unknown key (did you mean 'threshold'?)",
+        ),
+        (
+            'port = "/dev/ttyUSB0"',
+            'port = "/dev/ttyUSB0"\nserial = { parity = "X" }',
+            "instruments[0].serial.parity: must be one of",
+        ),
+    ],
+)
 def test_each_mistake_is_named(tmp_path, old, new, message):
     assert old in GOOD
     assert message in problems(tmp_path, GOOD.replace(old, new, 1))
 
 
-@pytest.mark.parametrize("driver, cls", [("tpg261", "TPG261"), ("tpg262", "TPG262"),
-                                         ("tpg26x", "TPG262")])
+@pytest.mark.parametrize(
+    ("driver", "cls"), [("tpg261", "TPG261"), ("tpg262", "TPG262"), ("tpg26x", "TPG262")]
+)
 def test_tpg_models_are_selectable(tmp_path, driver, cls):
     config = load_config(write(tmp_path, GOOD.replace('driver = "tpg26x"', f'driver = "{driver}"')))
     assert config.instruments[0].driver == driver
@@ -116,14 +146,22 @@ def test_tpg_models_are_selectable(tmp_path, driver, cls):
 
 def test_read_must_be_a_declared_reading(tmp_path):
     message = problems(tmp_path, GOOD.replace('read = "pressure_gauge"', 'read = "pressure_unit"'))
-    assert ("instruments[0].channels[0].read: driver TPG262 has no method 'pressure_unit' "
-            "among its declared readings: pressure_gauge") in message
+    assert (
+        "instruments[0].channels[0].read: driver TPG262 has no method 'pressure_unit' "
+        "among its declared readings: pressure_gauge"
+    ) in message
 
 
-@pytest.mark.parametrize("args, message", [
-    ("[1, 2]", "instruments[0].channels[0].args: pressure_gauge(1, 2) does not fit "
-               "pressure_gauge(gauge=1): too many positional arguments"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            "[1, 2]",
+            "instruments[0].channels[0].args: pressure_gauge(1, 2) does not fit "
+            "pressure_gauge(gauge=1): too many positional arguments",
+        ),
+    ],
+)
 def test_args_must_fit_the_reading(tmp_path, args, message):
     assert message in problems(tmp_path, GOOD.replace("args = [1]", f"args = {args}"))
 
@@ -145,7 +183,9 @@ def test_every_problem_is_reported_at_once(tmp_path):
 
 def test_mysql_needs_user_and_odbc_a_dsn(tmp_path):
     base = GOOD.replace('backend = "sqlite"\npath = "x.sqlite"', 'backend = "{}"')
-    assert "database.user: missing: the mysql backend needs a user" in problems(tmp_path, base.format("mysql"))
+    assert "database.user: missing: the mysql backend needs a user" in problems(
+        tmp_path, base.format("mysql")
+    )
     assert "database.dsn: missing: the odbc backend needs a DSN" in problems(tmp_path, base.format("odbc"))
 
 
@@ -160,15 +200,18 @@ def test_spool_section_is_mapped_and_checked(tmp_path):
     config = load_config(write(tmp_path, GOOD + '\n[spool]\npath = "spool"\noverflow = "drop_newest"\n'))
     assert config.spool.enabled and config.spool.options == {"overflow": "drop_newest"}
     assert "spool.overflow: must be one of drop_oldest, drop_newest" in problems(
-        tmp_path, GOOD + '\n[spool]\npath = "spool"\noverflow = "drop_all"\n')
+        tmp_path, GOOD + '\n[spool]\npath = "spool"\noverflow = "drop_all"\n'
+    )
     assert "max_spool_bytes must be at least 64 KiB" in problems(
-        tmp_path, GOOD + '\n[spool]\npath = "spool"\nmax_spool_bytes = 10\n')
+        tmp_path, GOOD + '\n[spool]\npath = "spool"\nmax_spool_bytes = 10\n'
+    )
 
 
 def test_password_comes_from_file_or_credential_never_in_messages(tmp_path):
     secret = "Sekr1t-Passw0rd!"
-    text = GOOD.replace('backend = "sqlite"\npath = "x.sqlite"',
-                        'backend = "mysql"\nuser = "lab"\npassword_file = "pw"')
+    text = GOOD.replace(
+        'backend = "sqlite"\npath = "x.sqlite"', 'backend = "mysql"\nuser = "lab"\npassword_file = "pw"'
+    )
     config = load_config(write(tmp_path, text))
     with pytest.raises(ValueError, match="cannot read the database password from") as info:
         config.database.password()
@@ -189,7 +232,8 @@ def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path, bath_port):
     from PyExpLabSys.simulators.registry import stop_served
 
     text = GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://"').replace(
-        'port = "socket://10.0.0.2:4001"', f'port = "{bath_port}"')
+        'port = "socket://10.0.0.2:4001"', f'port = "{bath_port}"'
+    )
     config = load_config(write(tmp_path, text))
     try:
         gauge, bath = (instrument.open() for instrument in config.instruments)
@@ -199,4 +243,5 @@ def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path, bath_port):
     finally:
         stop_served()
     assert "instruments[0].port: no simulator 'nope'; known: tpg261" in problems(
-        tmp_path, GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://nope"'))
+        tmp_path, GOOD.replace('port = "/dev/ttyUSB0"', 'port = "sim://nope"')
+    )

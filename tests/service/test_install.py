@@ -28,8 +28,18 @@ SYSTEM_PYTHON = Path("/usr/bin/python3")
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 BEGIN = ".. lab-pc-install:"
 END = ".. end of lab-pc-install"
-NOT_COPIED = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-              ".mypy_cache", ".ruff_cache", "*.sqlite*")
+NOT_COPIED = (
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "*.sqlite*",
+)
 
 
 def install_steps() -> list[str]:
@@ -52,13 +62,19 @@ def system_environment() -> dict[str, str]:
     """A login-like environment whose ``python3`` is Debian's; pip's own settings and
     proxies pass through (HOME for pip's configuration file)."""
     env = {"PATH": SYSTEM_PATH, "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
-    env.update({key: value for key, value in os.environ.items()
-                if key.startswith("PIP_") or key.lower() in ("http_proxy", "https_proxy", "no_proxy")})
+    env.update(
+        {
+            key: value
+            for key, value in os.environ.items()
+            if key.startswith("PIP_") or key.lower() in ("http_proxy", "https_proxy", "no_proxy")
+        }
+    )
     return env
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str],
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run *args*, capturing its output as text."""
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -90,12 +106,19 @@ def test_readme_lab_pc_install_runs_on_debians_python(tmp_path):
 
     # The environment comes from Debian's Python and holds this project, not upstream's.
     assert "home = /usr/bin\n" in (installed / "pyvenv.cfg").read_text()
-    probe = run([str(installed / "bin" / "python"), "-c",
-                 "import importlib.metadata as m, PyExpLabSys, prometheus_client\n"
-                 "print(PyExpLabSys.__file__)\n"
-                 "print(m.version('pyexplabsys-logger'))\n"
-                 "try:\n    m.distribution('PyExpLabSys')\nexcept m.PackageNotFoundError:\n"
-                 "    print('no upstream PyExpLabSys')\n"], cwd=tmp_path, env=env)
+    probe = run(
+        [
+            str(installed / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m, PyExpLabSys, prometheus_client\n"
+            "print(PyExpLabSys.__file__)\n"
+            "print(m.version('pyexplabsys-logger'))\n"
+            "try:\n    m.distribution('PyExpLabSys')\nexcept m.PackageNotFoundError:\n"
+            "    print('no upstream PyExpLabSys')\n",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
     assert probe.returncode == 0, probe.stderr
     module, version, upstream = probe.stdout.splitlines()
     assert Path(module).is_relative_to(installed)
@@ -108,8 +131,10 @@ def test_readme_lab_pc_install_runs_on_debians_python(tmp_path):
     codenames = sum(len(instrument["channels"]) for instrument in example["instruments"])
     checked = run([str(logger), "check", str(EXAMPLE)], cwd=tmp_path, env=env)
     assert checked.returncode == 0, checked.stderr
-    assert (f"{EXAMPLE}: ok: {len(example['instruments'])} instrument(s), {codenames} codename(s), "
-            f"database {example['database']['backend']} ") in checked.stdout
+    assert (
+        f"{EXAMPLE}: ok: {len(example['instruments'])} instrument(s), {codenames} codename(s), "
+        f"database {example['database']['backend']} "
+    ) in checked.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text(EXAMPLE.read_text().replace('driver = "tpg26x"', 'driver = "tpg999"'))
     refused = run([str(logger), "check", str(bad)], cwd=tmp_path, env=env)

@@ -15,8 +15,7 @@ def test_messages_reach_the_socket(notify_socket):
     assert notifier.ready("logging 3\ncodenames")
     assert notifier.watchdog() and notifier.status("a  b") and notifier.stopping()
     received = [notify_socket.receive() for _ in range(4)]
-    assert received == ["READY=1\nSTATUS=logging 3 codenames", "WATCHDOG=1", "STATUS=a b",
-                        "STOPPING=1"]
+    assert received == ["READY=1\nSTATUS=logging 3 codenames", "WATCHDOG=1", "STATUS=a b", "STOPPING=1"]
 
 
 def test_abstract_socket_address():

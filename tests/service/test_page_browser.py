@@ -32,9 +32,11 @@ def _cards(page: Page) -> dict[str, dict[str, str]]:
 def _all_numbers() -> str:
     """An expression: truthy once every demo codename shows a number."""
     names = json.dumps(sorted(SIGNALS))
-    return ("(() => { const cards = " + CARDS + "; const names = " + names + ";"
-            " return names.every(n => cards.some(c => c.codename === n"
-            " && c.value !== '' && !isNaN(Number(c.value)))); })()")
+    return (
+        "(() => { const cards = " + CARDS + "; const names = " + names + ";"
+        " return names.every(n => cards.some(c => c.codename === n"
+        " && c.value !== '' && !isNaN(Number(c.value)))); })()"
+    )
 
 
 @pytest.fixture
@@ -45,9 +47,16 @@ def demo():
     result: list = []
 
     def run() -> None:
-        result.append(run_demo(seconds=600, path=tmp_db, progress=False, stop=stop,
-                               http=("127.0.0.1", 0),
-                               on_start=lambda service, sims: started.put((service, sims))))
+        result.append(
+            run_demo(
+                seconds=600,
+                path=tmp_db,
+                progress=False,
+                stop=stop,
+                http=("127.0.0.1", 0),
+                on_start=lambda service, sims: started.put((service, sims)),
+            )
+        )
 
     import tempfile
     from pathlib import Path
@@ -73,14 +82,15 @@ def test_demo_page_live_values_stale_row_and_phone_screenshot(demo, browser, art
     assert set(first) == set(SIGNALS)
     assert all(card["state"] == "fresh" for card in first.values()), first
 
-    changed = (f"(() => {{ const before = {json.dumps({c: v['value'] for c, v in first.items()})};"
-               f" return {CARDS}.some(c => before[c.codename] !== c.value); }})()")
+    changed = (
+        f"(() => {{ const before = {json.dumps({c: v['value'] for c, v in first.items()})};"
+        f" return {CARDS}.some(c => before[c.codename] !== c.value); }})()"
+    )
     page.wait_for(changed, timeout=20, what="a value to change")
     assert page.evaluate("window.loadedOnce") is True  # updated in place, not reloaded
 
     sims["polyscience"].vanish()  # unplug the bath's controller
-    stale = ("document.querySelector('[data-codename=\"demo_bath_temperature\"]')"
-             ".dataset.state === 'stale'")
+    stale = "document.querySelector('[data-codename=\"demo_bath_temperature\"]').dataset.state === 'stale'"
     page.wait_for(stale, timeout=30, what="the unplugged bath's row to turn stale")
     others = _cards(page)
     assert others["demo_chamber_pressure"]["state"] == "fresh"
@@ -88,8 +98,7 @@ def test_demo_page_live_values_stale_row_and_phone_screenshot(demo, browser, art
     page.phone(width=390, height=844, scale=2)
     page.wait_for("window.innerWidth === 390", timeout=5, what="the phone's width")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
-    page.wait_for("document.querySelectorAll('.trend polyline').length >= 4", timeout=15,
-                  what="trend lines")
+    page.wait_for("document.querySelectorAll('.trend polyline').length >= 4", timeout=15, what="trend lines")
     shot = page.screenshot(artifacts / "page-phone.png")
     width, height = struct.unpack(">II", shot.read_bytes()[16:24])
     assert (width, height >= 844 * 2) == (390 * 2, True)
@@ -101,14 +110,28 @@ def test_config_text_is_shown_as_text_not_markup(tmp_path, browser):
     with start_simulator("mksg") as sim:
         from PyExpLabSys.service.config import parse_config
 
-        config = parse_config({
-            "name": "<script>alert(1)</script>",
-            "database": {"backend": "sqlite", "path": str(tmp_path / "x.sqlite"), "table": "t"},
-            "service": {"state_directory": str(tmp_path / "state"), "http": "127.0.0.1:0",
-                        "status_interval": 0.2},
-            "instruments": [{"name": "mfc", "driver": "mksg", "port": sim.port, "channels": [
-                {"codename": "x_flow", "interval": 0.1, "description": raw, "unit": "<i>sccm</i>"}]}],
-        }, tmp_path / "x.toml")
+        config = parse_config(
+            {
+                "name": "<script>alert(1)</script>",
+                "database": {"backend": "sqlite", "path": str(tmp_path / "x.sqlite"), "table": "t"},
+                "service": {
+                    "state_directory": str(tmp_path / "state"),
+                    "http": "127.0.0.1:0",
+                    "status_interval": 0.2,
+                },
+                "instruments": [
+                    {
+                        "name": "mfc",
+                        "driver": "mksg",
+                        "port": sim.port,
+                        "channels": [
+                            {"codename": "x_flow", "interval": 0.1, "description": raw, "unit": "<i>sccm</i>"}
+                        ],
+                    }
+                ],
+            },
+            tmp_path / "x.toml",
+        )
         from PyExpLabSys.backends.sqlite import create_tables
 
         create_tables(tmp_path / "x.sqlite", "t", {"x_flow": "flow"})
@@ -116,10 +139,14 @@ def test_config_text_is_shown_as_text_not_markup(tmp_path, browser):
         service.start()
         try:
             page = browser.open(service.web.url)
-            page.wait_for("document.querySelector('[data-codename=\"x_flow\"] .description') !== null",
-                          timeout=20, what="the channel's card")
-            shown = page.evaluate("document.querySelector('[data-codename=\"x_flow\"] .description')"
-                                  ".textContent")
+            page.wait_for(
+                "document.querySelector('[data-codename=\"x_flow\"] .description') !== null",
+                timeout=20,
+                what="the channel's card",
+            )
+            shown = page.evaluate(
+                "document.querySelector('[data-codename=\"x_flow\"] .description').textContent"
+            )
             assert shown == raw
             assert page.evaluate("document.querySelector('.unit').textContent") == "<i>sccm</i>"
             assert page.evaluate("document.getElementById('injected')") is None
@@ -136,16 +163,24 @@ def test_database_side_shows_what_the_logger_status_has(browser):
 
     from .test_web import StubSource, _snapshot
 
-    snapshot = _snapshot(backend="mysql lab@db1:3306/cinfdata.t", node="db2.lab",
-                         enqueue_to_commit_p50=0.25, enqueue_to_commit_max=3.5,
-                         oldest_queued_age=12.0, last_commit_time=None)
+    snapshot = _snapshot(
+        backend="mysql lab@db1:3306/cinfdata.t",
+        node="db2.lab",
+        enqueue_to_commit_p50=0.25,
+        enqueue_to_commit_max=3.5,
+        oldest_queued_age=12.0,
+        last_commit_time=None,
+    )
     page_server = WebPage(StubSource(snapshot), "127.0.0.1", 0).start()
     try:
         page = browser.open(page_server.url)
         facts = page.wait_for(
             "(() => { const dts = [...document.querySelectorAll('#database dt')];"
             " return dts.length ? Object.fromEntries(dts.map(dt => [dt.textContent,"
-            " dt.nextElementSibling.textContent])) : null; })()", timeout=15, what="the database panel")
+            " dt.nextElementSibling.textContent])) : null; })()",
+            timeout=15,
+            what="the database panel",
+        )
     finally:
         page_server.stop()
     assert facts["node"] == "db2.lab"

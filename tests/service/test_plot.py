@@ -25,7 +25,7 @@ def _inked(path, area, margin=4):
     """Pixels inside a plot area (frame excluded) that are not the white background."""
     pixels = matplotlib_image.imread(path)
     x0, y0, x1, y1 = area
-    inside = pixels[y0 + margin:y1 - margin, x0 + margin:x1 - margin, :3]
+    inside = pixels[y0 + margin : y1 - margin, x0 + margin : x1 - margin, :3]
     return int((inside.min(axis=2) < 0.9).sum())
 
 
@@ -45,8 +45,12 @@ def test_plot_of_the_demo_file_from_the_command_line(demo_db, tmp_path, capsys):
 
 
 def test_plot_areas_are_drawn_units_and_log_scale(demo_db, tmp_path):
-    result = plot_source(demo_db, ["demo_chamber_pressure", "demo_ion_gauge_pressure",
-                                   "demo_ar_flow"], since=3600, output=tmp_path / "p.png")
+    result = plot_source(
+        demo_db,
+        ["demo_chamber_pressure", "demo_ion_gauge_pressure", "demo_ar_flow"],
+        since=3600,
+        output=tmp_path / "p.png",
+    )
     assert _png_size(result.output) == SIZE
     # Two units (mbar, sccm): two panels; the pressures span four decades: log.
     assert len(result.areas) == 2 and result.log == (True, False)
@@ -63,8 +67,10 @@ def test_log_flag_and_a_blank_area_is_detected(tmp_path):
 
     now = time.time()
     with sqlite3.connect(db) as conn:
-        conn.executemany("INSERT INTO dateplots_x (time, type, value) VALUES (?, ?, ?)",
-                         [(now - 60 + i, ids["x_temp"], 20.0 + i % 3) for i in range(60)])
+        conn.executemany(
+            "INSERT INTO dateplots_x (time, type, value) VALUES (?, ?, ?)",
+            [(now - 60 + i, ids["x_temp"], 20.0 + i % 3) for i in range(60)],
+        )
     conn.close()
     linear = plot_source(db, ["x_temp"], since=3600, output=tmp_path / "lin.png")
     assert linear.log == (False,) and _inked(linear.output, linear.areas[0]) > 100

@@ -10,9 +10,9 @@ from contextlib import ExitStack
 import pytest
 
 from PyExpLabSys.datalog.policies import RetryPolicy
+from PyExpLabSys.drivers.registry import DRIVERS, driver_entry
 from PyExpLabSys.service.config import ChannelConfig, InstrumentConfig
 from PyExpLabSys.service.readers import InstrumentReader, ReaderPolicy
-from PyExpLabSys.drivers.registry import DRIVERS, driver_entry
 from PyExpLabSys.simulators import SIMULATORS, start_simulator
 from PyExpLabSys.simulators.registry import reading_args
 
@@ -49,8 +49,9 @@ class Sink:
 def instrument(name: str, port: str, interval: float = 0.03, **channel) -> InstrumentConfig:
     read = driver_entry(name).default_read
     channel.setdefault("args", reading_args(name, read))
-    return InstrumentConfig(name, name, port, (ChannelConfig(f"{name}_value", interval, read, **channel),),
-                            timeout=0.2)
+    return InstrumentConfig(
+        name, name, port, (ChannelConfig(f"{name}_value", interval, read, **channel),), timeout=0.2
+    )
 
 
 @pytest.fixture
@@ -109,8 +110,9 @@ def test_criterion_decides_which_readings_become_points():
     with start_simulator("omega") as sim:
         sink = Sink()
         # The simulated temperature is steady: only the first reading and heartbeats log.
-        config = instrument("omega", sim.port, interval=0.01, criterion="linear",
-                            threshold=100.0, max_interval=0.2)
+        config = instrument(
+            "omega", sim.port, interval=0.01, criterion="linear", threshold=100.0, max_interval=0.2
+        )
         reader = InstrumentReader(config, sink, FAST)
         reader.start()
         try:

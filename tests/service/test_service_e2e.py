@@ -26,24 +26,50 @@ pytestmark = pytest.mark.mariadb
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "PyExpLabSys.service.cli", *args],
-                          capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "PyExpLabSys.service.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=env,
+    )
 
 
 def write_config(tmp_path: Path, server, table: str, sims) -> Path:
     (tmp_path / "db.password").write_text(LOGGER_PASSWORD + "\n")
     lines = [
-        "[database]", 'backend = "mysql"', f'host = "{server.host}"', f"port = {server.port}",
-        f'database = "{DATABASE}"', f'user = "{LOGGER_USER}"', f'table = "{table}"',
+        "[database]",
+        'backend = "mysql"',
+        f'host = "{server.host}"',
+        f"port = {server.port}",
+        f'database = "{DATABASE}"',
+        f'user = "{LOGGER_USER}"',
+        f'table = "{table}"',
         'password_file = "db.password"',
-        "[database.timeouts]", "connect = 2", "read = 3", "write = 3", "query = 3", "startup = 5",
-        "[service]", 'state_directory = "state"', "status_interval = 0.2", "stop_timeout = 10",
+        "[database.timeouts]",
+        "connect = 2",
+        "read = 3",
+        "write = 3",
+        "query = 3",
+        "startup = 5",
+        "[service]",
+        'state_directory = "state"',
+        "status_interval = 0.2",
+        "stop_timeout = 10",
     ]
     for sim, quantity in INSTRUMENTS.items():
-        lines += ["[[instruments]]", f'name = "{sim}"', f'driver = "{sim}"',
-                  f'port = "{sims[sim].port}"', "timeout = 0.3",
-                  "[[instruments.channels]]", f'codename = "{table}_{quantity}"',
-                  "interval = 0.05", 'criterion = "always"']
+        lines += [
+            "[[instruments]]",
+            f'name = "{sim}"',
+            f'driver = "{sim}"',
+            f'port = "{sims[sim].port}"',
+            "timeout = 0.3",
+            "[[instruments.channels]]",
+            f'codename = "{table}_{quantity}"',
+            "interval = 0.05",
+            'criterion = "always"',
+        ]
     path = tmp_path / "e2e.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -65,9 +91,11 @@ def test_service_end_to_end(mariadb, tmp_path, notify_socket):
         assert result.returncode == 0, result.stderr
         conn = mariadb.connect(DATABASE)
         with conn.cursor() as cursor:
-            cursor.execute("SELECT DATETIME_PRECISION FROM information_schema.COLUMNS WHERE "
-                           "TABLE_SCHEMA=%s AND TABLE_NAME=%s AND COLUMN_NAME='time'",
-                           (DATABASE, table_name))
+            cursor.execute(
+                "SELECT DATETIME_PRECISION FROM information_schema.COLUMNS WHERE "
+                "TABLE_SCHEMA=%s AND TABLE_NAME=%s AND COLUMN_NAME='time'",
+                (DATABASE, table_name),
+            )
             assert cursor.fetchone()[0] == 6
             cursor.execute("SELECT codename, id FROM dateplots_descriptions")
             ids = {c: i for c, i in cursor.fetchall() if c in codenames}
@@ -83,18 +111,24 @@ def test_service_end_to_end(mariadb, tmp_path, notify_socket):
         sims["omega"].vanish()
         sims["omega"].reappear()
 
-        env = dict(os.environ, NOTIFY_SOCKET=str(notify_socket.path), WATCHDOG_USEC="2000000",
-                   PYTHONPATH=str(REPO))
+        env = dict(
+            os.environ, NOTIFY_SOCKET=str(notify_socket.path), WATCHDOG_USEC="2000000", PYTHONPATH=str(REPO)
+        )
         log = (tmp_path / "service.log").open("w+")
-        proc = subprocess.Popen([sys.executable, "-m", "PyExpLabSys.service.cli", "run", str(config)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "PyExpLabSys.service.cli", "run", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+        )
         stack.callback(lambda: proc.poll() is None and proc.kill())
         notify_socket.wait_for(lambda m: m.startswith("READY=1"))
         notify_socket.wait_for(lambda m: m == "WATCHDOG=1")
         notify_socket.wait_for(lambda m: m.startswith("STATUS=running: 3/3 instruments reading"))
 
         def stored() -> dict[str, int]:
-            counts = {c: 0 for c in codenames}
+            counts = dict.fromkeys(codenames, 0)
             for codename, _, _ in table.rows():
                 counts[codename] += 1
             return counts
@@ -128,6 +162,10 @@ def test_service_end_to_end(mariadb, tmp_path, notify_socket):
     log.seek(0)
     text = log.read()
     assert "stopped cleanly; all points delivered" in text
-    for where in (text, (tmp_path / "state" / "status.json").read_text(), shown.stdout,
-                  "\n".join(notify_socket.messages)):
+    for where in (
+        text,
+        (tmp_path / "state" / "status.json").read_text(),
+        shown.stdout,
+        "\n".join(notify_socket.messages),
+    ):
         assert LOGGER_PASSWORD not in where

@@ -37,8 +37,7 @@ def verify_unit(text: str, directory: Path) -> None:
     template.write_text(text)
     instance = directory / "pyexplabsys-logger@microreactor.service"
     instance.symlink_to(template.name)
-    result = subprocess.run([analyze, "verify", str(instance)], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([analyze, "verify", str(instance)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Unknown key" not in result.stderr and "unknown" not in result.stderr.lower(), result.stderr
 
@@ -57,8 +56,17 @@ def test_unit_verifies(tmp_path):
 
 def test_unit_has_the_required_settings():
     lines = {line.split("=", 1)[0] for line in UNIT.read_text().splitlines() if "=" in line}
-    for key in ("Type", "WatchdogSec", "Restart", "TimeoutStopSec", "SupplementaryGroups",
-                "ProtectSystem", "NoNewPrivileges", "StateDirectory", "LoadCredential"):
+    for key in (
+        "Type",
+        "WatchdogSec",
+        "Restart",
+        "TimeoutStopSec",
+        "SupplementaryGroups",
+        "ProtectSystem",
+        "NoNewPrivileges",
+        "StateDirectory",
+        "LoadCredential",
+    ):
         assert key in lines, key
     text = UNIT.read_text()
     assert "Type=notify" in text and "Restart=on-failure" in text and "ProtectSystem=strict" in text

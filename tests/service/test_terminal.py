@@ -38,8 +38,9 @@ def test_in_place_on_a_terminal_moves_up_over_the_previous_table():
     table.show("one\ntwo\nthree\n")
     table.show("four\nfive\n")
     table.write_above("a log line")
-    assert out.getvalue() == ("one\ntwo\nthree\n" "\x1b[3F\x1b[J" "four\nfive\n"
-                              "\x1b[2F\x1b[J" "a log line\nfour\nfive\n")
+    assert out.getvalue() == (
+        "one\ntwo\nthree\n\x1b[3F\x1b[Jfour\nfive\n\x1b[2F\x1b[Ja log line\nfour\nfive\n"
+    )
 
 
 def _read_pty(master: int, until, timeout: float = 30.0) -> str:
@@ -78,8 +79,18 @@ def _check_redrawn(text: str) -> None:
 
 
 def test_demo_on_a_terminal_and_into_a_pipe(tmp_path):
-    command = [sys.executable, "-m", "PyExpLabSys.service.cli", "demo", "--seconds", "2",
-               "--db", str(tmp_path / "d.sqlite"), "--http", "127.0.0.1:0"]
+    command = [
+        sys.executable,
+        "-m",
+        "PyExpLabSys.service.cli",
+        "demo",
+        "--seconds",
+        "2",
+        "--db",
+        str(tmp_path / "d.sqlite"),
+        "--http",
+        "127.0.0.1:0",
+    ]
     process, master = _in_pty(command)
     try:
         text = _read_pty(master, lambda t: False if process.poll() is None else "delivered" in t)
@@ -96,8 +107,9 @@ def test_demo_on_a_terminal_and_into_a_pipe(tmp_path):
 
 def test_run_on_a_terminal_redraws_and_logs_above(sqlite_config):
     create_tables(sqlite_config.parent / "bench.sqlite", "dateplots_bench", ["bench_flow"])
-    process, master = _in_pty([sys.executable, "-m", "PyExpLabSys.service.cli", "run",
-                               str(sqlite_config), "--http", "127.0.0.1:0"])
+    process, master = _in_pty(
+        [sys.executable, "-m", "PyExpLabSys.service.cli", "run", str(sqlite_config), "--http", "127.0.0.1:0"]
+    )
     try:
         text = _read_pty(master, lambda t: t.count(HEADER) >= 4)
         process.send_signal(signal.SIGTERM)
@@ -118,9 +130,23 @@ def test_demo_says_when_the_page_address_is_taken(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "PyExpLabSys.service.cli", "demo", "--seconds", "5", "-q",
-             "--db", str(tmp_path / "d.sqlite"), "--http", f"127.0.0.1:{port}"],
-            capture_output=True, text=True, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "PyExpLabSys.service.cli",
+                "demo",
+                "--seconds",
+                "5",
+                "-q",
+                "--db",
+                str(tmp_path / "d.sqlite"),
+                "--http",
+                f"127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 1
     assert f"demo: cannot serve the page on 127.0.0.1:{port}: Address already in use" in result.stderr
 

@@ -4,6 +4,7 @@ escaping and secrets; the snapshot it serves; the trend ring and the health rule
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import threading
 import time
@@ -25,12 +26,27 @@ NOW = 1_800_000_000.0
 
 def _snapshot(**logger):
     return {
-        "name": "bench", "state": "running", "started": NOW - 1000, "updated": NOW,
-        "logger": {"running": True, "connected": True, "queued": 0, "oldest_queued_age": None,
-                   "oldest_spooled_age": None, **logger},
-        "instruments": [{"name": "mfc", "alive": True, "connected": True, "error_streak": 0,
-                         "channels": [{"codename": "bench_flow", "last_valid_time": NOW - 1,
-                                       "last_value": 1.5}]}],
+        "name": "bench",
+        "state": "running",
+        "started": NOW - 1000,
+        "updated": NOW,
+        "logger": {
+            "running": True,
+            "connected": True,
+            "queued": 0,
+            "oldest_queued_age": None,
+            "oldest_spooled_age": None,
+            **logger,
+        },
+        "instruments": [
+            {
+                "name": "mfc",
+                "alive": True,
+                "connected": True,
+                "error_streak": 0,
+                "channels": [{"codename": "bench_flow", "last_valid_time": NOW - 1, "last_value": 1.5}],
+            }
+        ],
     }
 
 
@@ -146,9 +162,8 @@ def test_healthz_ok_and_each_reason(page):
 
 def test_metrics_when_prometheus_client_is_there_and_when_not(page, monkeypatch):
     snap = _snapshot(committed=7, batches=2)
-    snap["instruments"][0]["channels"][0].update(reads=3, points=2, errors=0, not_ok=0,
-                                                  last_read_time=NOW)
-    status, headers, body = request(page(snap), "GET", "/metrics")
+    snap["instruments"][0]["channels"][0].update(reads=3, points=2, errors=0, not_ok=0, last_read_time=NOW)
+    status, _headers, body = request(page(snap), "GET", "/metrics")
     assert status == 200 and b"pyexplabsys_logger_committed_total 7.0" in body
     monkeypatch.setattr(web, "metrics_available", lambda: False)
     status, _, body = request(page(snap), "GET", "/metrics")
@@ -159,14 +174,32 @@ def test_a_running_service_page_shows_no_secret_and_the_status_file(tmp_path):
     secret = "s3cret-Pw-do-not-show"
     with start_simulator("mksg") as sim:
         (tmp_path / "pw").write_text(secret)
-        config = parse_config({
-            "database": {"backend": "sqlite", "path": str(tmp_path / "b.sqlite"), "table": "t",
-                         "password": secret},
-            "service": {"state_directory": str(tmp_path / "state"), "http": "127.0.0.1:0",
-                        "status_interval": 0.1},
-            "instruments": [{"name": "mfc", "driver": "mksg", "port": sim.port, "channels": [
-                {"codename": "b_flow", "interval": 0.05, "unit": "sccm", "description": "Ar"}]}],
-        }, tmp_path / "b.toml")
+        config = parse_config(
+            {
+                "database": {
+                    "backend": "sqlite",
+                    "path": str(tmp_path / "b.sqlite"),
+                    "table": "t",
+                    "password": secret,
+                },
+                "service": {
+                    "state_directory": str(tmp_path / "state"),
+                    "http": "127.0.0.1:0",
+                    "status_interval": 0.1,
+                },
+                "instruments": [
+                    {
+                        "name": "mfc",
+                        "driver": "mksg",
+                        "port": sim.port,
+                        "channels": [
+                            {"codename": "b_flow", "interval": 0.05, "unit": "sccm", "description": "Ar"}
+                        ],
+                    }
+                ],
+            },
+            tmp_path / "b.toml",
+        )
         from PyExpLabSys.backends.sqlite import create_tables
 
         create_tables(tmp_path / "b.sqlite", "t", {"b_flow": "flow"})
@@ -176,10 +209,14 @@ def test_a_running_service_page_shows_no_secret_and_the_status_file(tmp_path):
         ticker = threading.Thread(target=service.serve, args=(stop,))
         ticker.start()
         try:
-            wait_until(lambda: service.trend.series(time.time()).get("b_flow", {}).get("points"),
-                       what="a trend point")
-            bodies = [request(service.web, "GET", p)[2] for p in
-                      ("/", "/status.json", "/trend.json", "/healthz", "/metrics", "/app.js")]
+            wait_until(
+                lambda: service.trend.series(time.time()).get("b_flow", {}).get("points"),
+                what="a trend point",
+            )
+            bodies = [
+                request(service.web, "GET", p)[2]
+                for p in ("/", "/status.json", "/trend.json", "/healthz", "/metrics", "/app.js")
+            ]
             assert not any(secret.encode() in body for body in bodies)
             channel = json.loads(bodies[1])["instruments"][0]["channels"][0]
             assert (channel["unit"], channel["description"], channel["state"]) == ("sccm", "Ar", FRESH)
@@ -196,11 +233,21 @@ def test_a_running_service_page_shows_no_secret_and_the_status_file(tmp_path):
 
 
 def test_current_builds_at_most_one_snapshot_per_max_age(tmp_path):
-    config = parse_config({"database": {"path": str(tmp_path / "x.sqlite"), "table": "t"},
-                           "service": {"state_directory": str(tmp_path)},
-                           "instruments": [{"name": "a", "driver": "mksg", "port": "/dev/null",
-                                            "channels": [{"codename": "c", "interval": 1.0}]}]},
-                          tmp_path / "x.toml")
+    config = parse_config(
+        {
+            "database": {"path": str(tmp_path / "x.sqlite"), "table": "t"},
+            "service": {"state_directory": str(tmp_path)},
+            "instruments": [
+                {
+                    "name": "a",
+                    "driver": "mksg",
+                    "port": "/dev/null",
+                    "channels": [{"codename": "c", "interval": 1.0}],
+                }
+            ],
+        },
+        tmp_path / "x.toml",
+    )
     service = Service(config, environ={})
     first = service.current(max_age=60)
     assert service.current(max_age=60) is first
@@ -236,7 +283,7 @@ def test_trend_ring_is_bounded_spaced_and_bucketed():
     series = ring.series(NOW, buckets=1000)["p"]["points"]
     assert len(ring._rings["p"]) == 101  # bounded: span / step + 1
     times = [t for t, _ in series]
-    assert times[0] >= NOW - 100 and all(b - a >= 1.0 for a, b in zip(times, times[1:]))
+    assert times[0] >= NOW - 100 and all(b - a >= 1.0 for a, b in itertools.pairwise(times))
     few = ring.series(NOW, buckets=10)["p"]["points"]
     assert len(few) == 10 and few[0][1] < few[-1][1]
     ring.record(_snapshot())

@@ -48,10 +48,17 @@ class ToyBackend(MemoryBackend):
 def toy(monkeypatch: pytest.MonkeyPatch) -> registry.BackendEntry:
     """One registry entry is all it takes to add a backend."""
     entry = registry.BackendEntry(
-        "toy", f"{__name__}:ToyBackend",
-        (registry.Option("shelf", int, required="a shelf number",
-                         check=lambda v: None if v > 0 else f"must be > 0, not {v}"),
-         registry.Option("colour", str, "red", layout=True)),
+        "toy",
+        f"{__name__}:ToyBackend",
+        (
+            registry.Option(
+                "shelf",
+                int,
+                required="a shelf number",
+                check=lambda v: None if v > 0 else f"must be > 0, not {v}",
+            ),
+            registry.Option("colour", str, "red", layout=True),
+        ),
         needs_password=False,
         describe_format="toy shelf {shelf} ({colour}):{table}",
     )
@@ -81,20 +88,25 @@ def test_the_new_backends_options_are_validated_from_its_entry(tmp_path, toy):
     problems = caught.value.problems
     assert "database.shelf: must be > 0, not 0" in problems
     assert any(p.startswith("database.shelves: unknown key (did you mean 'shelf'?)") for p in problems)
-    with pytest.raises(ConfigError, match="database.shelf: missing: the toy backend needs a shelf number"):
+    with pytest.raises(ConfigError, match=r"database.shelf: missing: the toy backend needs a shelf number"):
         load_config(write(tmp_path, 'backend = "toy"\ntable = "t"\n'))
 
 
 def test_an_option_of_another_backend_is_named_as_such(tmp_path):
     with pytest.raises(ConfigError) as caught:
-        load_config(write(tmp_path, 'backend = "sqlite"\ntable = "t"\npath = "x.sqlite"\n'
-                                    'user = "lab"\ndsn = "labdb"\n'))
+        load_config(
+            write(
+                tmp_path, 'backend = "sqlite"\ntable = "t"\npath = "x.sqlite"\nuser = "lab"\ndsn = "labdb"\n'
+            )
+        )
     assert "database.user: not an option of the sqlite backend (only of mysql, odbc)" in caught.value.problems
     assert "database.dsn: not an option of the sqlite backend (only of odbc)" in caught.value.problems
 
 
 def test_unknown_backend_at_build_names_the_known_ones():
-    with pytest.raises(BackendConfigError, match="unknown backend 'postgres'; choose from sqlite, mysql, odbc"):
+    with pytest.raises(
+        BackendConfigError, match="unknown backend 'postgres'; choose from sqlite, mysql, odbc"
+    ):
         registry.build("postgres", BackendSettings("t"))
 
 
@@ -115,8 +127,9 @@ def test_checking_an_sqlite_setup_imports_no_database_client(tmp_path):
         init_database(config)
         print(sorted(m for m in ("pymysql", "pyodbc") if m in sys.modules))
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -129,5 +142,5 @@ def test_tls_settings_in_the_service_config(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, body + 'ssl_cert = "client.pem"\n'))
     assert "database: ssl_cert and ssl_key go together: give both or neither" in caught.value.problems
-    with pytest.raises(ConfigError, match="ssl_ca: no such file: .*missing.pem"):
+    with pytest.raises(ConfigError, match=r"ssl_ca: no such file: .*missing.pem"):
         load_config(write(tmp_path, body.replace("ca.pem", "missing.pem")))

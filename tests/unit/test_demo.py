@@ -17,9 +17,20 @@ def test_demo_stores_every_point_it_logged(tmp_path):
 
 def test_demo_command_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "PyExpLabSys.service.cli", "demo", "--seconds", "0.5",
-         "--db", str(tmp_path / "d.sqlite"), "--quiet"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "PyExpLabSys.service.cli",
+            "demo",
+            "--seconds",
+            "0.5",
+            "--db",
+            str(tmp_path / "d.sqlite"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "All points delivered." in result.stdout

@@ -15,12 +15,12 @@ from decimal import Decimal
 
 import pytest
 
-from PyExpLabSys.testing.plugin import MockDatabase
 from PyExpLabSys.common.loggers import ContinuousLogger, StartupException
 from PyExpLabSys.datalog.buffer import RamBuffer
 from PyExpLabSys.datalog.logger import LoggerStoppedError
 from PyExpLabSys.datalog.points import UnknownCodenameError
 from PyExpLabSys.datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
+from PyExpLabSys.testing.plugin import MockDatabase
 
 FAST = Timeouts(connect=0.2, read=0.2, write=0.2, query=0.2, startup=0.3)
 QUICK_RETRY = RetryPolicy(first_delay=0.001, base_delay=0.005, max_delay=0.02)
@@ -70,7 +70,7 @@ def test_malformed_point_raises_value_error(db, point):
 def test_value_that_is_not_a_number_raises_type_error(db, value):
     logger = make_logger(db)
     logger.enqueue_point_now("a", 1.0)
-    with pytest.raises(TypeError, match="real number|cannot be stored"):
+    with pytest.raises(TypeError, match=r"real number|cannot be stored"):
         logger.enqueue_point_now("a", value)
     with pytest.raises(TypeError):
         logger.enqueue_point("a", (time.time(), value))
@@ -106,8 +106,9 @@ def test_real_numbers_of_other_types_are_accepted(db, value):
 
 # -- non-finite policy --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
-    "policy, stored",
+    ("policy", "stored"),
     [("null", [1.0, None, None, 2.0]), ("drop", [1.0, 2.0])],
 )
 def test_non_finite_policy(db, policy, stored):
@@ -130,6 +131,7 @@ def test_non_finite_reject_policy_raises(db):
 
 
 # -- delivery -----------------------------------------------------------------------------
+
 
 def test_points_enqueued_before_start_are_delivered_in_order(db):
     logger = make_logger(db)
@@ -272,6 +274,7 @@ def test_start_up_errors(db):
 
 # -- building blocks ----------------------------------------------------------------------
 
+
 def test_buffer_peek_does_not_remove_until_ack():
     buffer = RamBuffer()
     for i in range(5):
@@ -281,7 +284,7 @@ def test_buffer_peek_does_not_remove_until_ack():
     buffer.ack(2)
     buffer.append(5)
     assert buffer.peek(10) == [2, 3, 4, 5]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot acknowledge 5 points, only 4 in flight"):
         buffer.ack(5)
     assert buffer.oldest() == 2
 
@@ -297,15 +300,20 @@ def test_retry_policy_backs_off_with_full_jitter():
 
 
 @pytest.mark.parametrize(
-    "make", [lambda: RetryPolicy(multiplier=0.5), lambda: Timeouts(read=0),
-             lambda: BatchPolicy(max_points=0)]
+    ("make", "message"),
+    [
+        (lambda: RetryPolicy(multiplier=0.5), "RetryPolicy.multiplier must be >= 1"),
+        (lambda: Timeouts(read=0), "Timeouts.read must be > 0"),
+        (lambda: BatchPolicy(max_points=0), "BatchPolicy.max_points must be >= 1"),
+    ],
 )
-def test_policies_reject_nonsense(make):
-    with pytest.raises(ValueError):
+def test_policies_reject_nonsense(make, message):
+    with pytest.raises(ValueError, match=message):
         make()
 
 
 # -- poison points --------------------------------------------------------------------------
+
 
 def test_poison_point_is_isolated_and_dead_lettered(db, tmp_path):
     db.reject(lambda row: "value -666 is forbidden" if row[2] == -666.0 else None)

@@ -12,23 +12,29 @@ from PyExpLabSys.settings import resolve_server_location
 from ..conftest import ONE_GAUGE_TOML
 
 
-@pytest.mark.parametrize("hosts, want", [
-    ("db1", [Node("db1", 3306)]),
-    ("db1:3307,db2, db3:1", [Node("db1", 3307), Node("db2", 3306), Node("db3", 1)]),
-    (["db1:3307", "db2"], [Node("db1", 3307), Node("db2", 3306)]),
-    ("[::1]:3310,[fe80::1]", [Node("::1", 3310), Node("fe80::1", 3306)]),
-])
+@pytest.mark.parametrize(
+    ("hosts", "want"),
+    [
+        ("db1", [Node("db1", 3306)]),
+        ("db1:3307,db2, db3:1", [Node("db1", 3307), Node("db2", 3306), Node("db3", 1)]),
+        (["db1:3307", "db2"], [Node("db1", 3307), Node("db2", 3306)]),
+        ("[::1]:3310,[fe80::1]", [Node("::1", 3310), Node("fe80::1", 3306)]),
+    ],
+)
 def test_parse_nodes(hosts, want):
     assert list(parse_nodes(hosts, 3306)) == want
 
 
-@pytest.mark.parametrize("hosts, message", [
-    ("db1,,db2", "not a database host: ''"),
-    ("db1:port", "not a database host: 'db1:port'"),
-    ("db1:70000", "port must be 1..65535"),
-    (["db1", 7], "must be a string"),
-    ([], "no database host given"),
-])
+@pytest.mark.parametrize(
+    ("hosts", "message"),
+    [
+        ("db1,,db2", "not a database host: ''"),
+        ("db1:port", "not a database host: 'db1:port'"),
+        ("db1:70000", "port must be 1..65535"),
+        (["db1", 7], "must be a string"),
+        ([], "no database host given"),
+    ],
+)
 def test_bad_hosts_are_named(hosts, message):
     with pytest.raises(ValueError, match=message):
         parse_nodes(hosts, 3306)
@@ -37,7 +43,11 @@ def test_bad_hosts_are_named(hosts, message):
 def test_the_ring_goes_round():
     ring = NodeRing(parse_nodes("a,b,c", 1))
     assert [str(ring.current), str(ring.advance()), str(ring.advance()), str(ring.advance())] == [
-        "a:1", "b:1", "c:1", "a:1"]
+        "a:1",
+        "b:1",
+        "c:1",
+        "a:1",
+    ]
     assert str(Node("::1", 5)) == "[::1]:5"
 
 
@@ -55,7 +65,10 @@ def test_the_backend_describes_the_node_in_use():
 
 def test_a_host_list_in_the_service_config(tmp_path):
     path = tmp_path / "setup.toml"
-    body = '[database]\nbackend = "mysql"\ntable = "t"\nuser = "lab"\npassword_credential = "pw"\nhost = {}\n' + ONE_GAUGE_TOML.format(codename="p")
+    body = (
+        '[database]\nbackend = "mysql"\ntable = "t"\nuser = "lab"\npassword_credential = "pw"\nhost = {}\n'
+        + ONE_GAUGE_TOML.format(codename="p")
+    )
     path.write_text(body.format('["db1:3306", "db2:3307"]'))
     (tmp_path / "pw").write_text("secret")
     config = load_config(path)

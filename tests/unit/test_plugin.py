@@ -51,7 +51,8 @@ def test_faults_of_the_fixture(mock_database, tmp_path) -> None:
     from PyExpLabSys.datalog.policies import RetryPolicy, Timeouts
 
     logger = mock_database.logger(
-        ["gauge"], timeouts=Timeouts(connect=0.2, read=0.2, write=0.2, query=0.2, startup=1),
+        ["gauge"],
+        timeouts=Timeouts(connect=0.2, read=0.2, write=0.2, query=0.2, startup=1),
         retry=RetryPolicy(first_delay=0.001, base_delay=0.005, max_delay=0.02),
         dead_letter_path=tmp_path / "dead.jsonl",
     )

@@ -17,8 +17,14 @@ QUICK_SPOOL = SpoolPolicy(group_commit_interval=0.02)
 
 
 def make_logger(db: MemoryDatabase, path, policy: SpoolPolicy = QUICK_SPOOL) -> DataLogger:
-    return DataLogger(MemoryBackend(db, timeout=0.2), ["a", "b"], timeouts=FAST,
-                      retry=QUICK_RETRY, spool_path=path, spool=policy)
+    return DataLogger(
+        MemoryBackend(db, timeout=0.2),
+        ["a", "b"],
+        timeouts=FAST,
+        retry=QUICK_RETRY,
+        spool_path=path,
+        spool=policy,
+    )
 
 
 def wait_until(predicate, timeout: float = 10.0) -> bool:
@@ -76,8 +82,9 @@ def test_ram_holds_at_most_max_ram_points(db, tmp_path):
 
 @pytest.mark.parametrize("overflow", ["drop_oldest", "drop_newest"])
 def test_full_spool_applies_the_overflow_policy(db, tmp_path, overflow, caplog):
-    policy = SpoolPolicy(group_commit_interval=0.02, max_spool_bytes=64 * 1024,
-                         max_ram_points=50, overflow=overflow)
+    policy = SpoolPolicy(
+        group_commit_interval=0.02, max_spool_bytes=64 * 1024, max_ram_points=50, overflow=overflow
+    )
     path = tmp_path / "spool.sqlite"
     logger = make_logger(db, path, policy)
     db.unreachable = True
