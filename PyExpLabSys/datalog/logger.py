@@ -273,6 +273,38 @@ class DataLogger(threading.Thread):
             self._drain.close()
             self.backend.close()
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every point enqueued before this call is committed (or set aside
+        as rejected, see ``dead_letters``); False when ``timeout`` seconds (None: no
+        limit) pass first, e.g. while the database is unreachable.
+
+        Costs the enqueue path nothing: the drain thread counts the queue once, between
+        two batches, and flush then waits for its acknowledgements to pass that count.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def remaining() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        with self._stop_lock:
+            if self._report is not None:  # stopped: what stop() delivered is all there is
+                return self._report.delivered_all
+            if self.ident is None:  # not started: nothing is delivered before start()
+                return len(self._buffer) == 0
+            future = self._drain.call(self._drain.end_position)
+        try:
+            position = future.result(remaining())
+        except FutureTimeout:
+            future.cancel()
+            return False
+        except CancelledError:  # the logger stopped meanwhile
+            return self._report is not None and self._report.delivered_all
+        return self._drain.wait_settled(position, remaining())
+
+    def wait_for_queue_to_empty(self) -> None:
+        """PyExpLabSys's name: block until everything enqueued so far is committed."""
+        self.flush()
+
     def stop(self, timeout: float | None = None) -> StopReport:
         """Deliver what is queued within ``timeout`` seconds, stop, and report.
 

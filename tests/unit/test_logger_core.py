@@ -333,3 +333,45 @@ def test_poison_point_is_isolated_and_dead_lettered(db, tmp_path):
     assert "forbidden" in record["reason"]
     # after the poison point, batches grow back to full size
     assert logger._drain.limit == BatchPolicy().max_points
+
+
+# -- flush ----------------------------------------------------------------------------------
+
+
+def test_flush_returns_once_the_points_are_stored(db):
+    logger = make_logger(db)
+    logger.start()
+    try:
+        for value in range(500):
+            logger.enqueue_point_now("a", float(value))
+        assert logger.flush(timeout=10) is True
+        assert db.values("a") == [float(v) for v in range(500)]  # read back: stored
+    finally:
+        logger.stop()
+
+
+def test_flush_is_false_while_the_database_is_unreachable_then_true(db):
+    logger = make_logger(db)
+    logger.start()
+    try:
+        with db.outage():
+            logger.enqueue_point_now("a", 1.0)
+            started = time.monotonic()
+            assert logger.flush(timeout=0.5) is False
+            assert 0.45 <= time.monotonic() - started < 3
+            assert db.values("a") == []
+        assert logger.flush(timeout=10) is True
+        assert db.values("a") == [1.0]
+        logger.wait_for_queue_to_empty()  # PyExpLabSys's name: nothing left, returns at once
+    finally:
+        logger.stop()
+
+
+def test_flush_before_start_and_after_stop(db):
+    logger = make_logger(db)
+    assert logger.flush(timeout=0.1) is True  # nothing queued
+    logger.enqueue_point_now("a", 1.0)
+    assert logger.flush(timeout=0.1) is False  # queued, and nothing delivers before start()
+    logger.start()
+    assert logger.stop(timeout=5).delivered_all
+    assert logger.flush() is True
