@@ -113,6 +113,9 @@ class Capabilities:
     #: How :meth:`Backend.reconcile` finds out what a batch with an unknown outcome
     #: stored ("none": it cannot, the batch is resent), for logs and status.
     reconcile: str = "none"
+    #: :meth:`Backend.resolve_codenames` works without a connection (the logger then
+    #: starts without waiting for the other side).
+    resolves_offline: bool = False
 
 
 class Backend(abc.ABC):
@@ -194,6 +197,11 @@ class Backend(abc.ABC):
         """Before connecting: continue the batches of an earlier run, named
         ``logger_id``, with the :meth:`checkpoint` it saved (the durable spool's)."""
         self._logger_id = logger_id
+
+    def settle(self, timeout: float | None) -> bool:
+        """After everything was delivered: whatever more "committed" takes (a service
+        that forwards the points commits them); True when done (in the logger's thread)."""
+        return True
 
     def keep_ledger_from(self, seq: float) -> None:  # noqa: B027 (a hook: no-op by default)
         """Batches at or after stream position ``seq`` may be resent after a restart:

@@ -181,6 +181,14 @@ REGISTRY: dict[str, BackendEntry] = {
             summary="MySQL/MariaDB through an ODBC data source (pyodbc)",
             validate=_tls,
         ),
+        BackendEntry(
+            "service",
+            "PyExpLabSys.backends.service:ServiceBackend",
+            (Option("socket", str, required="the points socket of the service", is_path=True),),
+            needs_password=False,
+            describe_format="the service at {socket}",
+            summary="the logging service on this PC, through its points socket",
+        ),
     )
 }
 

@@ -168,7 +168,7 @@ class DataLogger(threading.Thread):
 
     def _resolve(self, codenames: list[str]) -> dict[str, int]:
         """Connect if needed and translate ``codenames`` (in the thread owning the backend)."""
-        if not self.backend.connected:
+        if not self.backend.connected and not self.backend.capabilities.resolves_offline:
             self.backend.connect()
         try:
             return self.backend.resolve_codenames(codenames)
@@ -299,7 +299,29 @@ class DataLogger(threading.Thread):
             return False
         except CancelledError:  # the logger stopped meanwhile
             return self._report is not None and self._report.delivered_all
-        return self._drain.wait_settled(position, remaining())
+        if not self._drain.wait_settled(position, remaining()):
+            return False
+        settled = self._drain.call(lambda: self.backend.settle(remaining()))
+        try:
+            return bool(settled.result(remaining()))
+        except (FutureTimeout, CancelledError):
+            settled.cancel()
+            return False
+
+    # -- points of other sources (the service's clients) -------------------------------
+
+    def note_source(self, name: str, position: int) -> None:
+        """Points of source ``name`` before ``position`` in its stream were enqueued
+        (call after enqueueing them); the spool saves it with them."""
+        self._buffer.note_source(name, position)
+
+    def durable_sources(self) -> dict[str, int]:
+        """Each source's position before which its points survive a crash (the spool's)."""
+        return self._buffer.durable_sources()
+
+    def wait_durable(self, timeout: float) -> bool:
+        """Wait until every point enqueued so far survives a crash (is in the spool)."""
+        return self._buffer.wait_flushed(timeout)
 
     def wait_for_queue_to_empty(self) -> None:
         """PyExpLabSys's name: block until everything enqueued so far is committed."""

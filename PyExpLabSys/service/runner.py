@@ -27,6 +27,7 @@ from .config import InstrumentConfig, ServiceConfig, state_directory
 from .health import channel_state, stale_after
 from .metrics import MetricsServer
 from .notify import Notifier
+from .points_server import PointsServer
 from .readers import InstrumentReader, ReaderPolicy
 from .trend import TrendRing
 
@@ -47,6 +48,17 @@ EXIT_OK, EXIT_START, EXIT_DIED, EXIT_UNDELIVERED = 0, 1, 2, 3
 def build_backend(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> Backend:
     """The backend the ``[database]`` section describes (reads the password if needed)."""
     return config.database.build(environ)
+
+
+def socket_path(config: ServiceConfig, environ: Mapping[str, str], state_dir: Path) -> Path:
+    """Where the points socket is: as configured; relative paths in systemd's
+    ``$RUNTIME_DIRECTORY``, else in the state directory."""
+    path = config.service.socket
+    assert path is not None
+    if path.is_absolute():
+        return path
+    runtime = environ.get("RUNTIME_DIRECTORY")
+    return (Path(runtime.split(":")[0]) if runtime else state_dir) / path
 
 
 def _spool_kwargs(config: ServiceConfig, state_dir: Path) -> dict[str, Any]:
@@ -84,6 +96,7 @@ class Service:
         self.readers: list[InstrumentReader] = []
         self.metrics: MetricsServer | None = None
         self.web: WebPage | None = None  # the live page, when [service] http is set
+        self.points: PointsServer | None = None  # scripts' points, when [service] socket is set
         self.trend = TrendRing()
         self.started = time.time()
         self.report: StopReport | None = None
@@ -115,6 +128,13 @@ class Service:
         ]
         for reader in self.readers:
             reader.start()
+        if self.config.service.socket is not None:
+            self.points = PointsServer(
+                socket_path(self.config, self.environ, self.state_dir),
+                self.logger,
+                self.config.service.client_codenames,
+                group=self.config.service.socket_group,
+            ).start()
         if self.config.service.metrics_port is not None:
             self.metrics = MetricsServer(
                 self.snapshot, self.config.service.metrics_host, self.config.service.metrics_port
@@ -173,6 +193,8 @@ class Service:
         """Stop the readers, deliver or spool what is queued within ``stop_timeout``."""
         self.notifier.stopping("stopping: delivering queued points")
         LOG.info("stopping %s", self.config.name)
+        if self.points is not None:  # clients keep their points until the next start
+            self.points.stop()
         for reader in self.readers:  # all at once: each finishes its current read
             reader.stop(timeout=0)
         for reader in self.readers:
@@ -209,6 +231,8 @@ class Service:
             "logger": logger,
             "instruments": instruments,
         }
+        if self.points is not None:
+            snap["points_socket"] = self.points.snapshot()
         if self.report is not None:
             report = self.report
             snap["stop_report"] = {
