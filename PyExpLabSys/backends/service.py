@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import socket
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -56,6 +58,8 @@ class ServiceBackend(Backend):
         self._codenames: list[str] = []
         self._next_seq = 0  # the service's position in this client's stream
         self._tokens = itertools.count(1)
+        # Names this client's stream at the service (a spool keeps a lasting one).
+        self._logger_id = f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> ServiceBackend:

@@ -204,7 +204,7 @@ class _Session:
             raise ClientRefused(f"unknown message {kind!r}")
 
     def _hello(self, body: Any) -> None:
-        if not isinstance(body, dict) or not isinstance(body.get("client"), str):
+        if not isinstance(body, dict) or not isinstance(body.get("client"), str) or not body["client"]:
             raise ClientRefused("hello without a client id")
         codenames = body.get("codenames")
         if not isinstance(codenames, list) or not all(isinstance(c, str) for c in codenames):
