@@ -25,13 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PyExpLabSys.backends.schema import create_tables  # noqa: E402
-from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
-from PyExpLabSys.datalog.policies import SpoolPolicy, Timeouts  # noqa: E402
-from PyExpLabSys.testing.fault_proxy import FaultProxy  # noqa: E402
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
+from loaddata import DATABASE, load_data_rate
 
-from loaddata import DATABASE, load_data_rate  # noqa: E402
+from PyExpLabSys.backends.schema import create_tables
+from PyExpLabSys.common.loggers import ContinuousLogger
+from PyExpLabSys.datalog.policies import SpoolPolicy, Timeouts
+from PyExpLabSys.datalog.spool import SpoolBuffer
+from PyExpLabSys.testing.fault_proxy import FaultProxy
+from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 CODENAMES = [f"outage_{i}" for i in range(10)]
 BLOCK = 100_000
@@ -82,7 +83,9 @@ def run(points: int) -> None:
                 # 10 codenames at 100 Hz: point i is codename i % 10 at i / 1000 s
                 enqueue(CODENAMES[index % 10], (start_time + index * 0.001, float(index)))
             spent += time.perf_counter() - started
-            logger._buffer.wait_flushed(60)
+            spool_buffer = logger._buffer
+            assert isinstance(spool_buffer, SpoolBuffer)  # spool_path= was given
+            spool_buffer.wait_flushed(60)
         status = logger.status()
         spool_bytes = sum(os.path.getsize(p) for p in workdir.glob("spool.sqlite*"))
         rss_outage = peak_rss_mb()

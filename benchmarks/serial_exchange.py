@@ -16,10 +16,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from PyExpLabSys.drivers.base import reading_name  # noqa: E402
-from PyExpLabSys.drivers.registry import DRIVERS  # noqa: E402
-from PyExpLabSys.simulators import SIMULATORS, start_simulator  # noqa: E402
-from PyExpLabSys.simulators.registry import reading_args  # noqa: E402
+from PyExpLabSys.drivers.base import reading_name
+from PyExpLabSys.drivers.registry import DRIVERS
+from PyExpLabSys.simulators import SIMULATORS, start_simulator
+from PyExpLabSys.simulators.registry import reading_args
 
 N = 500
 

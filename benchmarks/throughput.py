@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PyExpLabSys.backends.schema import create_tables  # noqa: E402
-from PyExpLabSys.common.loggers import ContinuousLogger  # noqa: E402
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed  # noqa: E402
+from loaddata import DATABASE, load_data_rate
 
-from loaddata import DATABASE, load_data_rate  # noqa: E402
+from PyExpLabSys.backends.schema import create_tables
+from PyExpLabSys.common.loggers import ContinuousLogger
+from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 
 def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, float, int]:
@@ -83,7 +83,7 @@ def run(points: int, engine: str, rounds: int) -> None:
                 f"ratio {rate / load:.2f}"
             )
 
-    enqueue_us, rate, load, ratio = (statistics.median(column) for column in zip(*results))
+    enqueue_us, rate, load, ratio = (statistics.median(column) for column in zip(*results, strict=True))
     print(f"engine                      {engine}")
     print(f"points                      {points} per round, {rounds} rounds (medians below)")
     print(f"enqueue cost                {enqueue_us:.2f} us/point (target <= 1.5)")

@@ -21,8 +21,8 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,7 +198,7 @@ def connection_kwargs(kind: str, server_host: str, server_port: int, **overrides
     ODBC goes through the session's DSN, with host and port given in the connection
     string (they override the DSN's), so the same DSN serves the fault proxy too.
     """
-    kwargs: dict[str, Any] = dict(host=server_host, port=server_port, database=DATABASE)
+    kwargs: dict[str, Any] = {"host": server_host, "port": server_port, "database": DATABASE}
     if kind == "odbc":
         kwargs["dsn"] = ODBC_DSN
     kwargs.update(overrides)

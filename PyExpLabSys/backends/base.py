@@ -27,16 +27,16 @@ from ..datalog.policies import Timeouts
 
 __all__ = [
     "Backend",
-    "BackendError",
-    "ConnectionFailed",
-    "OutcomeUnknown",
-    "BatchRejected",
-    "MayHeal",
-    "CodenameError",
-    "SetupRejected",
-    "Capabilities",
     "BackendConfigError",
+    "BackendError",
     "BackendSettings",
+    "BatchRejected",
+    "Capabilities",
+    "CodenameError",
+    "ConnectionFailed",
+    "MayHeal",
+    "OutcomeUnknown",
+    "SetupRejected",
 ]
 
 Point = tuple[int, float, "float | None"]  # (type_id, unixtime, value): see datalog.points
@@ -113,6 +113,9 @@ class Capabilities:
     #: How :meth:`Backend.reconcile` finds out what a batch with an unknown outcome
     #: stored ("none": it cannot, the batch is resent), for logs and status.
     reconcile: str = "none"
+    #: :meth:`Backend.resolve_codenames` works without a connection (the logger then
+    #: starts without waiting for the other side).
+    resolves_offline: bool = False
 
 
 class Backend(abc.ABC):
@@ -195,7 +198,12 @@ class Backend(abc.ABC):
         ``logger_id``, with the :meth:`checkpoint` it saved (the durable spool's)."""
         self._logger_id = logger_id
 
-    def keep_ledger_from(self, seq: float) -> None:
+    def settle(self, timeout: float | None) -> bool:
+        """After everything was delivered: whatever more "committed" takes (a service
+        that forwards the points commits them); True when done (in the logger's thread)."""
+        return True
+
+    def keep_ledger_from(self, seq: float) -> None:  # noqa: B027 (a hook: no-op by default)
         """Batches at or after stream position ``seq`` may be resent after a restart:
         whatever records their outcome must be kept (called by the drain with the
         buffer's durable position)."""
@@ -210,7 +218,7 @@ class Backend(abc.ABC):
         among several; None otherwise."""
         return None
 
-    def interrupt(self) -> None:
+    def interrupt(self) -> None:  # noqa: B027 (a hook: no-op by default)
         """From another thread: make a call that is blocked in the database fail now."""
 
     def describe(self) -> str:

@@ -45,7 +45,7 @@ class DeadlineGuard:
             self._deadline = None
             self._action = None
 
-    def guard(self, seconds: float, action: Callable[[], None]) -> "_Guarded":
+    def guard(self, seconds: float, action: Callable[[], None]) -> _Guarded:
         """Context manager: ``with guard.guard(5, sock_shutdown): blocking_call()``."""
         return _Guarded(self, seconds, action)
 

@@ -18,7 +18,7 @@ from collections import deque
 
 from .sqltext import quote_identifier
 
-__all__ = ["BatchLedger", "LEDGER_TABLE", "PRUNE_EVERY", "KEEP_NEWEST"]
+__all__ = ["KEEP_NEWEST", "LEDGER_TABLE", "PRUNE_EVERY", "BatchLedger"]
 
 #: The table that records committed batches (InnoDB data tables only).
 LEDGER_TABLE = "pyexplabsys_ledger"

@@ -35,7 +35,7 @@ from .base import (
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["MemoryDatabase", "MemoryBackend", "Row"]
+__all__ = ["MemoryBackend", "MemoryDatabase", "Row"]
 
 #: A stored point as tests read it back: (codename, unix time, value or None).
 Row = tuple[str, float, "float | None"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .base import BatchRejected, ConnectionFailed, MayHeal, OutcomeUnknown, describe_error
 
-__all__ = ["CR", "ER", "CONNECTION_ERRORS", "MAY_HEAL_ERRORS", "REJECTED_ERRORS", "classify_code"]
+__all__ = ["CONNECTION_ERRORS", "CR", "ER", "MAY_HEAL_ERRORS", "REJECTED_ERRORS", "classify_code"]
 
 
 class ER:

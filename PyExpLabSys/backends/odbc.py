@@ -47,7 +47,7 @@ from .tls import TLSSettings, tls_of
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["OdbcBackend", "import_pyodbc", "odbc_error_code", "connection_string"]
+__all__ = ["OdbcBackend", "connection_string", "import_pyodbc", "odbc_error_code"]
 
 #: ``... message (1146) (SQLExecDirectW)``: the native code before the ODBC function.
 _NATIVE_CODE = re.compile(r"\((-?\d+)\)\s*\(SQL\w+\)")

@@ -20,15 +20,15 @@ from typing import Any
 
 from .base import Backend, BackendConfigError, BackendSettings
 from .nodes import parse_nodes
-from .tls import tls_of
 from .schema import ENGINES
+from .tls import tls_of
 
 __all__ = [
+    "REGISTRY",
     "BackendConfigError",
     "BackendEntry",
     "BackendSettings",
     "Option",
-    "REGISTRY",
     "build",
     "entry",
 ]
@@ -180,6 +180,14 @@ REGISTRY: dict[str, BackendEntry] = {
             describe_format="odbc DSN={dsn}:{table}",
             summary="MySQL/MariaDB through an ODBC data source (pyodbc)",
             validate=_tls,
+        ),
+        BackendEntry(
+            "service",
+            "PyExpLabSys.backends.service:ServiceBackend",
+            (Option("socket", str, required="the points socket of the service", is_path=True),),
+            needs_password=False,
+            describe_format="the service at {socket}",
+            summary="the logging service on this PC, through its points socket",
         ),
     )
 }

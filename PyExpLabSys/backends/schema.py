@@ -16,7 +16,7 @@ from .sqltext import quote_identifier
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["create_tables", "register_codenames", "DESCRIPTIONS_TABLE", "ENGINES"]
+__all__ = ["DESCRIPTIONS_TABLE", "ENGINES", "create_tables", "register_codenames"]
 
 DESCRIPTIONS_TABLE = "dateplots_descriptions"
 #: The storage engines a data table may use (InnoDB gets the exactly-once ledger).
@@ -36,6 +36,7 @@ def create_tables(
     if engine.upper() not in {e.upper() for e in ENGINES}:
         raise ValueError(f"unsupported engine {engine!r}")
     time_type = f"TIMESTAMP({time_precision})" if time_precision else "TIMESTAMP"
+    default_time = f"CURRENT_TIMESTAMP({time_precision})" if time_precision else "CURRENT_TIMESTAMP"
     with contextlib.closing(conn.cursor()) as cursor:
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(descriptions_table)} ("
@@ -47,7 +48,7 @@ def create_tables(
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(table)} ("
             " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
-            f" time {time_type} NOT NULL DEFAULT CURRENT_TIMESTAMP{'(%d)' % time_precision if time_precision else ''},"
+            f" time {time_type} NOT NULL DEFAULT {default_time},"
             " type SMALLINT NOT NULL,"
             " value DOUBLE NULL,"
             " KEY type_time (type, time)"

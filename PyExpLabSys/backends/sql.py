@@ -53,6 +53,12 @@ LOG = logging.getLogger(__name__)
 __all__ = ["SQLBackend", "default_logger_id"]
 
 
+#: Errors after which the node in use is still the right one: a deadlock or a Galera
+#: certification conflict (1213), a lock wait. Moving on would spread a fleet over the
+#: nodes, where their writes to one table conflict all the more.
+STAY_ON_NODE = frozenset({ER.LOCK_DEADLOCK, ER.LOCK_WAIT_TIMEOUT})
+
+
 def default_logger_id(table: str) -> str:
     """A name for this logger's batches: host, table and a random part (<= 64 chars)."""
     return f"{socket.gethostname()[:24]}:{table[:24]}:{uuid.uuid4().hex[:12]}"
@@ -217,7 +223,9 @@ class SQLBackend(Backend):
             self._error_code(error) == CR.SERVER_LOST and waited >= 0.9 * self._block_wait
         )
         translated = self._classify(error, outcome_unknown, timed_out)
-        if isinstance(translated, (ConnectionFailed, OutcomeUnknown)):
+        if isinstance(translated, (ConnectionFailed, OutcomeUnknown)) and (
+            self._error_code(error) not in STAY_ON_NODE
+        ):
             self._move_on = True  # the node failed: another one takes over (if any)
         return translated
 
@@ -566,16 +574,15 @@ class SQLBackend(Backend):
 
     # -- tables (init-db) -----------------------------------------------------------------
 
-    def create_tables(
-        self,
-        descriptions: Mapping[str, str],
-        engine: str = "InnoDB",
-        time_precision: int = 6,
-    ) -> dict[str, int]:
-        """Create the classic layout if missing (new tables get ``engine`` and a time
-        column of ``time_precision`` digits) and register the codenames in
-        ``descriptions`` (codename → description); their ids. Existing tables and
-        codenames are left as they are."""
+    def create_tables(self, descriptions: Mapping[str, str], **layout: Any) -> dict[str, int]:
+        """Create the classic layout if missing (new tables get ``layout``'s ``engine``,
+        default InnoDB, and a time column of ``time_precision`` digits, default 6) and
+        register the codenames in ``descriptions`` (codename → description); their ids.
+        Existing tables and codenames are left as they are."""
+        engine = layout.pop("engine", "InnoDB")
+        time_precision = layout.pop("time_precision", 6)
+        if layout:
+            raise TypeError(f"unknown table layout option(s): {', '.join(sorted(layout))}")
         self._start_block(self.timeouts.connect)
         try:
             conn = self._open()

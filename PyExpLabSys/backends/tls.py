@@ -11,9 +11,9 @@ but file names: no key material reaches a log, an exception or the status.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["TLS_OPTIONS", "TLSSettings", "tls_failure", "tls_of"]

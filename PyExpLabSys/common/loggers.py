@@ -10,6 +10,7 @@ never wait for the network. This module only translates names and arguments.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,16 +29,20 @@ from ..settings import resolve_server_location
 LOG = logging.getLogger(__name__)
 
 __all__ = [
-    "ContinuousLogger",
-    "StartupException",
     "NONE_RESPONSE",
-    "timeout_query",
+    "ContinuousLogger",
     "InterruptableThread",
     "LoggerStatus",
-    "StopReport",
     "LoggerStoppedError",
+    "StartupException",
+    "StopReport",
     "UnknownCodenameError",
+    "timeout_query",
 ]
+
+#: Points go to the logging service's socket named here, for scripts that cannot be
+#: edited (as ``ContinuousLogger(..., service=path)`` does).
+SERVICE_SOCKET_ENV = "PYEXPLABSYS_LOGGER_SOCKET"
 
 #: What :func:`timeout_query` returns when the query did not finish in time.
 NONE_RESPONSE = None
@@ -77,8 +82,11 @@ class ContinuousLogger(DataLogger):
     ``~/.local/state/PyExpLabSys/dead_letters_<table>.jsonl``) and ``logger_id`` (the
     name of this logger's batches in the ledger; random by default, or kept in the
     spool), ``ssl_ca``, ``ssl_cert``, ``ssl_key``, ``ssl_verify_identity`` (TLS to the
-    server: see :mod:`PyExpLabSys.backends.tls`), ``spool_path`` (an SQLite file that keeps waiting points through a crash of
-    the process or a long outage) with its policy ``spool`` (a :class:`SpoolPolicy`).
+    server: see :mod:`PyExpLabSys.backends.tls`), ``service`` (hand the points to the
+    logging service's socket instead of a database: see
+    :mod:`PyExpLabSys.backends.service`; also ``$PYEXPLABSYS_LOGGER_SOCKET``),
+    ``spool_path`` (an SQLite file that keeps waiting points through a crash of the
+    process or a long outage) with its policy ``spool`` (a :class:`SpoolPolicy`).
     """
 
     def __init__(
@@ -108,6 +116,7 @@ class ContinuousLogger(DataLogger):
         ssl_cert: str | Path | None = None,
         ssl_key: str | Path | None = None,
         ssl_verify_identity: bool = False,
+        service: str | Path | None = None,
     ) -> None:
         if retry is None:
             retry = RetryPolicy(max_delay=float(reconnect_waittime))
@@ -121,6 +130,9 @@ class ContinuousLogger(DataLogger):
         self.reconnect_waittime = reconnect_waittime
         if backend is None and backend_factory is not None:
             backend = backend_factory(table)
+        service = service or os.environ.get(SERVICE_SOCKET_ENV) or None
+        if backend is None and service is not None:
+            backend = _registered_backend("service", table, password, timeouts, logger_id, socket=service)
         if backend is None and dsn is not None:
             backend = _registered_backend(
                 "odbc",

@@ -18,7 +18,7 @@ from ..datalog.criteria import LoggingCriterion, make_criterion
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["ValueLogger", "LoggingCriteriumChecker"]
+__all__ = ["LoggingCriteriumChecker", "ValueLogger"]
 
 
 class LoggingCriteriumChecker:
@@ -44,7 +44,7 @@ class LoggingCriteriumChecker:
         time_outs = time_outs if time_outs is not None else [600] * count
         lows = low_compare_values if low_compare_values is not None else [None] * count
         self.measurements: dict[str, LoggingCriterion] = {}
-        for args in zip(codenames, types, criteria, time_outs, lows):
+        for args in zip(codenames, types, criteria, time_outs, lows, strict=True):
             self.add_measurement(*args)
 
     @property

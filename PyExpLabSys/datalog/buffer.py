@@ -53,6 +53,17 @@ class PointBuffer(Protocol):
     def stats(self) -> dict[str, Any]:
         """Extra figures for the logger's status (e.g. the spool's), by field name."""
 
+    def note_source(self, name: str, position: int) -> None:
+        """Points of source ``name`` (a client of the service) before ``position`` in
+        its own stream have been appended (any thread, after appending them)."""
+
+    def durable_sources(self) -> dict[str, int]:
+        """Each source's position before which its points survive a crash."""
+
+    def wait_flushed(self, timeout: float) -> bool:
+        """Wait until every point appended so far survives a crash; False if it
+        cannot (in RAM) or after ``timeout`` seconds."""
+
     def close(self) -> int:
         """Stop; returns how many waiting points are kept for the next start."""
 
@@ -116,6 +127,17 @@ class RamBuffer:
     def stats(self) -> dict[str, Any]:
         """Nothing beyond the queue length: no spool."""
         return {}
+
+    def note_source(self, name: str, position: int) -> None:
+        """Nothing in RAM survives a crash: not recorded."""
+
+    def durable_sources(self) -> dict[str, int]:
+        """Nothing in RAM survives a crash."""
+        return {}
+
+    def wait_flushed(self, timeout: float) -> bool:
+        """Nothing in RAM survives a crash."""
+        return False
 
     def close(self) -> int:
         """Nothing survives the process: no point is kept for the next start."""

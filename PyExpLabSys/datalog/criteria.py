@@ -27,12 +27,12 @@ import math
 import time
 
 __all__ = [
-    "LoggingCriterion",
-    "LinearCriterion",
-    "RelativeCriterion",
-    "EveryReading",
-    "make_criterion",
     "CRITERION_KINDS",
+    "EveryReading",
+    "LinearCriterion",
+    "LoggingCriterion",
+    "RelativeCriterion",
+    "make_criterion",
 ]
 
 

@@ -7,8 +7,9 @@ unknown (the connection broke after the COMMIT was sent) it asks the backend, on
 new connection, how much of the batch is already stored before sending anything again.
 
 Every point has a stream position (``seq``), given by the buffer: the number of points
-acknowledged before it, or its number in the durable spool. A batch is named by the position of its first point, which is what lets a backend
-recognise a resend of the same points.
+acknowledged before it, or its number in the durable spool. A batch is named by the
+position of its first point, which is what lets a backend recognise a resend of the same
+points.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from ..backends.base import (
     Backend,
     BackendError,
     BatchRejected,
-    ConnectionFailed,
     MayHeal,
     OutcomeUnknown,
 )
@@ -84,6 +84,10 @@ class Drain:
         self._was_connected = backend.connected
         self._logged_outage = False
         self._calls: deque[tuple[Callable[[], Any], Future]] = deque()
+        # The stream position every point before which is settled (committed, or set
+        # aside as rejected), and the condition flush() waits on for it to move.
+        self._settled = buffer.head_seq()
+        self._settled_moved = threading.Condition()
         # Per batch: seconds from its oldest point's time stamp to its commit.
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
 
@@ -237,6 +241,7 @@ class Drain:
             codename = self.type_names.get(type_id, str(type_id))
             self.dead_letters.add(codename, unixtime, value, reason)
             self.buffer.ack(1, self.backend.checkpoint())
+            self._moved()
             return
         self.suspect_end = max(self.suspect_end, self.buffer.head_seq() + len(points))
         self.limit = max(1, len(points) // 2)
@@ -244,10 +249,26 @@ class Drain:
             "batch of %d point(s) rejected (%s): splitting it to isolate the cause", len(points), reason
         )
 
+    def end_position(self) -> int:
+        """The stream position after the newest queued point (in the drain thread,
+        where no acknowledgement can race with the count)."""
+        return self.buffer.head_seq() + len(self.buffer)
+
+    def wait_settled(self, position: int, timeout: float | None) -> bool:
+        """Wait (any thread) until every point before stream ``position`` is committed
+        or set aside as rejected; False after ``timeout`` seconds (None: no limit)."""
+        with self._settled_moved:
+            return self._settled_moved.wait_for(lambda: self._settled >= position, timeout)
+
+    def _moved(self) -> None:
+        with self._settled_moved:
+            self._settled = self.buffer.head_seq()
+            self._settled_moved.notify_all()
+
     def commit_latency(self) -> tuple[float, float, float] | None:
         """(median, 99th percentile, maximum) seconds from the time stamp of each recent
         batch's oldest point to its commit; None before the first commit."""
-        recent = sorted(tuple(self._latencies))  # copied at once: the drain thread appends
+        recent = sorted(self._latencies)  # one C-level copy under the GIL: appends wait
         if not recent:
             return None
         return (recent[len(recent) // 2], recent[min(len(recent) - 1, int(len(recent) * 0.99))], recent[-1])
@@ -255,6 +276,7 @@ class Drain:
     def _acknowledge(self, count: int, oldest_time: float) -> None:
         self._latencies.append(max(0.0, time.time() - oldest_time))
         self.buffer.ack(count, self.backend.checkpoint())
+        self._moved()
         self.backend.keep_ledger_from(self.buffer.durable_seq())
         if self.buffer.head_seq() >= self.suspect_end:
             self.limit = self.batch.max_points

@@ -34,7 +34,7 @@ from .status import LoggerStatus, StopReport
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DataLogger", "StartupException", "CodenameLookupError", "LoggerStoppedError"]
+__all__ = ["CodenameLookupError", "DataLogger", "LoggerStoppedError", "StartupException"]
 
 _now = time.time
 #: Translates codenames with the backend; run by a _Runner where the backend may be used.
@@ -168,7 +168,7 @@ class DataLogger(threading.Thread):
 
     def _resolve(self, codenames: list[str]) -> dict[str, int]:
         """Connect if needed and translate ``codenames`` (in the thread owning the backend)."""
-        if not self.backend.connected:
+        if not self.backend.connected and not self.backend.capabilities.resolves_offline:
             self.backend.connect()
         try:
             return self.backend.resolve_codenames(codenames)
@@ -273,6 +273,60 @@ class DataLogger(threading.Thread):
             self._drain.close()
             self.backend.close()
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every point enqueued before this call is committed (or set aside
+        as rejected, see ``dead_letters``); False when ``timeout`` seconds (None: no
+        limit) pass first, e.g. while the database is unreachable.
+
+        Costs the enqueue path nothing: the drain thread counts the queue once, between
+        two batches, and flush then waits for its acknowledgements to pass that count.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def remaining() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        with self._stop_lock:
+            if self._report is not None:  # stopped: what stop() delivered is all there is
+                return self._report.delivered_all
+            if self.ident is None:  # not started: nothing is delivered before start()
+                return len(self._buffer) == 0
+            future = self._drain.call(self._drain.end_position)
+        try:
+            position = future.result(remaining())
+        except FutureTimeout:
+            future.cancel()
+            return False
+        except CancelledError:  # the logger stopped meanwhile
+            return self._report is not None and self._report.delivered_all
+        if not self._drain.wait_settled(position, remaining()):
+            return False
+        settled = self._drain.call(lambda: self.backend.settle(remaining()))
+        try:
+            return bool(settled.result(remaining()))
+        except (FutureTimeout, CancelledError):
+            settled.cancel()
+            return False
+
+    # -- points of other sources (the service's clients) -------------------------------
+
+    def note_source(self, name: str, position: int) -> None:
+        """Points of source ``name`` before ``position`` in its stream were enqueued
+        (call after enqueueing them); the spool saves it with them."""
+        self._buffer.note_source(name, position)
+
+    def durable_sources(self) -> dict[str, int]:
+        """Each source's position before which its points survive a crash (the spool's)."""
+        return self._buffer.durable_sources()
+
+    def wait_durable(self, timeout: float) -> bool:
+        """Wait until every point enqueued so far survives a crash (is in the spool)."""
+        return self._buffer.wait_flushed(timeout)
+
+    def wait_for_queue_to_empty(self) -> None:
+        """PyExpLabSys's name: block until everything enqueued so far is committed."""
+        self.flush()
+
     def stop(self, timeout: float | None = None) -> StopReport:
         """Deliver what is queued within ``timeout`` seconds, stop, and report.
 
@@ -300,13 +354,13 @@ class DataLogger(threading.Thread):
 
     def _make_report(self, spooled: int) -> StopReport:
         unknown = self._drain.unknown_outcome_points()
-        if spooled:
+        if spooled and self._spool is not None:
             reason = self._drain.last_error or "stop time-out reached"
             LOG.warning(
                 "stopped with %d point(s) not yet delivered, kept in the spool %s for the next start (%s)",
                 spooled,
                 self._spool.path,
-                reason,  # type: ignore[union-attr]
+                reason,
             )
             return StopReport(False, 0, unknown, {}, reason, spooled=spooled)
         left = self._buffer.snapshot()

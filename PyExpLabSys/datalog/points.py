@@ -106,7 +106,7 @@ class PointValidator:
         if self.nonfinite is NonFinitePolicy.REJECT:
             raise ValueError(f"value {number!r} is not finite (policy: reject)")
         if self.nonfinite is NonFinitePolicy.DROP:
-            return DROP  # type: ignore[return-value]
+            return DROP  # type: ignore[return-value]  # a sentinel that check() filters out
         return None
 
     def time(self, unixtime: Any) -> float:

@@ -11,7 +11,7 @@ import enum
 import random
 from dataclasses import dataclass
 
-__all__ = ["RetryPolicy", "Timeouts", "NonFinitePolicy", "BatchPolicy", "Overflow", "SpoolPolicy"]
+__all__ = ["BatchPolicy", "NonFinitePolicy", "Overflow", "RetryPolicy", "SpoolPolicy", "Timeouts"]
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,9 @@ class Spool:
         self.acked_seq = int(meta.get("acked_seq", "0"))
         self.checkpoint: dict[str, Any] = json.loads(meta.get("checkpoint", "{}"))
         self._codenames: dict[str, int] = json.loads(meta.get("codenames", "{}"))
+        #: Per source (a client of the service): the position in its own stream before
+        #: which its points are on disk, saved in the same transaction as the points.
+        self.sources: dict[str, int] = json.loads(meta.get("sources", "{}"))
         first, last, count = self.conn.execute("SELECT MIN(seq), MAX(seq), COUNT(*) FROM points").fetchone()
         self.next_seq = max(self.acked_seq, (last + 1) if last is not None else 0)
         self.stored = count  # points on disk, including acknowledged ones not yet deleted
@@ -145,10 +148,13 @@ class Spool:
             ).fetchone()
         return int(count), first
 
-    def write_group(self, points: list[Any], acked: int, checkpoint: dict[str, Any]) -> int:
+    def write_group(
+        self, points: list[Any], acked: int, checkpoint: dict[str, Any], sources: dict[str, int]
+    ) -> int:
         """One group commit: append ``points`` after the last seq, delete what is
         acknowledged below ``acked`` and save ``acked`` with the backend's
-        ``checkpoint``, in one transaction. Returns the seq of the first new point."""
+        ``checkpoint`` and the ``sources``' positions, in one transaction. Returns the
+        seq of the first new point."""
         first = self.next_seq
         with self.lock:
             try:
@@ -162,13 +168,17 @@ class Spool:
                     "UPDATE meta SET value = ? WHERE key = ?",
                     [(str(acked), "acked_seq"), (json.dumps(checkpoint), "checkpoint")],
                 )
+                if sources != self.sources:
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('sources', ?)", (json.dumps(sources),)
+                    )
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
         self.next_seq = first + len(points)
-        self.acked_seq, self.checkpoint = acked, checkpoint
+        self.acked_seq, self.checkpoint, self.sources = acked, checkpoint, sources
         self.stored += len(points) - deleted
         return first
 
@@ -220,6 +230,7 @@ class SpoolBuffer:
         self._waiting = 0  # flushed, not acknowledged
         # Saved with the first group commit, before any point can have been delivered.
         self._checkpoint: dict[str, Any] = checkpoint if checkpoint is not None else spool.checkpoint
+        self._sources: dict[str, int] = dict(spool.sources)
         self._inflight = 0
         self._lock = threading.Lock()  # the window: drain vs flusher
         self.overflowed = 0
@@ -308,17 +319,25 @@ class SpoolBuffer:
     def flush(self) -> int:
         """One group commit: new points to disk, acknowledged ones deleted. Returns
         how many points were written."""
+        # The sources' marks first: each was noted after its points were appended, so
+        # every point a mark covers is in the batch taken next (or an earlier one).
+        sources = dict(self._sources)
         popleft = self._incoming.popleft
         batch = [popleft() for _ in range(len(self._incoming))]
         spool = self.spool
         with self._lock:
             acked, checkpoint = self._acked, self._checkpoint
-        if not batch and acked == spool.acked_seq and checkpoint == spool.checkpoint:
+        if (
+            not batch
+            and acked == spool.acked_seq
+            and checkpoint == spool.checkpoint
+            and sources == spool.sources
+        ):
             self._count_flush()
             return 0
         batch = self._make_room(batch)
         try:
-            first = spool.write_group(batch, acked, checkpoint)
+            first = spool.write_group(batch, acked, checkpoint, sources)
         except BaseException:
             self._incoming.extendleft(reversed(batch))  # nothing lost: retried next time
             raise
@@ -387,6 +406,15 @@ class SpoolBuffer:
             which,
             self.overflowed,
         )
+
+    def note_source(self, name: str, position: int) -> None:
+        """Points of source ``name`` before ``position`` in its stream have been
+        appended (any thread, after appending them); the next group commit saves it."""
+        self._sources[name] = position
+
+    def durable_sources(self) -> dict[str, int]:
+        """Each source's position before which its points are on disk."""
+        return dict(self.spool.sources)
 
     def wait_flushed(self, timeout: float) -> bool:
         """Wait until every point enqueued so far is on disk (tests, shutdown)."""

@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar, cast, overload
 
 import serial
 
@@ -321,7 +321,8 @@ class SerialInstrument:
         self._dirty = False
         if isinstance(port, serial.SerialBase):
             self._spec: str | None = None
-            self.serial: serial.SerialBase | None = port
+            # A port opened by the caller (a test's script port, pyserial's URL handlers)
+            self.serial: serial.Serial | None = cast(serial.Serial, port)
             if port.timeout != self.poll_interval:
                 port.timeout = self.poll_interval
         else:
@@ -337,7 +338,7 @@ class SerialInstrument:
             return self._spec
         return str(getattr(self.serial, "port", None) or self.serial)
 
-    def _open(self) -> serial.SerialBase:
+    def _open(self) -> serial.Serial:
         try:
             ser = serial.serial_for_url(
                 self._spec, timeout=self.poll_interval, write_timeout=self.write_timeout, **self.settings
@@ -380,7 +381,7 @@ class SerialInstrument:
         if self._spec is not None:
             self.serial = None
 
-    def _port(self) -> serial.SerialBase:
+    def _port(self) -> serial.Serial:
         ser = self.serial
         if ser is None:
             return self._open()
@@ -398,7 +399,7 @@ class SerialInstrument:
 
     # ------------------------------------------------------------------ exchanges
     @contextmanager
-    def transaction(self) -> Iterator[serial.SerialBase]:
+    def transaction(self) -> Iterator[serial.Serial]:
         """Hold the port for one request/reply sequence, starting from a clean line.
 
         Any :class:`InstrumentError` inside marks the line dirty, so the next
@@ -482,18 +483,20 @@ class SerialInstrument:
             self._close_quietly()
             raise PortGone(f"{self.port_name}: read failed: {exc}") from exc
 
-    def query(
-        self,
-        command: str,
-        parse: Parser[T] = text,  # type: ignore[assignment]
-        address: int | None = None,
-    ) -> T:
+    @overload
+    def query(self, command: str, parse: Parser[T], address: int | None = None) -> T: ...
+
+    @overload
+    def query(self, command: str, parse: None = None, address: int | None = None) -> str: ...
+
+    def query(self, command: str, parse: Parser[Any] | None = None, address: int | None = None) -> Any:
         """Send ``command`` (to bus ``address``; None: the driver's own) and return
         ``parse(data)`` of the reply, the one way every driver talks to its instrument.
 
         Parsing happens inside the transaction so that a garbled reply also marks the
-        line for resynchronisation.
+        line for resynchronisation. Without ``parse``, the data as text.
         """
+        parse = text if parse is None else parse
         if address is not None and not self.addressable:
             raise ValueError(f"{type(self).__name__} has no bus address; got {address!r}")
         with self.transaction():
@@ -511,7 +514,7 @@ class SerialInstrument:
         what = f"incomplete reply {bytes(buf)!r}" if buf else "no reply"
         return InstrumentTimeout(f"{self.port_name}: {what} within {self.timeout:g} s", bytes(buf))
 
-    def _resync(self, ser: serial.SerialBase) -> None:
+    def _resync(self, ser: serial.Serial) -> None:
         """Bring the line back to a known state after an error.
 
         Drains bytes that arrive late until the line has been quiet for
@@ -534,26 +537,40 @@ M = TypeVar("M", bound=Callable[..., Any])
 def _unnamed(method: M, doc: str) -> M:
     """Mark a factory-made method so that the class names it after its attribute."""
     method.__doc__ = doc
-    method._unnamed = True  # type: ignore[attr-defined]
+    method._unnamed = True  # type: ignore[attr-defined]  # a marker on the function object
     return method
+
+
+@overload
+def command(
+    request: str, parse: Parser[T], doc: str = "", *, address: str | None = None
+) -> Callable[..., T]: ...
+
+
+@overload
+def command(
+    request: str, parse: None = None, doc: str = "", *, address: str | None = None
+) -> Callable[..., str]: ...
 
 
 def command(
     request: str,
-    parse: Parser[T] = text,  # type: ignore[assignment]
+    parse: Parser[Any] | None = None,
     doc: str = "",
     *,
     address: str | None = None,
-) -> Callable[..., T]:
-    """A driver method that sends ``request`` and returns ``parse`` of the reply's data.
+) -> Callable[..., Any]:
+    """A driver method that sends ``request`` and returns ``parse`` of the reply's data
+    (the data as text without ``parse``).
 
     With ``address`` (the keyword PyExpLabSys used, ``addr`` or ``address``) the method
     takes an optional bus address, as the instruments' original methods did.
     """
+    parse = text if parse is None else parse
     doc = f"{doc} (``{request}``)."
     if address is None:
 
-        def method(self: SerialInstrument) -> T:
+        def method(self: SerialInstrument) -> Any:
             return self.query(request, parse)
 
         return _unnamed(method, doc)
@@ -567,12 +584,12 @@ def command(
         ]
     )
 
-    def addressed(*args: Any, **kwargs: Any) -> T:
+    def addressed(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         self = bound.arguments["self"]
         return self.query(request, parse, bound.arguments.get(address))
 
-    addressed.__signature__ = signature  # type: ignore[attr-defined]
+    addressed.__signature__ = signature  # type: ignore[attr-defined]  # read by inspect.signature
     return _unnamed(addressed, doc)
 
 
@@ -584,10 +601,10 @@ def plain(rich: Callable[..., Reading]) -> Callable[..., float]:
     def method(self: SerialInstrument, *args: Any, **kwargs: Any) -> float:
         return value_of(rich(self, *args, **kwargs))
 
-    method.__signature__ = inspect.signature(rich).replace(  # type: ignore[attr-defined]
+    method.__signature__ = inspect.signature(rich).replace(  # type: ignore[attr-defined]  # for inspect
         return_annotation="float"
     )
-    method._plain_of = rich  # type: ignore[attr-defined]
+    method._plain_of = rich  # type: ignore[attr-defined]  # the registry finds the twin by it
     return _unnamed(method, "")
 
 

@@ -88,7 +88,7 @@ def parse_gauge_fields(data: str, gauges: int) -> list[GaugeField]:
     if len(fields) != 2 * gauges:
         raise GarbledReply(f"expected {gauges} status,value pair(s)", data)
     pairs = []
-    for code_text, value_text in zip(fields[::2], fields[1::2]):
+    for code_text, value_text in zip(fields[::2], fields[1::2], strict=True):
         if len(code_text) != 1 or not code_text.isdigit() or int(code_text) not in GAUGE_STATUS:
             raise GarbledReply("unknown gauge status", data)
         pairs.append((int(code_text), parse_float(value_text)))
@@ -153,7 +153,7 @@ class TPG26x(SerialInstrument):
         self.send(ENQ)
         return data_text(self.receive())
 
-    def _resync(self, ser: serial.SerialBase) -> None:
+    def _resync(self, ser: serial.Serial) -> None:
         """Clear the unit's input buffer with ETX, then drain late bytes."""
         ser.write(ETX)
         super()._resync(ser)

@@ -28,7 +28,7 @@ from .base import SerialInstrument, reading_name
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DriverEntry", "DRIVERS", "SIM_SCHEME", "register", "driver_entry", "driver_class"]
+__all__ = ["DRIVERS", "SIM_SCHEME", "DriverEntry", "driver_class", "driver_entry", "register"]
 
 #: Ports served by the driver's simulator instead of an instrument: ``sim://`` (the
 #: simulator registered under the driver's name) or ``sim://NAME[/tag]``.

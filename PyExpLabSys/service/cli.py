@@ -33,7 +33,7 @@ from .terminal import LiveTable
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["main", "build_parser", "format_status"]
+__all__ = ["build_parser", "format_status", "main"]
 
 
 def _load(path: str) -> ServiceConfig | None:

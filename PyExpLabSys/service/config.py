@@ -51,19 +51,19 @@ from ..drivers.registry import DRIVERS, SIM_SCHEME, DriverEntry, driver_entry
 LOG = logging.getLogger(__name__)
 
 __all__ = [
+    "ChannelConfig",
     "ConfigError",
     "DatabaseConfig",
-    "SpoolConfig",
-    "ServiceSettings",
-    "ChannelConfig",
     "InstrumentConfig",
     "ServiceConfig",
+    "ServiceSettings",
+    "SpoolConfig",
+    "driver_class",
+    "is_loopback",
     "load_config",
     "parse_config",
-    "driver_class",
-    "state_directory",
     "parse_http_address",
-    "is_loopback",
+    "state_directory",
 ]
 
 OVERFLOW = ("drop_oldest", "drop_newest")
@@ -172,6 +172,11 @@ class ServiceSettings:
     http: tuple[str, int] | None = None
     health_max_waiting: float = 300.0
     health_max_silence: float = 120.0
+    #: The points socket for scripts on this PC (relative: in $RUNTIME_DIRECTORY, else
+    #: the state directory), the codenames they may send, and the socket's group.
+    socket: Path | None = None
+    client_codenames: tuple[str, ...] = ()
+    socket_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -241,7 +246,8 @@ class ServiceConfig:
 
     @property
     def codenames(self) -> list[str]:
-        return [channel.codename for channel in self.channels]
+        """Every codename the service logs: its channels', then its clients'."""
+        return [channel.codename for channel in self.channels] + list(self.service.client_codenames)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -385,9 +391,14 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
             (f"instruments[{i}].channels[{j}].codename", ch.codename)
             for i, inst in enumerate(instruments)
             for j, ch in enumerate(inst.channels)
-        ],
+        ]
+        + [(f"service.client_codenames[{k}]", name) for k, name in enumerate(service.client_codenames)],
         "codename",
     )
+    if service.socket is not None and spool.path is None:
+        problems.append(
+            "service.socket: needs a [spool]: clients' points are acknowledged once they are in the spool"
+        )
     if problems:
         raise ConfigError(path, problems)
     for warning in warnings:
@@ -555,6 +566,16 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
                 )
     max_waiting = r.positive("health_max_waiting", 300.0)
     max_silence = r.positive("health_max_silence", 120.0)
+    socket = r.get("socket", str)
+    client_codenames = r.get("client_codenames", list, [])
+    if not all(isinstance(c, str) and 0 < len(c) <= 128 for c in client_codenames):
+        r.fail("client_codenames", "must be a list of codenames (strings of 1 to 128 characters)")
+        client_codenames = []
+    if socket is not None and not client_codenames:
+        r.fail("client_codenames", "missing: the socket needs the codenames its clients may send")
+    if client_codenames and socket is None:
+        r.fail("socket", "missing: client_codenames are for the points socket; give its path")
+    socket_group = r.get("socket_group", str)
     r.finish()
     return ServiceSettings(
         _path(state, base),
@@ -565,6 +586,9 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
         http,
         max_waiting,
         max_silence,
+        None if socket is None else Path(socket).expanduser(),
+        tuple(client_codenames),
+        socket_group,
     )
 
 
@@ -611,7 +635,7 @@ def _instrument(r: _Reader) -> InstrumentConfig | None:
         if driver in DRIVERS:
             entry = DRIVERS[driver]
             try:
-                entry.cls  # imports the driver's module (and the library it needs)
+                _ = entry.cls  # imports the driver's module (and the library it needs)
             except (ImportError, TypeError) as error:
                 r.fail("driver", f"driver {driver!r} cannot be loaded: {error}")
                 entry = None

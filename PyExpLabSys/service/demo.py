@@ -27,7 +27,7 @@ from .runner import Service
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DemoSummary", "run_demo", "SIGNALS", "demo_config"]
+__all__ = ["SIGNALS", "DemoSummary", "demo_config", "run_demo"]
 
 TABLE = "dateplots_demo"
 

@@ -21,7 +21,7 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["FRESH", "STALE", "ERROR", "stale_after", "channel_state", "Health", "judge"]
+__all__ = ["ERROR", "FRESH", "STALE", "Health", "channel_state", "judge", "stale_after"]
 
 FRESH, STALE, ERROR = "fresh", "stale", "error"
 #: A value is never called stale sooner than this (seconds), however fast the polling.

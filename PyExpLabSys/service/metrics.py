@@ -14,7 +14,7 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["MetricsServer", "MetricsPage", "metrics_available", "stop_http_server"]
+__all__ = ["MetricsPage", "MetricsServer", "metrics_available", "stop_http_server"]
 
 #: LoggerStatus fields exported as counters (they only grow) and gauges.
 LOGGER_COUNTERS = (

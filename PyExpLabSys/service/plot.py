@@ -28,7 +28,7 @@ from .trend import wants_log_scale
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["PlotError", "PlotResult", "plot_source", "read_source", "SIZE"]
+__all__ = ["SIZE", "PlotError", "PlotResult", "plot_source", "read_source"]
 
 #: The PNG's size in pixels (width, height) and its resolution.
 SIZE, DPI = (1200, 700), 100
@@ -175,7 +175,7 @@ def draw(
     FigureCanvasAgg(figure)
     axes = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     scales = []
-    for ax, (unit, names) in zip(axes, panels.items()):
+    for ax, (unit, names) in zip(axes, panels.items(), strict=True):
         values = []
         for name in names:
             points = [(datetime.fromtimestamp(t, local), v) for t, v in series[name] if v is not None]

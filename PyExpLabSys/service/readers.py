@@ -35,7 +35,7 @@ from .config import ChannelConfig, InstrumentConfig
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["InstrumentReader", "ReaderPolicy", "ChannelState"]
+__all__ = ["ChannelState", "InstrumentReader", "ReaderPolicy"]
 
 Sink = Callable[[str, float], object]
 

@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend
 from ..datalog.logger import DataLogger
+from ..datalog.policies import SpoolPolicy
 from ..datalog.status import StopReport
 from .config import InstrumentConfig, ServiceConfig, state_directory
 from .health import channel_state, stale_after
 from .metrics import MetricsServer
 from .notify import Notifier
+from .points_server import PointsServer
 from .readers import InstrumentReader, ReaderPolicy
 from .trend import TrendRing
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["Service", "run_service", "build_backend", "read_status", "STATUS_FILE"]
+__all__ = ["STATUS_FILE", "Service", "build_backend", "read_status", "run_service"]
 
 STATUS_FILE = "status.json"
 
@@ -48,12 +50,21 @@ def build_backend(config: ServiceConfig, environ: Mapping[str, str] | None = Non
     return config.database.build(environ)
 
 
+def socket_path(config: ServiceConfig, environ: Mapping[str, str], state_dir: Path) -> Path:
+    """Where the points socket is: as configured; relative paths in systemd's
+    ``$RUNTIME_DIRECTORY``, else in the state directory."""
+    path = config.service.socket
+    assert path is not None
+    if path.is_absolute():
+        return path
+    runtime = environ.get("RUNTIME_DIRECTORY")
+    return (Path(runtime.split(":")[0]) if runtime else state_dir) / path
+
+
 def _spool_kwargs(config: ServiceConfig, state_dir: Path) -> dict[str, Any]:
-    """``spool_path``/``spool`` for DataLogger, when configured and supported."""
+    """``spool_path``/``spool`` for DataLogger, when configured."""
     if not config.spool.enabled:
         return {}
-    from ..datalog.policies import SpoolPolicy  # type: ignore[attr-defined]
-
     path = config.spool.path
     assert path is not None
     return {
@@ -85,6 +96,7 @@ class Service:
         self.readers: list[InstrumentReader] = []
         self.metrics: MetricsServer | None = None
         self.web: WebPage | None = None  # the live page, when [service] http is set
+        self.points: PointsServer | None = None  # scripts' points, when [service] socket is set
         self.trend = TrendRing()
         self.started = time.time()
         self.report: StopReport | None = None
@@ -117,6 +129,13 @@ class Service:
         ]
         for reader in self.readers:
             reader.start()
+        if self.config.service.socket is not None:
+            self.points = PointsServer(
+                socket_path(self.config, self.environ, self.state_dir),
+                self.logger,
+                self.config.service.client_codenames,
+                group=self.config.service.socket_group,
+            ).start()
         if self.config.service.metrics_port is not None:
             self.metrics = MetricsServer(
                 self.snapshot, self.config.service.metrics_host, self.config.service.metrics_port
@@ -175,6 +194,8 @@ class Service:
         """Stop the readers, deliver or spool what is queued within ``stop_timeout``."""
         self.notifier.stopping("stopping: delivering queued points")
         LOG.info("stopping %s", self.config.name)
+        if self.points is not None:  # clients keep their points until the next start
+            self.points.stop()
         for reader in self.readers:  # all at once: each finishes its current read
             reader.stop(timeout=0)
         for reader in self.readers:
@@ -211,6 +232,8 @@ class Service:
             "logger": logger,
             "instruments": instruments,
         }
+        if self.points is not None:
+            snap["points_socket"] = self.points.snapshot()
         if self.report is not None:
             report = self.report
             snap["stop_report"] = {
@@ -255,7 +278,7 @@ def _with_channel_states(
 ) -> dict[str, Any]:
     """A reader's snapshot with each channel's unit, description, value age and state
     (:func:`~.health.channel_state`) added."""
-    for channel, channel_config in zip(instrument["channels"], config.channels):
+    for channel, channel_config in zip(instrument["channels"], config.channels, strict=True):
         limit = stale_after(channel_config.interval, status_interval)
         valid = channel.get("last_valid_time")
         channel.update(

@@ -38,7 +38,7 @@ class TrendRing:
         if span <= 0 or step <= 0:
             raise ValueError("TrendRing: span and step must be > 0")
         self.span, self.step = span, step
-        self._capacity = int(math.ceil(span / step)) + 1
+        self._capacity = math.ceil(span / step) + 1
         self._rings: dict[str, deque[tuple[float, float]]] = {}
         self._lock = threading.Lock()
 

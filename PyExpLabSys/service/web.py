@@ -38,7 +38,7 @@ from .trend import TrendRing
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["WebPage", "SnapshotSource"]
+__all__ = ["SnapshotSource", "WebPage"]
 
 #: Same-origin only: no inline script, nothing from elsewhere.
 SECURITY_HEADERS = {
@@ -212,5 +212,6 @@ class _Handler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(content)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
-        LOG.debug("page %s: " + format, self.client_address[0], *args)
+    def log_message(self, format: str, *args: Any) -> None:
+        if LOG.isEnabledFor(logging.DEBUG):  # the server's own line, formatted only then
+            LOG.debug("page %s: %s", self.client_address[0], format % args)

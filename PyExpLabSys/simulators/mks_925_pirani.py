@@ -6,6 +6,7 @@ Set ``reading`` to a text such as ``"LO"`` to make it report that instead of a n
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from .mks_protocol import MksGaugeSimulator, mks_number
 
@@ -17,8 +18,8 @@ class Mks925Simulator(MksGaugeSimulator):
 
     name = "mks925"
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.pressure = 7.6e2
         self.reading: str | None = None
 

@@ -8,6 +8,7 @@ give: ``LO``, ``OFF``, ``WAIT`` and ``>``. Change ``channels`` to model other st
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from .mks_protocol import MksGaugeSimulator, mks_number
 
@@ -21,8 +22,8 @@ class Mks937bSimulator(MksGaugeSimulator):
 
     name = "mks937b"
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         #: Per channel: a base pressure (drifts) or a fixed text.
         self.channels: list[float | str] = [2.5e-7, 1.0e-3, "LO", "OFF", "WAIT", ">"]
         self.sensor_types = ["CC", "PR", "CP"]

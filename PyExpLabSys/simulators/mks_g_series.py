@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from .mks_protocol import addressed_request
 from .pty_device import PtySimulator
@@ -30,8 +31,8 @@ class MksGSeriesSimulator(PtySimulator):
     name = "mksg"
     has_checksum = True
 
-    def __init__(self, *args: object, address: int = 1, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, address: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.address = address
         self.full_scale = 100.0
         self.setpoint = 10.0

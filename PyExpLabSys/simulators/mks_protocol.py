@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from typing import Any
 
 from .pty_device import PtySimulator
 
@@ -41,8 +42,8 @@ class MksGaugeSimulator(PtySimulator):
 
     request_terminator = TERMINATOR
 
-    def __init__(self, *args: object, address: int = 253, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, address: int = 253, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.address = address
 
     def _frame(self, kind: str, data: str) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from ..drivers.modbus import (
     READ_HOLDING_REGISTERS,
@@ -57,8 +58,8 @@ class ModbusRtuSimulator(PtySimulator):
     #: Inter-frame silence after which an unfinished frame is dropped (seconds).
     silence = 0.01
 
-    def __init__(self, *args: object, address: int = 1, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, address: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.address = address
         self._leftover = 0
         self._last_data = 0.0

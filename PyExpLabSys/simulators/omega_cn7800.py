@@ -9,6 +9,7 @@ point (writable within 0x1003..0x1002), 0x1002 / 0x1003 upper / lower range limi
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ..drivers.modbus import decode_register
 from ..drivers.omega_cn7800 import PROCESS_VALUE, SET_POINT
@@ -27,8 +28,8 @@ class CN7800Simulator(ModbusRtuSimulator):
     name = "cn7800"
     max_read = 8
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.registers = {SET_POINT: 250, UPPER_LIMIT: 13000, LOWER_LIMIT: -2000 & 0xFFFF, SENSOR_TYPE: 0}
         self.pv_status: int | None = None
 

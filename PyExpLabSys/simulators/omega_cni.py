@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from .pty_device import PtySimulator
 
@@ -24,10 +25,8 @@ class ISeriesSimulator(PtySimulator):
     name = "omega"
     request_terminator = b"\r"
 
-    def __init__(
-        self, *args: object, echo: bool = True, address: int | None = None, **kwargs: object
-    ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, echo: bool = True, address: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.echo = echo
         self.address = address
         self.temperature = 75.4

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from .pty_device import PtySimulator
 
@@ -40,8 +41,8 @@ class Tpg26xSimulator(PtySimulator):
     name = "tpg26x"
     request_terminator = CRLF
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.gauges = [Gauge(), Gauge(status=5, pressure=2.0e-2, ident="noSEn")]
         self.unit = 0  # 0 mbar, 1 Torr, 2 Pa
         self.firmware = "BG5540-C"

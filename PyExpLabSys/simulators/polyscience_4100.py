@@ -9,6 +9,7 @@ near the ambient temperature.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from .pty_device import PtySimulator
 
@@ -21,8 +22,8 @@ class Polyscience4100Simulator(PtySimulator):
     name = "polyscience"
     request_terminator = b"\r"
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.setpoint = 20.0
         self.running = True
         self.unit = "C"

@@ -282,11 +282,7 @@ class PtySimulator:
 
     def corrupt(self, reply: bytes) -> bytes:
         """Change one byte: the first digit (else the first byte) becomes ``#``."""
-        for index, byte in enumerate(reply):
-            if 0x30 <= byte <= 0x39:
-                break
-        else:
-            index = 0
+        index = next((i for i, byte in enumerate(reply) if 0x30 <= byte <= 0x39), 0)
         return reply[:index] + b"#" + reply[index + 1 :]
 
     def bad_checksum(self, reply: bytes) -> bytes:

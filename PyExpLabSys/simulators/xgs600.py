@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from .pty_device import PtySimulator
 
@@ -48,10 +49,10 @@ class XGS600Simulator(PtySimulator):
 
     name = "xgs600"
     request_terminator = CR
-    reading_args = {"read_pressure": ("T1",)}
+    reading_args: ClassVar[dict[str, tuple[object, ...]]] = {"read_pressure": ("T1",)}
 
-    def __init__(self, *args: object, address: int = 0, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, address: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.address = address
         self.boards = ["10", "40", "FE", "FE", "FE", "FE"]
         self.gauges = {

@@ -21,7 +21,8 @@ import selectors
 import socket
 import struct
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -296,7 +297,7 @@ class FaultProxy:
 
     def _wake(self) -> None:
         try:
-            self._wake_writer.send(b"!")  # type: ignore[union-attr]
+            self._wake_writer.send(b"!")  # type: ignore[union-attr]  # set up by start() before the loop runs
         except BlockingIOError:
             pass  # already woken
 
@@ -313,7 +314,7 @@ class FaultProxy:
                     elif key.fileobj is self._listener:
                         self._accept_all()
                     else:
-                        self._on_event(key.data, key.fileobj, events)  # type: ignore[arg-type]
+                        self._on_event(key.data, key.fileobj, events)  # type: ignore[arg-type]  # set up by start() before the loop runs
         except Exception:  # pragma: no cover - a bug here must be visible
             LOG.exception("fault proxy loop crashed")
         finally:
@@ -321,7 +322,7 @@ class FaultProxy:
 
     def _run_commands(self) -> None:
         try:
-            while self._wake_reader.recv(4096):  # type: ignore[union-attr]
+            while self._wake_reader.recv(4096):  # type: ignore[union-attr]  # set up by start() before the loop runs
                 pass
         except BlockingIOError:
             pass
@@ -371,15 +372,15 @@ class FaultProxy:
         if self._selector is None or on == self._listening:
             return
         if on:
-            self._selector.register(self._listener, _READ, None)  # type: ignore[arg-type]
+            self._selector.register(self._listener, _READ, None)  # type: ignore[arg-type]  # set up by start() before the loop runs
         else:
-            self._selector.unregister(self._listener)  # type: ignore[arg-type]
+            self._selector.unregister(self._listener)  # type: ignore[arg-type]  # set up by start() before the loop runs
         self._listening = on
 
     def _accept_all(self) -> None:
         while True:
             try:
-                client, _ = self._listener.accept()  # type: ignore[union-attr]
+                client, _ = self._listener.accept()  # type: ignore[union-attr]  # set up by start() before the loop runs
             except BlockingIOError:
                 return
             server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -46,9 +46,9 @@ from .mariadb_server import (
     StartedInWith,
     _kill_leftover,
     _read_tail,
-    install_packages,
     ensure_mariadb_installed,
     free_port,
+    install_packages,
 )
 
 LOG = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ FAST_FAILURE_DETECTION: dict[str, str] = {
 }
 
 _POLL_INTERVAL = 0.1
-_STATUS_TIMEOUTS = {"connect_timeout": 1, "read_timeout": 2, "write_timeout": 2}
+_STATUS_TIMEOUTS: dict[str, Any] = {"connect_timeout": 1, "read_timeout": 2, "write_timeout": 2}
 _STATUS_SQL = (
     "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status', "
     "'wsrep_local_state_comment', 'wsrep_cluster_size', 'wsrep_ready', 'wsrep_last_committed')"

@@ -25,8 +25,9 @@ import subprocess
 import tempfile
 import time
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self, Sequence
+from typing import Any, Self
 
 import pymysql
 
@@ -225,7 +226,7 @@ class MariaDBServer(StartedInWith):
     @property
     def pid(self) -> int | None:
         """PID of the running mariadbd, None when it is not running."""
-        return self._proc.pid if self.running else None
+        return self._proc.pid if self._proc is not None and self.running else None
 
     @property
     def running(self) -> bool:
@@ -307,13 +308,13 @@ class MariaDBServer(StartedInWith):
         """SIGSTOP the server: TCP connects still succeed, nothing answers."""
         self._signal(signal.SIGSTOP)
         self._paused = True
-        _wait_for_state(self._proc.pid, {"T", "t"})  # type: ignore[union-attr]
+        _wait_for_state(self._proc.pid, {"T", "t"})  # type: ignore[union-attr]  # callers check running first
 
     def resume(self) -> None:
         """SIGCONT a paused server."""
         self._signal(signal.SIGCONT)
         self._paused = False
-        _wait_for_state(self._proc.pid, {"R", "S", "D"})  # type: ignore[union-attr]
+        _wait_for_state(self._proc.pid, {"R", "S", "D"})  # type: ignore[union-attr]  # callers check running first
 
     def cleanup(self) -> None:
         """Stop the server and delete the base directory if we created it."""
@@ -416,7 +417,7 @@ class MariaDBServer(StartedInWith):
     def _signal(self, signum: int) -> None:
         if not self.running:
             raise RuntimeError(f"MariaDB on port {self.port} is not running")
-        os.kill(self._proc.pid, signum)  # type: ignore[union-attr]
+        os.kill(self._proc.pid, signum)  # type: ignore[union-attr]  # callers check running first
 
     def _install_db(self) -> None:
         """Create the system tables; root@localhost/127.0.0.1 with no password."""

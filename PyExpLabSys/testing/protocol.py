@@ -81,7 +81,7 @@ class ScriptedSerial(serial.SerialBase):
         del self._answer[:size]
         return data
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # drivers send bytes
         self._check_open()
         data = bytes(data)
         for byte in data:
@@ -149,6 +149,6 @@ def expected_protocol(driver_cls: type[D], pairs: Sequence[Pair], **kwargs: Any)
     the block is more informative and propagates unchanged).
     """
     port = ScriptedSerial(pairs)
-    driver = driver_cls(port, **kwargs)  # type: ignore[call-arg]
+    driver = driver_cls(port, **kwargs)  # type: ignore[call-arg]  # every driver takes its port first
     yield driver
     port.verify()

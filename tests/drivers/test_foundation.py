@@ -21,7 +21,7 @@ RT = b"RT\r"
 
 
 @pytest.mark.parametrize(
-    "buf, terminator, trailer, length, end",
+    ("buf", "terminator", "trailer", "length", "end"),
     [
         (b"abc\r", b"\r", 0, None, 4),
         (b"abc", b"\r", 0, None, None),
@@ -38,7 +38,7 @@ def test_frame_end(buf, terminator, trailer, length, end) -> None:
 
 
 @pytest.mark.parametrize(
-    "text, value",
+    ("text", "value"),
     [
         (b"+023.4", 23.4),
         (b"1.23E-3", 1.23e-3),
@@ -61,7 +61,7 @@ def test_reading_is_frozen_and_knows_ok() -> None:
     reading = Reading(1.0)
     assert reading.ok and not Reading(None, Status.SENSOR_OFF).ok
     with pytest.raises(AttributeError):
-        reading.value = 2.0  # type: ignore[misc]
+        reading.value = 2.0  # type: ignore[misc]  # the point: it is frozen
 
 
 def test_script_rejects_an_unexpected_write() -> None:

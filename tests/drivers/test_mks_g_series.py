@@ -42,7 +42,7 @@ def test_parse_reply() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, code, meaning",
+    ("reply", "code", "meaning"),
     [
         (b"@@@000NAK17;..", "17", "invalid command"),  # checksum deviates: still the code
         (b"@@@000NAK01;00", "01", "checksum error"),
@@ -57,7 +57,7 @@ def test_nak_is_reported_whatever_its_checksum(reply, code, meaning) -> None:
 
 
 @pytest.mark.parametrize(
-    "call, command, data, expected",
+    ("call", "command", "data", "expected"),
     [
         (lambda d: d.read_flow_reading(), "FX?", "1.234", Reading(1.234)),
         (lambda d: d.read_flow(), "FX?", "1.234", 1.234),
@@ -98,14 +98,14 @@ def test_device_address_as_pyexplabsys_did() -> None:
         return [mfc.read_device_address(), mfc.set_device_address(1, 7)]
 
     assert scripted(MksGSeries, pairs, call) == ["001", None]
-    with pytest.raises(ValueError, match="new address must be 1..253"):
+    with pytest.raises(ValueError, match=r"new address must be 1..253"):
         scripted(MksGSeries, [], lambda d: d.set_device_address(1, 254))
 
 
 def test_addressed_commands_check_their_arguments() -> None:
     with pytest.raises(TypeError):
         scripted(MksGSeries, [], lambda d: d.read_flow(adr=3))
-    with pytest.raises(ValueError, match="address must be 0..999"):
+    with pytest.raises(ValueError, match=r"address must be 0..999"):
         scripted(MksGSeries, [], lambda d: d.read_flow(1000))
 
 
@@ -123,7 +123,7 @@ def test_addr_argument_and_set_address() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, error",
+    ("reply", "error"),
     [
         (b"@@@000ACK1.234;53", ChecksumError),
         (b"@@@000NAK17;00", InstrumentReportedError),

@@ -20,7 +20,7 @@ from .conftest import fails_then_recovers, scripted
 
 
 @pytest.mark.parametrize(
-    "text, reading",
+    ("text", "reading"),
     [
         ("1.23E-3", Reading(1.23e-3)),
         ("7.60E+2", Reading(760.0)),
@@ -54,7 +54,7 @@ def test_request_frame_and_reply() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, code, meaning",
+    ("reply", "code", "meaning"),
     [
         (b"@253NAK160;FF", "160", "command error"),
         (b"@253NAK152;FF", "152", "not an ion gauge"),
@@ -81,7 +81,7 @@ def test_parse_all_pressures_and_sensor_types() -> None:
 
 
 @pytest.mark.parametrize(
-    "address, request_, reply, expected",
+    ("address", "request_", "reply", "expected"),
     [
         (254, b"@254PR1?;FF", b"@253ACK1.23E-3;FF", Reading(1.23e-3)),
         (253, b"@253PR1?;FF", b"@253ACK7.60E+2;FF", Reading(760.0)),
@@ -111,7 +111,7 @@ def test_925_serial_number_and_unit() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, error",
+    ("reply", "error"),
     [
         (b"@253NAK160;FF", InstrumentReportedError),
         (b"", InstrumentTimeout),
@@ -127,7 +127,7 @@ def test_925_errors_then_recovers(reply, error) -> None:
 
 
 @pytest.mark.parametrize(
-    "channel, data, expected",
+    ("channel", "data", "expected"),
     [
         (1, "2.50E-7", Reading(2.5e-7)),
         (2, "1.00E-3", Reading(1e-3)),
@@ -151,7 +151,7 @@ def test_937b_read_pressure_per_channel(channel, data, expected) -> None:
 
 
 @pytest.mark.parametrize(
-    "call, request_, data, expected",
+    ("call", "request_", "data", "expected"),
     [
         (
             lambda d: d.read_all_pressures_reading(),
@@ -172,7 +172,7 @@ def test_937b_commands(call, request_, data, expected) -> None:
 
 
 @pytest.mark.parametrize(
-    "call, request_, data",
+    ("call", "request_", "data"),
     [
         (lambda d: d.read_all_pressures(), b"@254PRZ?;FF", b""),
         (lambda d: d.read_sensor_types(), b"@254MT?;FF", b"C#"),

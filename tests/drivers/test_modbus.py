@@ -127,7 +127,7 @@ def test_parse_words() -> None:
 
 
 @pytest.mark.parametrize(
-    "word, decimals, signed, value",
+    ("word", "decimals", "signed", "value"),
     [
         (250, 1, True, 25.0),
         (0xFF38, 1, True, -20.0),
@@ -142,7 +142,7 @@ def test_register_values(word, decimals, signed, value) -> None:
 
 
 @pytest.mark.parametrize(
-    "value, decimals, signed",
+    ("value", "decimals", "signed"),
     [
         (-0.1, 1, False),
         (3276.8, 1, True),
@@ -156,7 +156,7 @@ def test_encode_register_refuses_what_does_not_fit(value, decimals, signed) -> N
 
 
 @pytest.mark.parametrize(
-    "data, reading",
+    ("data", "reading"),
     [
         ("00FA", Reading(25.0)),
         ("FF38", Reading(-20.0)),
@@ -218,7 +218,7 @@ def test_cn7800_bad_setpoint_is_refused_before_sending(value) -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, error",
+    ("reply", "error"),
     [
         (b"", InstrumentTimeout),
         (H("01 03 02 00"), InstrumentTimeout),
@@ -287,7 +287,7 @@ def test_cn7800_on_the_simulator(cn7800) -> None:
 
 
 @pytest.mark.parametrize(
-    "call, code",
+    ("call", "code"),
     [
         (lambda cn: cn.read_registers(0x1000, 9), "03"),  # more than the unit's 8
         (lambda cn: cn.read_registers(0x2000, 1), "02"),
@@ -313,9 +313,10 @@ def test_cn7800_bad_checksum_then_recovers(cn7800) -> None:
 
 def test_bad_crc_gets_no_reply(cn7800) -> None:
     _, cn = cn7800
-    with pytest.raises(InstrumentTimeout), cn.transaction():
+    with cn.transaction():
         cn.send(READ_PV[:-1] + bytes([READ_PV[-1] ^ 1]))
-        cn.receive(frame=lambda buf: reply_end(buf, 7))
+        with pytest.raises(InstrumentTimeout):
+            cn.receive(frame=lambda buf: reply_end(buf, 7))
     assert cn.read_temperature_reading().ok
 
 

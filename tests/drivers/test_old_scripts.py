@@ -37,7 +37,7 @@ def tpg262_script(port: str) -> dict[str, float]:
     tpg = TPG262(port=port)
     value, (code, text) = tpg.pressure_gauge(1)
     assert code == 0 and text == "Measurement data okay"
-    value1, (code1, _), value2, (code2, message2) = tpg.pressure_gauges()
+    value1, (code1, _), _value2, (code2, message2) = tpg.pressure_gauges()
     assert (code1, code2, message2) == (0, 5, "No sensor")
     id1, name1, id2, name2 = tpg.gauge_identification()
     assert (id1, id2) == ("TPR", "noSEn") and name1 and name2
@@ -80,7 +80,7 @@ def mksg_script(port: str) -> dict[str, float]:
 def polyscience_script(port: str) -> dict[str, float]:
     chiller = Polyscience4100(port)
     assert chiller.read_status() == "On"
-    assert "{0:.1f}".format(chiller.read_setpoint()) == "20.0"
+    assert f"{chiller.read_setpoint():.1f}" == "20.0"
     return {
         "lab_bath_temperature": chiller.read_temperature() + 1,
         "lab_chiller_flow": chiller.read_flow_rate(),
@@ -99,7 +99,7 @@ SCRIPTS: list[tuple[str, Callable[[str], dict[str, float]]]] = [
 ]
 
 
-@pytest.mark.parametrize("name, script", SCRIPTS, ids=[name for name, _ in SCRIPTS])
+@pytest.mark.parametrize(("name", "script"), SCRIPTS, ids=[name for name, _ in SCRIPTS])
 def test_old_script_runs_unchanged_and_its_values_are_logged(name, script, mock_database):
     with start_simulator(name) as sim:
         points = script(sim.port)

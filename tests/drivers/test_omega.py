@@ -10,7 +10,7 @@ from PyExpLabSys.drivers.omega_cni import ISeries, parse_hex, parse_reply, reque
 from .conftest import fails_then_recovers, scripted
 
 
-@pytest.mark.parametrize("address, frame", [(None, b"*X01\r"), (1, b"*01X01\r"), (42, b"*42X01\r")])
+@pytest.mark.parametrize(("address", "frame"), [(None, b"*X01\r"), (1, b"*01X01\r"), (42, b"*42X01\r")])
 def test_request_frame(address, frame) -> None:
     assert request_frame("X01", address) == frame
 
@@ -21,7 +21,7 @@ def test_request_frame_rejects_bad_address() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, echo, address, data",
+    ("reply", "echo", "address", "data"),
     [
         (b"X01075.4\r", True, None, "075.4"),
         (b"075.4\r", False, None, "075.4"),
@@ -34,7 +34,7 @@ def test_parse_reply(reply, echo, address, data) -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, echo",
+    ("reply", "echo"),
     [
         (b"075.4\r", True),
         (b"X02075.4\r", True),
@@ -55,7 +55,7 @@ def test_parse_hex() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs, call, pairs, expected",
+    ("kwargs", "call", "pairs", "expected"),
     [
         ({}, lambda d: d.read_temperature_reading(), [(b"*X01\r", b"X01075.4\r")], Reading(75.4)),
         ({}, lambda d: d.read_temperature(), [(b"*X01\r", b"X01075.4\r")], 75.4),
@@ -95,7 +95,7 @@ def test_constructor_takes_pyexplabsys_arguments() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, error",
+    ("reply", "error"),
     [
         (b"", InstrumentTimeout),  # unknown command / wrong address: no answer at all
         (b"X01075.", InstrumentTimeout),

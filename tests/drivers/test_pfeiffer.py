@@ -38,7 +38,7 @@ def on_reply(parse, reply: bytes):
 
 
 @pytest.mark.parametrize(
-    "data, reading",
+    ("data", "reading"),
     [
         (b"0,+1.2300E-03", Reading(1.23e-3, Status.OK)),
         (b"1,+1.0000E-04", Reading(1.0e-4, Status.UNDERRANGE)),
@@ -80,7 +80,7 @@ def test_parse_pressures_identification_and_unit() -> None:
 
 
 @pytest.mark.parametrize(
-    "parse, reply",
+    ("parse", "reply"),
     [
         (parse_pressures, b"0,+1.0000E-03\r\n"),
         (parse_identification, b",\r\n"),
@@ -104,7 +104,7 @@ def test_acknowledgement() -> None:
 
 
 @pytest.mark.parametrize(
-    "call, pairs, expected",
+    ("call", "pairs", "expected"),
     [
         (lambda d: d.pressure_gauge_reading(), two_step(b"PR1", b"0,+1.2300E-03"), Reading(1.23e-3)),
         (
@@ -144,7 +144,7 @@ def test_commands(call, pairs, expected) -> None:
 
 
 @pytest.mark.parametrize(
-    "first, error",
+    ("first", "error"),
     [
         ([(b"PR1\r\n", NAK)], InstrumentReportedError),
         ([(b"PR1\r\n", b"")], InstrumentTimeout),
@@ -154,7 +154,7 @@ def test_commands(call, pairs, expected) -> None:
     ],
 )
 def test_errors_then_etx_resynchronises(first, error) -> None:
-    pairs = first + [(ETX, b"")] + two_step(b"PR1", b"0,+1.2300E-03")
+    pairs = [*first, (ETX, b""), *two_step(b"PR1", b"0,+1.2300E-03")]
     result = fails_then_recovers(TPG262, pairs, lambda d: d.pressure_gauge_reading(), error)
     assert result == Reading(1.23e-3)
 
@@ -162,7 +162,7 @@ def test_errors_then_etx_resynchronises(first, error) -> None:
 def test_tpg261_has_one_gauge() -> None:
     with pytest.raises(ValueError):
         scripted(TPG261, [], lambda d: d.pressure_gauge(2))
-    with pytest.raises(ValueError, match="gauges 1..2, not 0"):
+    with pytest.raises(ValueError, match=r"gauges 1..2, not 0"):
         scripted(TPG262, [], lambda d: d.pressure_gauge_reading(0))
 
 

@@ -21,7 +21,9 @@ from PyExpLabSys.drivers.polyscience_4100 import (
 from .conftest import fails_then_recovers, scripted
 
 
-@pytest.mark.parametrize("value, text", [(20, "020"), (20.5, "020.5"), (5, "005"), (-5, "-05"), (100, "100")])
+@pytest.mark.parametrize(
+    ("value", "text"), [(20, "020"), (20.5, "020.5"), (5, "005"), (-5, "-05"), (100, "100")]
+)
 def test_format_setpoint(value, text) -> None:
     assert format_setpoint(value) == text
 
@@ -45,7 +47,7 @@ def test_pure_parsers() -> None:
 
 
 @pytest.mark.parametrize(
-    "call, request_, reply, expected",
+    ("call", "request_", "reply", "expected"),
     [
         (lambda d: d.read_temperature_reading(), b"RT\r", b"+023.4\r", Reading(23.4)),
         (lambda d: d.read_temperature(), b"RT\r", b"+023.4\r", 23.4),
@@ -72,7 +74,7 @@ def test_commands(call, request_, reply, expected) -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, error",
+    ("reply", "error"),
     [
         (b"?\r", InstrumentReportedError),
         (b"", InstrumentTimeout),

@@ -156,8 +156,8 @@ def test_omega_echo_mismatch_is_garbled() -> None:
 
 def test_setpoints_round_trip_through_the_models() -> None:
     from PyExpLabSys.drivers.mks_937b import Mks937b
-    from PyExpLabSys.drivers.polyscience_4100 import Polyscience4100
     from PyExpLabSys.drivers.pfeiffer import TPG262
+    from PyExpLabSys.drivers.polyscience_4100 import Polyscience4100
 
     with start_simulator("mksg") as sim, MksGSeries(sim.port, timeout=TIMEOUT) as mfc:
         assert mfc.set_flow(42.5) is True

@@ -50,7 +50,7 @@ def test_port_defaults_come_from_the_driver() -> None:
 
 
 def test_unknown_names_and_readings_are_named() -> None:
-    with pytest.raises(KeyError, match="unknown driver 'tpg999'; known: .*tpg261"):
+    with pytest.raises(KeyError, match=r"unknown driver 'tpg999'; known: .*tpg261"):
         driver_entry("tpg999")
     with pytest.raises(
         ValueError, match="has no method 'read_unit' among its declared readings: read_temperature"
@@ -71,7 +71,7 @@ def test_register_rejects_bad_entries() -> None:
         register("omega", "PyExpLabSys.drivers.omega_cni:ISeries")
     with pytest.raises(ValueError, match="lower-case"):
         register("Omega2", "PyExpLabSys.drivers.omega_cni:ISeries")
-    with pytest.raises(ValueError, match="package.module:Class"):
+    with pytest.raises(ValueError, match=r"package.module:Class"):
         register("omega2", "PyExpLabSys.drivers.omega_cni.ISeries")
 
 

@@ -58,7 +58,7 @@ def test_parse_reply() -> None:
 
 
 @pytest.mark.parametrize(
-    "text, reading",
+    ("text", "reading"),
     [
         ("1.230E-07", Reading(1.23e-7)),
         ("7.600E+02", Reading(760.0)),
@@ -164,7 +164,7 @@ def test_read_pressure_and_dump_on_a_script() -> None:
 
 
 @pytest.mark.parametrize(
-    "call, pairs, expected",
+    ("call", "pairs", "expected"),
     [
         (lambda x: x.read_pressure_unit(), [(b"#0013\r", b">01\r")], "mBar"),
         (lambda x: x.query("0F", address=0x1A), [(b"#1A0F\r", b">OPEN\r")], "OPEN"),
@@ -200,7 +200,7 @@ def test_read_all_user_label_skips_missing_gauges() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply, error",
+    ("reply", "error"),
     [
         (b"?FF\r", InstrumentReportedError),
         (b"", InstrumentTimeout),

@@ -181,7 +181,8 @@ def test_hold_delays_the_server_reply(server: MariaDBServer, proxy: FaultProxy) 
     assert wait_until(
         lambda: (
             server.query(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s AND INFO LIKE 'SELECT GET_LOCK%%'",
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                "WHERE ID = %s AND INFO LIKE 'SELECT GET_LOCK%%'",
                 (client_id,),
             )[0][0]
             == 1

@@ -22,6 +22,7 @@ import pytest
 from PyExpLabSys.testing import galera_cluster
 from PyExpLabSys.testing.galera_cluster import GaleraCluster, GaleraNode
 from PyExpLabSys.testing.mariadb_server import MariaDBUnavailable
+
 from ..conftest import DATABASE, LOGGER_PASSWORD, LOGGER_USER
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.galera]
@@ -38,7 +39,7 @@ def report(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
         with capsys.disabled():
             print(f"\ngalera: {what}: {seconds:.2f} s", end="")
 
-    yield _report
+    return _report
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def cluster(galera: GaleraCluster, report: object) -> Iterator[GaleraCluster]:
     """The session's cluster with 3 Synced nodes, healed again after the test."""
     galera.heal()
     yield galera
-    report("heal after the test", galera.heal())  # type: ignore[operator]
+    report("heal after the test", galera.heal())
 
 
 def labuser(node: GaleraNode) -> pymysql.connections.Connection:
@@ -106,9 +107,9 @@ def test_cluster_forms_three_synced_primary_nodes(cluster: GaleraCluster, report
     assert cluster.hosts == ",".join(f"127.0.0.1:{n.port}" for n in cluster.nodes)
     assert cluster.nodes[0].query("SELECT @@wsrep_on, @@binlog_format")[0] == (1, "ROW")
     assert cluster.start_seconds is not None
-    report("cluster start (3 nodes, 2 joined by SST)", cluster.start_seconds)  # type: ignore[operator]
+    report("cluster start (3 nodes, 2 joined by SST)", cluster.start_seconds)
     for node in cluster.nodes:
-        report(f"  {node.name} start", node.start_seconds)  # type: ignore[operator]
+        report(f"  {node.name} start", node.start_seconds)
 
 
 def test_row_written_on_node1_is_read_on_node3(cluster: GaleraCluster) -> None:
@@ -123,11 +124,11 @@ def test_kill9_survivors_stay_primary_and_restart_rejoins_by_ist(
     victim, *survivors = cluster.nodes  # node1 bootstrapped the cluster: it must rejoin, not bootstrap
     victim.kill()
     assert not victim.running
-    report("kill -9: survivors Primary with size 2 after", cluster.wait_synced(2, survivors))  # type: ignore[operator]
+    report("kill -9: survivors Primary with size 2 after", cluster.wait_synced(2, survivors))
     row = write_row(survivors[0])  # something the victim has to catch up on
     victim.restart()
     assert victim.last_state_transfer() == "IST"
-    report("restart after kill -9: Synced by IST in", victim.start_seconds)  # type: ignore[operator]
+    report("restart after kill -9: Synced by IST in", victim.start_seconds)
     cluster.wait_synced(3)
     assert read_row(victim, row) == (row, survivors[0].name)
 
@@ -135,11 +136,11 @@ def test_kill9_survivors_stay_primary_and_restart_rejoins_by_ist(
 def test_sigstop_longer_than_eviction_then_sigcont_rejoins(cluster: GaleraCluster, report: object) -> None:
     *others, frozen = cluster.nodes
     frozen.pause()
-    report("SIGSTOP: the others Primary with size 2 after", cluster.wait_synced(2, others))  # type: ignore[operator]
+    report("SIGSTOP: the others Primary with size 2 after", cluster.wait_synced(2, others))
     assert frozen.paused  # still frozen: it was evicted, not just slow
     row = write_row(others[0])
     frozen.resume()
-    report("SIGCONT: 3 nodes Synced again after", cluster.wait_synced(3))  # type: ignore[operator]
+    report("SIGCONT: 3 nodes Synced again after", cluster.wait_synced(3))
     assert read_row(frozen, row) == (row, others[0].name)
 
 
@@ -149,7 +150,7 @@ def lose_quorum(cluster: GaleraCluster, report: object) -> tuple[GaleraNode, lis
     for node in victims:
         node.kill()
     seconds = survivor.wait_for(lambda s: s.cluster_status != "Primary", "non-Primary", timeout=20)
-    report("two nodes killed: the survivor non-Primary after", seconds)  # type: ignore[operator]
+    report("two nodes killed: the survivor non-Primary after", seconds)
     with pytest.raises(pymysql.err.OperationalError) as caught:
         survivor.query("SELECT COUNT(*) FROM probe", database=DATABASE)
     assert caught.value.args[0] == ER_WSREP_NOT_PREPARED
@@ -160,7 +161,7 @@ def test_quorum_returns_when_the_killed_nodes_restart_together(
     cluster: GaleraCluster, report: object
 ) -> None:
     survivor, victims = lose_quorum(cluster, report)
-    report("both killed nodes restarted together: Synced in", cluster.restart_together(victims))  # type: ignore[operator]
+    report("both killed nodes restarted together: Synced in", cluster.restart_together(victims))
     cluster.wait_synced(3)
     row = write_row(survivor)
     assert read_row(victims[0], row) == (row, survivor.name)
@@ -169,19 +170,26 @@ def test_quorum_returns_when_the_killed_nodes_restart_together(
 def test_quorum_loss_and_pc_bootstrap(cluster: GaleraCluster, report: object) -> None:
     survivor, victims = lose_quorum(cluster, report)
     survivor.bootstrap_primary()
-    report("pc.bootstrap=YES: Primary with size 1 after", cluster.wait_synced(1, [survivor]))  # type: ignore[operator]
+    report("pc.bootstrap=YES: Primary with size 1 after", cluster.wait_synced(1, [survivor]))
     row = write_row(survivor)
-    report("then the two killed nodes restarted one after the other: 3 Synced after", cluster.heal())  # type: ignore[operator]
+    report("then the two killed nodes restarted one after the other: 3 Synced after", cluster.heal())
     assert all(node.last_state_transfer() == "IST" for node in victims)
     assert read_row(victims[-1], row) == (row, survivor.name)
 
 
 def test_cluster_teardown_leaves_no_process_or_directory() -> None:
-    with pytest.raises(RuntimeError, match="boom"):
+    seen: list[Path] = []
+
+    def fail_inside_the_cluster() -> None:
         with GaleraCluster(size=1) as small:
-            basedir, pid = small.basedir, small.nodes[0].pid
-            assert pid is not None and processes_using(basedir) == [pid]
+            seen.append(small.basedir)
+            pid = small.nodes[0].pid
+            assert pid is not None and processes_using(small.basedir) == [pid]
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside_the_cluster()
+    (basedir,) = seen
     assert not basedir.exists()
     assert processes_using(basedir) == []
 

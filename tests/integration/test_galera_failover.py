@@ -125,7 +125,7 @@ def test_loss_of_quorum_and_its_return(cluster, table, tmp_path):
 
 
 def test_a_node_rejoins_by_ist_while_the_logger_writes(cluster, table, tmp_path):
-    first, second, third = cluster.nodes
+    _first, _second, third = cluster.nodes
     run = start(table, cluster, tmp_path)
     third.kill()
     run.committed_more()

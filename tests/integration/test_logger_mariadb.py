@@ -52,7 +52,7 @@ def test_classic_usage_example(classic):
         want = [(t, v) for name, t, v in sent if name == codename]
         got = [(t, v) for name, t, v in stored if name == codename]
         assert [v for _, v in got] == [v for _, v in want]
-        for (t_got, _), (t_want, _) in zip(got, want):
+        for (t_got, _), (t_want, _) in zip(got, want, strict=True):
             assert abs(t_got - t_want) <= 0.51  # TIMESTAMP(0): rounded, not truncated
     status = logger.status()
     assert status.committed == 40 and status.queued == 0
@@ -195,3 +195,17 @@ def test_timeout_query_really_interrupts(mariadb):
     assert timeout_query(cursor, "SELECT SLEEP(20)", timeout_duration=0.5) is NONE_RESPONSE
     assert time.monotonic() - started < 3
     conn.close()
+
+
+def test_flush_returns_after_the_rows_are_in_the_table(classic):
+    """Read back from another connection right after flush(): every row is there."""
+    pressure = next(iter(classic.codenames))
+    logger = new_logger(classic)
+    logger.start()
+    try:
+        for value in range(1000):
+            logger.enqueue_point_now(pressure, float(value))
+        assert logger.flush(timeout=20) is True
+        assert classic.values(pressure) == [float(v) for v in range(1000)]
+    finally:
+        logger.stop(timeout=5)

@@ -6,7 +6,6 @@ import pytest
 
 from PyExpLabSys.backends.odbc import OdbcBackend, connection_string, odbc_error_code
 from PyExpLabSys.common.loggers import ContinuousLogger, StartupException
-
 from PyExpLabSys.service.config import load_config
 from PyExpLabSys.service.dbsetup import init_database
 
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.mariadb
 
 
 @pytest.mark.parametrize(
-    "message, code",
+    ("message", "code"),
     [
         ("[42S02] [ma-3.1.15][10.11.19-MariaDB]Table 'x.y' doesn't exist (1146) (SQLExecDirectW)", 1146),
         ("[HY000] [ma-3.1.15]Can't connect to server on '127.0.0.1' (115) (2002) (SQLDriverConnect)", 2002),

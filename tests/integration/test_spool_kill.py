@@ -92,20 +92,20 @@ def proxy(mariadb: MariaDBServer) -> Iterator[FaultProxy]:
 def test_killed_logger_loses_nothing_and_stores_nothing_twice(mariadb, proxy, engine, tmp_path, during):
     proxy.pass_through()
     table = make_classic_table(mariadb, engine, ("gauge", "thermo"))
-    config = dict(
-        table=table.table,
-        user=LOGGER_USER,
-        password=LOGGER_PASSWORD,
-        codenames=list(table.codenames),
-        host=proxy.listen_host,
-        port=proxy.port,
-        database=DATABASE,
-        spool=str(tmp_path / "spool.sqlite"),
-        dead_letters=str(tmp_path / "dead.jsonl"),
-        first=0,
-        count=0,
-        rate=200,
-    )
+    config = {
+        "table": table.table,
+        "user": LOGGER_USER,
+        "password": LOGGER_PASSWORD,
+        "codenames": list(table.codenames),
+        "host": proxy.listen_host,
+        "port": proxy.port,
+        "database": DATABASE,
+        "spool": str(tmp_path / "spool.sqlite"),
+        "dead_letters": str(tmp_path / "dead.jsonl"),
+        "first": 0,
+        "count": 0,
+        "rate": 200,
+    }
     first = Child(config)
     first.wait_for(lambda: len(first.enqueued) >= 200)
     if during == "outage":

@@ -112,7 +112,7 @@ def test_a_wrong_ca_fails_start_up_naming_the_file(server, other_ca):
 
 
 def test_a_wrong_host_name_fails_start_up_naming_the_host(server, pki):
-    with pytest.raises(StartupException, match="does not name host '127.0.0.1'"):
+    with pytest.raises(StartupException, match=r"does not name host '127.0.0.1'"):
         ContinuousLogger(
             "dateplots_x",
             LOGGER_USER,

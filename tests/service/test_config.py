@@ -71,7 +71,7 @@ def test_example_configs_are_valid(path):
 
 
 @pytest.mark.parametrize(
-    "old, new, message",
+    ("old", "new", "message"),
     [
         ('driver = "tpg26x"', 'driver = "tpg999"', "instruments[0].driver: unknown driver 'tpg999'; known: "),
         (
@@ -135,7 +135,9 @@ def test_each_mistake_is_named(tmp_path, old, new, message):
     assert message in problems(tmp_path, GOOD.replace(old, new, 1))
 
 
-@pytest.mark.parametrize("driver, cls", [("tpg261", "TPG261"), ("tpg262", "TPG262"), ("tpg26x", "TPG262")])
+@pytest.mark.parametrize(
+    ("driver", "cls"), [("tpg261", "TPG261"), ("tpg262", "TPG262"), ("tpg26x", "TPG262")]
+)
 def test_tpg_models_are_selectable(tmp_path, driver, cls):
     config = load_config(write(tmp_path, GOOD.replace('driver = "tpg26x"', f'driver = "{driver}"')))
     assert config.instruments[0].driver == driver
@@ -151,7 +153,7 @@ def test_read_must_be_a_declared_reading(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (
             "[1, 2]",

@@ -23,7 +23,7 @@ def test_http_address_forms():
     assert parse_http_address("[::1]:0") == ("::1", 0)
     assert parse_http_address("localhost:9000") == ("localhost", 9000)
     for bad in ("", ":80", "127.0.0.1:", "host:http", "127.0.0.1:70000"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"must (be 'host:port'|end in a TCP port)"):
             parse_http_address(bad)
 
 
@@ -45,7 +45,7 @@ def test_another_address_only_when_written_out_with_a_warning(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "service, channel, message",
+    ("service", "channel", "message"),
     [
         ('http = "127.0.0.1:99999"', "", "service.http: must end in a TCP port 0..65535"),
         ("http = 8080", "", "service.http: must be a string, not an integer 8080"),

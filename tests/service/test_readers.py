@@ -10,9 +10,9 @@ from contextlib import ExitStack
 import pytest
 
 from PyExpLabSys.datalog.policies import RetryPolicy
+from PyExpLabSys.drivers.registry import DRIVERS, driver_entry
 from PyExpLabSys.service.config import ChannelConfig, InstrumentConfig
 from PyExpLabSys.service.readers import InstrumentReader, ReaderPolicy
-from PyExpLabSys.drivers.registry import DRIVERS, driver_entry
 from PyExpLabSys.simulators import SIMULATORS, start_simulator
 from PyExpLabSys.simulators.registry import reading_args
 

@@ -128,7 +128,7 @@ def test_service_end_to_end(mariadb, tmp_path, notify_socket):
         notify_socket.wait_for(lambda m: m.startswith("STATUS=running: 3/3 instruments reading"))
 
         def stored() -> dict[str, int]:
-            counts = {c: 0 for c in codenames}
+            counts = dict.fromkeys(codenames, 0)
             for codename, _, _ in table.rows():
                 counts[codename] += 1
             return counts

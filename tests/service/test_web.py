@@ -4,6 +4,7 @@ escaping and secrets; the snapshot it serves; the trend ring and the health rule
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import threading
 import time
@@ -162,7 +163,7 @@ def test_healthz_ok_and_each_reason(page):
 def test_metrics_when_prometheus_client_is_there_and_when_not(page, monkeypatch):
     snap = _snapshot(committed=7, batches=2)
     snap["instruments"][0]["channels"][0].update(reads=3, points=2, errors=0, not_ok=0, last_read_time=NOW)
-    status, headers, body = request(page(snap), "GET", "/metrics")
+    status, _headers, body = request(page(snap), "GET", "/metrics")
     assert status == 200 and b"pyexplabsys_logger_committed_total 7.0" in body
     monkeypatch.setattr(web, "metrics_available", lambda: False)
     status, _, body = request(page(snap), "GET", "/metrics")
@@ -282,7 +283,7 @@ def test_trend_ring_is_bounded_spaced_and_bucketed():
     series = ring.series(NOW, buckets=1000)["p"]["points"]
     assert len(ring._rings["p"]) == 101  # bounded: span / step + 1
     times = [t for t, _ in series]
-    assert times[0] >= NOW - 100 and all(b - a >= 1.0 for a, b in zip(times, times[1:]))
+    assert times[0] >= NOW - 100 and all(b - a >= 1.0 for a, b in itertools.pairwise(times))
     few = ring.series(NOW, buckets=10)["p"]["points"]
     assert len(few) == 10 and few[0][1] < few[-1][1]
     ring.record(_snapshot())

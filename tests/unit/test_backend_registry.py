@@ -88,7 +88,7 @@ def test_the_new_backends_options_are_validated_from_its_entry(tmp_path, toy):
     problems = caught.value.problems
     assert "database.shelf: must be > 0, not 0" in problems
     assert any(p.startswith("database.shelves: unknown key (did you mean 'shelf'?)") for p in problems)
-    with pytest.raises(ConfigError, match="database.shelf: missing: the toy backend needs a shelf number"):
+    with pytest.raises(ConfigError, match=r"database.shelf: missing: the toy backend needs a shelf number"):
         load_config(write(tmp_path, 'backend = "toy"\ntable = "t"\n'))
 
 
@@ -142,5 +142,5 @@ def test_tls_settings_in_the_service_config(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, body + 'ssl_cert = "client.pem"\n'))
     assert "database: ssl_cert and ssl_key go together: give both or neither" in caught.value.problems
-    with pytest.raises(ConfigError, match="ssl_ca: no such file: .*missing.pem"):
+    with pytest.raises(ConfigError, match=r"ssl_ca: no such file: .*missing.pem"):
         load_config(write(tmp_path, body.replace("ca.pem", "missing.pem")))

@@ -46,7 +46,7 @@ def test_relative_from_zero_logs_any_change():
 
 def test_heartbeat_logs_a_flat_signal_every_max_interval():
     criterion = LinearCriterion(1.0, max_interval=10.0)
-    readings = [(t, 5.0) for t in range(0, 31)]
+    readings = [(t, 5.0) for t in range(31)]
     assert [t for t, _ in logged(criterion, readings)] == [0, 10, 20, 30]
 
 
@@ -88,12 +88,12 @@ def test_every_reading_logs_everything_but_none():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    ("kwargs", "message"),
     [
-        (dict(kind="cubic"), "unknown criterion 'cubic'"),
-        (dict(kind="linear", threshold=-1), "threshold must be"),
-        (dict(kind="relative", threshold=math.nan), "threshold must be"),
-        (dict(kind="linear", max_interval=0), "max_interval must be > 0"),
+        ({"kind": "cubic"}, "unknown criterion 'cubic'"),
+        ({"kind": "linear", "threshold": -1}, "threshold must be"),
+        ({"kind": "relative", "threshold": math.nan}, "threshold must be"),
+        ({"kind": "linear", "max_interval": 0}, "max_interval must be > 0"),
     ],
 )
 def test_make_criterion_rejects_nonsense(kwargs, message):

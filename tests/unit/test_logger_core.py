@@ -15,12 +15,12 @@ from decimal import Decimal
 
 import pytest
 
-from PyExpLabSys.testing.plugin import MockDatabase
 from PyExpLabSys.common.loggers import ContinuousLogger, StartupException
 from PyExpLabSys.datalog.buffer import RamBuffer
 from PyExpLabSys.datalog.logger import LoggerStoppedError
 from PyExpLabSys.datalog.points import UnknownCodenameError
 from PyExpLabSys.datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
+from PyExpLabSys.testing.plugin import MockDatabase
 
 FAST = Timeouts(connect=0.2, read=0.2, write=0.2, query=0.2, startup=0.3)
 QUICK_RETRY = RetryPolicy(first_delay=0.001, base_delay=0.005, max_delay=0.02)
@@ -70,7 +70,7 @@ def test_malformed_point_raises_value_error(db, point):
 def test_value_that_is_not_a_number_raises_type_error(db, value):
     logger = make_logger(db)
     logger.enqueue_point_now("a", 1.0)
-    with pytest.raises(TypeError, match="real number|cannot be stored"):
+    with pytest.raises(TypeError, match=r"real number|cannot be stored"):
         logger.enqueue_point_now("a", value)
     with pytest.raises(TypeError):
         logger.enqueue_point("a", (time.time(), value))
@@ -108,7 +108,7 @@ def test_real_numbers_of_other_types_are_accepted(db, value):
 
 
 @pytest.mark.parametrize(
-    "policy, stored",
+    ("policy", "stored"),
     [("null", [1.0, None, None, 2.0]), ("drop", [1.0, 2.0])],
 )
 def test_non_finite_policy(db, policy, stored):
@@ -284,7 +284,7 @@ def test_buffer_peek_does_not_remove_until_ack():
     buffer.ack(2)
     buffer.append(5)
     assert buffer.peek(10) == [2, 3, 4, 5]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot acknowledge 5 points, only 4 in flight"):
         buffer.ack(5)
     assert buffer.oldest() == 2
 
@@ -300,10 +300,15 @@ def test_retry_policy_backs_off_with_full_jitter():
 
 
 @pytest.mark.parametrize(
-    "make", [lambda: RetryPolicy(multiplier=0.5), lambda: Timeouts(read=0), lambda: BatchPolicy(max_points=0)]
+    ("make", "message"),
+    [
+        (lambda: RetryPolicy(multiplier=0.5), "RetryPolicy.multiplier must be >= 1"),
+        (lambda: Timeouts(read=0), "Timeouts.read must be > 0"),
+        (lambda: BatchPolicy(max_points=0), "BatchPolicy.max_points must be >= 1"),
+    ],
 )
-def test_policies_reject_nonsense(make):
-    with pytest.raises(ValueError):
+def test_policies_reject_nonsense(make, message):
+    with pytest.raises(ValueError, match=message):
         make()
 
 
@@ -328,3 +333,45 @@ def test_poison_point_is_isolated_and_dead_lettered(db, tmp_path):
     assert "forbidden" in record["reason"]
     # after the poison point, batches grow back to full size
     assert logger._drain.limit == BatchPolicy().max_points
+
+
+# -- flush ----------------------------------------------------------------------------------
+
+
+def test_flush_returns_once_the_points_are_stored(db):
+    logger = make_logger(db)
+    logger.start()
+    try:
+        for value in range(500):
+            logger.enqueue_point_now("a", float(value))
+        assert logger.flush(timeout=10) is True
+        assert db.values("a") == [float(v) for v in range(500)]  # read back: stored
+    finally:
+        logger.stop()
+
+
+def test_flush_is_false_while_the_database_is_unreachable_then_true(db):
+    logger = make_logger(db)
+    logger.start()
+    try:
+        with db.outage():
+            logger.enqueue_point_now("a", 1.0)
+            started = time.monotonic()
+            assert logger.flush(timeout=0.5) is False
+            assert 0.45 <= time.monotonic() - started < 3
+            assert db.values("a") == []
+        assert logger.flush(timeout=10) is True
+        assert db.values("a") == [1.0]
+        logger.wait_for_queue_to_empty()  # PyExpLabSys's name: nothing left, returns at once
+    finally:
+        logger.stop()
+
+
+def test_flush_before_start_and_after_stop(db):
+    logger = make_logger(db)
+    assert logger.flush(timeout=0.1) is True  # nothing queued
+    logger.enqueue_point_now("a", 1.0)
+    assert logger.flush(timeout=0.1) is False  # queued, and nothing delivers before start()
+    logger.start()
+    assert logger.stop(timeout=5).delivered_all
+    assert logger.flush() is True

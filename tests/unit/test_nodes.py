@@ -13,7 +13,7 @@ from ..conftest import ONE_GAUGE_TOML
 
 
 @pytest.mark.parametrize(
-    "hosts, want",
+    ("hosts", "want"),
     [
         ("db1", [Node("db1", 3306)]),
         ("db1:3307,db2, db3:1", [Node("db1", 3307), Node("db2", 3306), Node("db3", 1)]),
@@ -26,7 +26,7 @@ def test_parse_nodes(hosts, want):
 
 
 @pytest.mark.parametrize(
-    "hosts, message",
+    ("hosts", "message"),
     [
         ("db1,,db2", "not a database host: ''"),
         ("db1:port", "not a database host: 'db1:port'"),

@@ -8,7 +8,7 @@ from PyExpLabSys.backends.sqltext import quote_identifier, render_rows
 
 
 @pytest.mark.parametrize(
-    "stamp, precision, literal",
+    ("stamp", "precision", "literal"),
     [
         (1700000000.4, 0, "2023-11-14 22:13:20"),
         (1700000000.6, 0, "2023-11-14 22:13:21"),  # rounded, not truncated

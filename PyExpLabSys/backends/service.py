@@ -1,0 +1,207 @@
+"""A backend that hands points to the logging service over its Unix socket.
+
+``ContinuousLogger(..., service="/run/pyexplabsys-logger/<setup>/points.sock")`` (or the
+environment variable ``PYEXPLABSYS_LOGGER_SOCKET``) builds a logger whose backend is
+this one: the script keeps its code and its enqueue path (a ``deque.append``), and the
+logger's thread sends batches to the service instead of a database. A batch counts as
+delivered once the service says it is durable (in the service's spool), so the script
+keeps every point until then and resends after the service restarts; the service drops
+what it already holds (it keeps each client's position with its points).
+
+A client started before the service waits for it: the codenames are numbered locally,
+the points queue, and ``status().last_error`` says that the service is awaited. A
+codename the service does not allow (``[service] client_codenames``) is refused at the
+constructor when the service is up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .base import (
+    Backend,
+    BackendSettings,
+    Capabilities,
+    CodenameError,
+    ConnectionFailed,
+    OutcomeUnknown,
+    Point,
+)
+from .points_protocol import FrameError, FrameReader, encode
+
+LOG = logging.getLogger(__name__)
+
+__all__ = ["ServiceBackend"]
+
+#: How long the service may take to make a batch durable (a group commit or two).
+DURABLE_WAIT = 10.0
+
+
+class ServiceBackend(Backend):
+    """The logging service on this PC, reached through its points socket."""
+
+    capabilities = Capabilities(reconcile="the service's position", resolves_offline=True)
+
+    def __init__(self, path: str, table: str = "", timeout: float = DURABLE_WAIT) -> None:
+        self.path = str(path)
+        self.table = table
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._reader = FrameReader()
+        self._codenames: list[str] = []
+        self._next_seq = 0  # the service's position in this client's stream
+        self._tokens = itertools.count(1)
+        # Names this client's stream at the service (a spool keeps a lasting one).
+        self._logger_id = f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+    @classmethod
+    def from_settings(cls, settings: BackendSettings) -> ServiceBackend:
+        backend = cls(settings.options["socket"], settings.table)
+        if settings.logger_id:
+            backend._logger_id = settings.logger_id
+        return backend
+
+    def describe(self) -> str:
+        return f"logging service at {self.path}"
+
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
+    # -- the connection ---------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Connect and say hello; CodenameError when the service refuses the codenames."""
+        self.close()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.path)
+            self._sock, self._reader = sock, FrameReader()
+            self._send({"hello": {"client": self.logger_id, "codenames": self._codenames}})
+            answer = self._receive()
+        except OSError as error:
+            self.close()
+            sock.close()
+            raise ConnectionFailed(
+                f"waiting for the service at {self.path}: {error.strerror or error}"
+            ) from None
+        if "refused" in answer:
+            self.close()
+            raise CodenameError(f"the service at {self.path} refused: {answer['refused']}")
+        self._next_seq = int(answer["welcome"]["next"])
+        LOG.info(
+            "connected to the service at %s (it holds this client's points before %d)",
+            self.path,
+            self._next_seq,
+        )
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                LOG.debug("error while closing", exc_info=True)
+
+    def interrupt(self) -> None:
+        sock = self._sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._sock is None:
+            raise ConnectionFailed("not connected")
+        self._sock.sendall(encode(message))
+
+    def _receive(self) -> dict[str, Any]:
+        """The next message from the service (OSError when the line breaks)."""
+        sock = self._sock
+        if sock is None:
+            raise ConnectionFailed("not connected")
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionResetError("the service closed the connection")
+            try:
+                messages = self._reader.feed(data)
+            except FrameError as error:
+                raise ConnectionResetError(f"the service sent a broken frame: {error}") from None
+            if messages:
+                if len(messages) > 1:
+                    raise ConnectionResetError("the service answered more than was asked")
+                return messages[0]
+
+    # -- the logger's operations ------------------------------------------------------
+
+    def resolve_codenames(self, codenames: Iterable[str]) -> dict[str, int]:
+        """Number the codenames locally; the service checks them at the hello (now, when
+        it is up: CodenameError for one it does not allow)."""
+        wanted = list(codenames)
+        new = [name for name in dict.fromkeys(wanted) if name not in self._codenames]
+        self._codenames.extend(new)
+        if self._sock is None or new:  # a (new) hello names them all
+            try:
+                self.connect()
+            except ConnectionFailed as error:
+                LOG.warning("%s; points wait in this process until it answers", error)
+            except CodenameError:
+                del self._codenames[len(self._codenames) - len(new) :]
+                raise
+        return {name: self._codenames.index(name) for name in wanted}
+
+    def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: Any = None) -> None:
+        """Send the batch; return once the service says it is durable."""
+        sent = False
+        try:
+            self._send({"batch": {"first": first_seq, "points": [list(p) for p in points]}})
+            sent = True
+            deadline = time.monotonic() + self.timeout
+            while self._next_seq < first_seq + len(points):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the service did not acknowledge the batch in time")
+                answer = self._receive()
+                if "ack" in answer:
+                    self._next_seq = max(self._next_seq, int(answer["ack"]))
+        except (OSError, TimeoutError) as error:
+            self.close()
+            text = f"service at {self.path}: {error}"
+            raise (OutcomeUnknown if sent else ConnectionFailed)(
+                text, timed_out=isinstance(error, TimeoutError)
+            ) from None
+
+    def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
+        """After a lost acknowledgement, on a new connection: how much of the batch the
+        service holds (its position, told at the hello)."""
+        return max(0, min(len(points), self._next_seq - first_seq))
+
+    def settle(self, timeout: float | None) -> bool:
+        """Ask the service to commit everything it holds; its answer (``flush()``)."""
+        token = next(self._tokens)
+        try:
+            self._send({"flush": {"token": token, "timeout": timeout}})
+            if self._sock is not None:
+                self._sock.settimeout(None if timeout is None else timeout + self.timeout)
+            while True:
+                answer = self._receive()
+                if answer.get("flushed", {}).get("token") == token:
+                    return bool(answer["flushed"]["ok"])
+        except (OSError, TimeoutError):
+            self.close()
+            return False
+        finally:
+            if self._sock is not None:
+                self._sock.settimeout(self.timeout)
+
+    def create_tables(self, descriptions: Mapping[str, str], **layout: Any) -> dict[str, int]:
+        raise CodenameError("the service's own init-db creates the tables")
