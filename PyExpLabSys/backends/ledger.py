@@ -14,13 +14,21 @@ writes the statements and keeps the pruning schedule; the backend runs them.
 
 from __future__ import annotations
 
+import socket
+import uuid
 from collections import deque
 
 from .sqltext import quote_identifier
 
-__all__ = ["KEEP_NEWEST", "LEDGER_TABLE", "PRUNE_EVERY", "BatchLedger"]
+__all__ = ["KEEP_NEWEST", "LEDGER_TABLE", "PRUNE_EVERY", "BatchLedger", "default_logger_id"]
 
-#: The table that records committed batches (InnoDB data tables only).
+
+def default_logger_id(table: str) -> str:
+    """A name for this logger's batches: host, table and a random part (<= 64 chars)."""
+    return f"{socket.gethostname()[:24]}:{table[:24]}:{uuid.uuid4().hex[:12]}"
+
+
+#: The table that records committed batches (InnoDB and SQLite data tables).
 LEDGER_TABLE = "pyexplabsys_ledger"
 #: Every so many batches, ledger rows of acknowledged batches are deleted.
 PRUNE_EVERY = 1000

@@ -19,9 +19,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
-import socket
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -39,7 +37,7 @@ from .base import (
     map_codenames,
 )
 from .deadline import DeadlineGuard
-from .ledger import LEDGER_TABLE, BatchLedger
+from .ledger import LEDGER_TABLE, BatchLedger, default_logger_id
 from .mysql_errors import CR, ER, classify_code
 from .nodes import Node, NodeRing
 from .readback import Watermark
@@ -57,11 +55,6 @@ __all__ = ["SQLBackend", "default_logger_id"]
 #: certification conflict (1213), a lock wait. Moving on would spread a fleet over the
 #: nodes, where their writes to one table conflict all the more.
 STAY_ON_NODE = frozenset({ER.LOCK_DEADLOCK, ER.LOCK_WAIT_TIMEOUT})
-
-
-def default_logger_id(table: str) -> str:
-    """A name for this logger's batches: host, table and a random part (<= 64 chars)."""
-    return f"{socket.gethostname()[:24]}:{table[:24]}:{uuid.uuid4().hex[:12]}"
 
 
 class SQLBackend(Backend):

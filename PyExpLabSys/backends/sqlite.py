@@ -12,17 +12,21 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .base import (
     Backend,
     BackendSettings,
     BatchRejected,
+    Capabilities,
     ConnectionFailed,
     MayHeal,
+    OutcomeUnknown,
     Point,
     describe_error,
     map_codenames,
 )
+from .ledger import BatchLedger, default_logger_id
 from .sqltext import quote_identifier
 
 LOG = logging.getLogger(__name__)
@@ -31,9 +35,14 @@ __all__ = ["SQLiteBackend", "create_tables"]
 
 
 class SQLiteBackend(Backend):
-    """Writes points into ``table`` of an SQLite file."""
+    """Writes points into ``table`` of an SQLite file.
+
+    Each batch has its ledger row (:mod:`.ledger`) in the same transaction, as on
+    InnoDB: a batch that a killed logger committed but could not acknowledge in its
+    spool is recognised when it is sent again, and not stored twice."""
 
     time_range = (1.0, 253402300799.0)  # REAL unix seconds: up to year 9999
+    capabilities = Capabilities(reconcile="ledger")
 
     def __init__(
         self,
@@ -49,6 +58,7 @@ class SQLiteBackend(Backend):
         self._descriptions_sql = quote_identifier(descriptions_table)
         self.timeout = timeout
         self._conn: sqlite3.Connection | None = None
+        self._ledger = BatchLedger(default_logger_id(table))
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> SQLiteBackend:
@@ -56,6 +66,20 @@ class SQLiteBackend(Backend):
 
     def describe(self) -> str:
         return f"SQLite {self.path}:{self.table}"
+
+    @property
+    def logger_id(self) -> str:
+        return self._ledger.logger_id
+
+    def resume(self, logger_id: str, checkpoint: Mapping[str, Any]) -> None:
+        self._ledger.rename(logger_id)
+
+    def keep_ledger_from(self, seq: float) -> None:
+        self._ledger.keep_from(seq)
+
+    def _ledger_sql(self, statement: tuple[str, tuple[Any, ...]]) -> tuple[str, tuple[Any, ...]]:
+        """A ledger statement with SQLite's parameter marker."""
+        return statement[0].replace("%s", "?"), statement[1]
 
     def create_tables(self, descriptions: Mapping[str, str], **layout: object) -> dict[str, int]:
         ids = create_tables(self.path, self.table, descriptions, self.descriptions_table, descriptions)
@@ -81,6 +105,15 @@ class SQLiteBackend(Backend):
         if found is None:
             conn.close()
             raise MayHeal(f"table {self.table} does not exist in {self.path}")
+        try:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._ledger.table_sql} (logger_id TEXT NOT NULL, "
+                "first_seq INTEGER NOT NULL, points INTEGER NOT NULL, committed_at REAL, "
+                "PRIMARY KEY (logger_id, first_seq))"
+            )
+        except sqlite3.Error as error:
+            conn.close()
+            raise MayHeal(f"cannot create the ledger in {self.path}: {describe_error(error)}") from None
         self._conn = conn
 
     def close(self) -> None:
@@ -128,16 +161,40 @@ class SQLiteBackend(Backend):
 
     def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: object = None) -> None:
         conn = self._require()
+        in_ledger = False
         try:
             with conn:  # one transaction: commit on success, rollback on error
+                in_ledger = True
+                conn.execute(*self._ledger_sql(self._ledger.record(first_seq, len(points))))
+                in_ledger = False
                 conn.executemany(
                     f"INSERT INTO {self._table_sql} (time, type, value) VALUES (?, ?, ?)",
                     [(t, type_id, v) for type_id, t, v in points],
                 )
+        except sqlite3.IntegrityError as error:
+            if in_ledger:  # committed before (by a run that was killed): settle it
+                raise OutcomeUnknown(f"batch {first_seq} is already in the ledger") from None
+            raise BatchRejected(describe_error(error)) from None
         except sqlite3.OperationalError as error:  # locked, disk full, read-only …
             raise MayHeal(describe_error(error)) from None
         except sqlite3.Error as error:
             raise BatchRejected(describe_error(error)) from None
+        below = self._ledger.committed(first_seq)
+        if below is not None:
+            try:
+                with conn:
+                    conn.execute(*self._ledger_sql(self._ledger.prune(below)))
+            except sqlite3.Error as error:  # pruning can wait for the next time
+                LOG.warning("could not prune the ledger: %s", describe_error(error))
+
+    def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
+        """The ledger says whether the batch of that name was committed (and its size:
+        after a restart it may be larger than ``points``)."""
+        try:
+            row = self._require().execute(*self._ledger_sql(self._ledger.lookup(first_seq))).fetchone()
+        except sqlite3.Error as error:
+            raise MayHeal(describe_error(error)) from None
+        return 0 if row is None else int(row[0])
 
     def _require(self) -> sqlite3.Connection:
         if self._conn is None:

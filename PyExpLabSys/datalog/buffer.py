@@ -53,9 +53,10 @@ class PointBuffer(Protocol):
     def stats(self) -> dict[str, Any]:
         """Extra figures for the logger's status (e.g. the spool's), by field name."""
 
-    def note_source(self, name: str, position: int) -> None:
-        """Points of source ``name`` (a client of the service) before ``position`` in
-        its own stream have been appended (any thread, after appending them)."""
+    def append_from(self, source: str, position: int, points: list[Any]) -> None:
+        """Append ``points`` of ``source`` (a client of the service), after which its
+        points before ``position`` in its own stream are all here; one step with respect
+        to what survives a crash (the points and the position, or neither)."""
 
     def durable_sources(self) -> dict[str, int]:
         """Each source's position before which its points survive a crash."""
@@ -128,8 +129,9 @@ class RamBuffer:
         """Nothing beyond the queue length: no spool."""
         return {}
 
-    def note_source(self, name: str, position: int) -> None:
-        """Nothing in RAM survives a crash: not recorded."""
+    def append_from(self, source: str, position: int, points: list[Any]) -> None:
+        """Nothing in RAM survives a crash: the position is not recorded."""
+        self._incoming.extend(points)
 
     def durable_sources(self) -> dict[str, int]:
         """Nothing in RAM survives a crash."""

@@ -310,10 +310,15 @@ class DataLogger(threading.Thread):
 
     # -- points of other sources (the service's clients) -------------------------------
 
-    def note_source(self, name: str, position: int) -> None:
-        """Points of source ``name`` before ``position`` in its stream were enqueued
-        (call after enqueueing them); the spool saves it with them."""
-        self._buffer.note_source(name, position)
+    def enqueue_from(self, source: str, position: int, points: list[tuple[Any, Any, Any]]) -> None:
+        """Queue ``(codename, unix time, value)`` points of ``source`` (a client of the
+        service), after which its points before ``position`` in its own stream are all
+        queued; the spool saves the points and the position together. Each point is
+        checked as ``enqueue_point`` checks it; a bad one raises and queues none."""
+        if not self._accepting:
+            raise LoggerStoppedError("the logger is stopped: the points were not queued")
+        checked = [self._validator.check(codename, stamp, value) for codename, stamp, value in points]
+        self._buffer.append_from(source, position, [p for p in checked if p is not None])
 
     def durable_sources(self) -> dict[str, int]:
         """Each source's position before which its points survive a crash (the spool's)."""

@@ -231,6 +231,7 @@ class SpoolBuffer:
         # Saved with the first group commit, before any point can have been delivered.
         self._checkpoint: dict[str, Any] = checkpoint if checkpoint is not None else spool.checkpoint
         self._sources: dict[str, int] = dict(spool.sources)
+        self._sources_lock = threading.Lock()  # append_from vs the group commit
         self._inflight = 0
         self._lock = threading.Lock()  # the window: drain vs flusher
         self.overflowed = 0
@@ -319,11 +320,10 @@ class SpoolBuffer:
     def flush(self) -> int:
         """One group commit: new points to disk, acknowledged ones deleted. Returns
         how many points were written."""
-        # The sources' marks first: each was noted after its points were appended, so
-        # every point a mark covers is in the batch taken next (or an earlier one).
-        sources = dict(self._sources)
-        popleft = self._incoming.popleft
-        batch = [popleft() for _ in range(len(self._incoming))]
+        with self._sources_lock:  # the sources' positions match the points taken
+            sources = dict(self._sources)
+            popleft = self._incoming.popleft
+            batch = [popleft() for _ in range(len(self._incoming))]
         spool = self.spool
         with self._lock:
             acked, checkpoint = self._acked, self._checkpoint
@@ -407,10 +407,12 @@ class SpoolBuffer:
             self.overflowed,
         )
 
-    def note_source(self, name: str, position: int) -> None:
-        """Points of source ``name`` before ``position`` in its stream have been
-        appended (any thread, after appending them); the next group commit saves it."""
-        self._sources[name] = position
+    def append_from(self, source: str, position: int, points: list[Any]) -> None:
+        """Append a source's points and its position at once: a group commit saves
+        both or neither, so a restarted service neither loses nor repeats them."""
+        with self._sources_lock:
+            self._incoming.extend(points)
+            self._sources[source] = position
 
     def durable_sources(self) -> dict[str, int]:
         """Each source's position before which its points are on disk."""

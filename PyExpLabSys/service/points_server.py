@@ -171,11 +171,9 @@ class PointsServer:
                 )
             fresh = points[skip:]
             self.stats["duplicates"] += min(skip, len(points))
-            for index, stamp, value in fresh:
-                self.logger.enqueue_point(codenames[index], (stamp, value))
             end = max(position, first + len(points))
+            self.logger.enqueue_from(client, end, [(codenames[i], t, v) for i, t, v in fresh])
             self._positions[client] = end
-            self.logger.note_source(client, end)
         self.stats["points"] += len(fresh)
         return end
 
