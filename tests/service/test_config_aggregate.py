@@ -144,3 +144,27 @@ def test_every_aggregation_problem_is_reported_at_once(tmp_path):
         f"{CH}.codenames.max: missing",
     ):
         assert part in message
+
+
+def test_the_readme_example_is_a_valid_channel(tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.rst").read_text(encoding="utf-8")
+    block = readme.split("instead of every reading::\n", 1)[1].split("\n\n", 1)[0]
+    lines = [line[4:] for line in block.splitlines() if line.strip() != "[[instruments.channels]]"]
+    head = BASE.split("[[instruments.channels]]")[0]
+    path = tmp_path / "readme.toml"
+    path.write_text(head + "[[instruments.channels]]\n" + "\n".join(lines) + "\n")
+    (channel,) = load_config(path).channels
+    assert channel.aggregation == AggregationPolicy(("mean", "min", "max"), window=10.0)
+    assert [name for _, name in channel.outputs] == [
+        "microreactor_pressure",
+        "microreactor_pressure_min",
+        "microreactor_pressure_max",
+    ]
+
+
+def test_a_reader_of_an_aggregated_channel_needs_a_point_sink(tmp_path):
+    from PyExpLabSys.service.readers import InstrumentReader
+
+    (instrument,) = load(tmp_path, GOOD).instruments
+    with pytest.raises(ValueError, match="gauge: channel\\(s\\) x_pressure aggregate: give point_sink="):
+        InstrumentReader(instrument, lambda codename, value: None)
