@@ -8,51 +8,35 @@ from pathlib import Path
 import pytest
 
 from PyExpLabSys.datalog.aggregation import AggregationPolicy
-from PyExpLabSys.service.config import ConfigError, load_config
+from PyExpLabSys.service.config import load_config
 from PyExpLabSys.service.dbsetup import init_database
 
-BASE = """
-[database]
-path = "x.sqlite"
-table = "dateplots_x"
+from .test_config import GOOD as PLAIN
+from .test_config import problems as config_problems
+from .test_config import write
 
-[[instruments]]
-name = "gauge"
-driver = "tpg26x"
-port = "/dev/ttyUSB0"
-
-[[instruments.channels]]
-codename = "x_pressure"
-read = "pressure_gauge"
-args = [1]
-interval = 0.05
-description = "Chamber pressure"
-{channel}
-
-[[instruments.channels]]
-codename = "x_pressure2"
-read = "pressure_gauge"
-args = [2]
-interval = 1
-"""
-
-GOOD = """aggregate = ["mean", "min", "max"]
+GOOD = """description = "Chamber pressure"
+aggregate = ["mean", "min", "max"]
 window = 1.0
 codenames = { max = "x_pressure_max", min = "x_pressure_min" }"""
 
 CH = "instruments[0].channels[0]"
 
 
-def load(tmp_path: Path, channel: str):
-    path = tmp_path / "setup.toml"
-    path.write_text(BASE.format(channel=channel))
-    return load_config(path)
+def with_keys(keys: str) -> str:
+    """test_config's good config with ``keys`` added to its first channel (x_pressure,
+    read every second; the second instrument's channel is x_temperature)."""
+    anchor = "threshold = 0.05\n"
+    assert anchor in PLAIN
+    return PLAIN.replace(anchor, anchor + keys + "\n", 1)
 
 
-def problems(tmp_path: Path, channel: str) -> str:
-    with pytest.raises(ConfigError) as info:
-        load(tmp_path, channel)
-    return str(info.value)
+def load(tmp_path: Path, keys: str):
+    return load_config(write(tmp_path, with_keys(keys)))
+
+
+def problems(tmp_path: Path, keys: str) -> str:
+    return config_problems(tmp_path, with_keys(keys))
 
 
 def test_an_aggregated_channel_stores_each_function_under_its_codename(tmp_path):
@@ -61,12 +45,12 @@ def test_an_aggregated_channel_stores_each_function_under_its_codename(tmp_path)
     assert channel.aggregation == AggregationPolicy(("mean", "min", "max"), window=1.0)
     assert channel.outputs == (("mean", "x_pressure"), ("min", "x_pressure_min"), ("max", "x_pressure_max"))
     # every codename is translated by the logger and registered by init-db
-    assert config.codenames == ["x_pressure", "x_pressure_min", "x_pressure_max", "x_pressure2"]
+    assert config.codenames == ["x_pressure", "x_pressure_min", "x_pressure_max", "x_temperature"]
     ids = init_database(config)
     assert set(ids) == set(config.codenames)
     assert channel.descriptions()["x_pressure_max"] == "Chamber pressure (max of 1 s windows)"
-    plain = config.instruments[0].channels[1]
-    assert plain.aggregation is None and plain.outputs == () and plain.all_codenames == ("x_pressure2",)
+    plain = config.instruments[1].channels[0]
+    assert plain.aggregation is None and plain.outputs == () and plain.all_codenames == ("x_temperature",)
 
 
 def test_count_windows_and_a_single_function(tmp_path):
@@ -101,7 +85,7 @@ def test_count_windows_and_a_single_function(tmp_path):
         (GOOD.replace("window = 1.0", "count = 2.5"), f"{CH}.count: must be an integer, not a number 2.5"),
         (
             GOOD.replace("window = 1.0", "window = 0.01"),
-            f"{CH}.window: 0.01 s is shorter than the channel's interval 0.05 s",
+            f"{CH}.window: 0.01 s is shorter than the channel's interval 1 s",
         ),
         (
             GOOD.replace('max = "x_pressure_max", ', ""),
@@ -118,8 +102,8 @@ def test_count_windows_and_a_single_function(tmp_path):
         (GOOD.replace('"x_pressure_max"', "3"), f"{CH}.codenames.max: must be a string, not an integer 3"),
         (GOOD.replace('"x_pressure_max"', '""'), f"{CH}.codenames.max: must be 1 to 128 printable"),
         (
-            GOOD.replace('"x_pressure_max"', '"x_pressure2"'),
-            "instruments[0].channels[1].codename: duplicate codename 'x_pressure2' "
+            GOOD.replace('"x_pressure_max"', '"x_temperature"'),
+            "instruments[1].channels[0].codename: duplicate codename 'x_temperature' "
             f"(also at {CH}.codenames.max)",
         ),
         (
@@ -150,7 +134,7 @@ def test_the_readme_example_is_a_valid_channel(tmp_path):
     readme = (Path(__file__).resolve().parents[2] / "README.rst").read_text(encoding="utf-8")
     block = readme.split("instead of every reading::\n", 1)[1].split("\n\n", 1)[0]
     lines = [line[4:] for line in block.splitlines() if line.strip() != "[[instruments.channels]]"]
-    head = BASE.split("[[instruments.channels]]")[0]
+    head = PLAIN.split("[[instruments.channels]]")[0]
     path = tmp_path / "readme.toml"
     path.write_text(head + "[[instruments.channels]]\n" + "\n".join(lines) + "\n")
     (channel,) = load_config(path).channels
@@ -165,6 +149,6 @@ def test_the_readme_example_is_a_valid_channel(tmp_path):
 def test_a_reader_of_an_aggregated_channel_needs_a_point_sink(tmp_path):
     from PyExpLabSys.service.readers import InstrumentReader
 
-    (instrument,) = load(tmp_path, GOOD).instruments
+    instrument = load(tmp_path, GOOD).instruments[0]
     with pytest.raises(ValueError, match="gauge: channel\\(s\\) x_pressure aggregate: give point_sink="):
         InstrumentReader(instrument, lambda codename, value: None)
