@@ -183,3 +183,31 @@ def test_20hz_channel_aggregated_to_1s_mean_min_max_across_a_pause(mock_database
     assert means[first_after] == pytest.approx(statistics.fmean(after), rel=1e-12, abs=0)
     snapshot = reader.snapshot()["channels"][0]["aggregate"]
     assert snapshot["windows"] == len(means) and set(snapshot["values"]) == set(config.codenames)
+
+
+def test_the_service_stores_the_windows_of_an_aggregated_channel(mock_database, tmp_path):
+    """The running service wires the readers' windows to the logger: every codename of
+    the channel gets points on the window grid, and the status shows the last window."""
+    from PyExpLabSys.service.runner import Service
+
+    text = CONFIG.format(port="sim://tpg26x/aggregated").replace("window = 1.0", "window = 0.25")
+    text += '\n[service]\nstate_directory = "state"\n'
+    config = parse_config(tomllib.loads(text), tmp_path / "agg.toml")
+    mock_database.declare(*config.codenames)
+    service = Service(config, environ={}, backend=mock_database.backend())
+    service.start()
+    try:
+        wait_until(
+            lambda: all(len(stored(mock_database, c)) >= 3 for c in config.codenames),
+            what="three windows of each codename",
+        )
+        snapshot = service.snapshot()
+    finally:
+        report = service.stop()
+    assert report.delivered_all
+    for codename in config.codenames:
+        for t in stored(mock_database, codename):
+            assert t == (math.floor(t / 0.25) + 0.5) * 0.25
+    (channel,) = snapshot["instruments"][0]["channels"]
+    assert set(channel["aggregate"]["values"]) == set(config.codenames)
+    assert channel["points"] >= 9 and channel["state"] == "fresh"
