@@ -16,7 +16,9 @@ Layout (see ``config/*.toml`` for complete examples)::
                         bytesize, parity, stopbits: only where they differ)
     [[instruments.channels]]
                         codename, interval, read, args, criterion, threshold,
-                        max_interval, low_compare, description, unit
+                        max_interval, low_compare, description, unit; aggregate
+                        (functions), window (seconds) or count (readings),
+                        codenames (a codename per function after the first)
 
 :func:`load_config` collects *every* problem in the file and raises one
 :class:`ConfigError` whose lines each name the file, the key and what is wrong.
@@ -43,6 +45,7 @@ from ..backends.registry import BackendEntry
 from ..backends.registry import build as build_backend
 from ..backends.registry import entry as backend_entry
 from ..backends.sqltext import quote_identifier
+from ..datalog.aggregation import FUNCTIONS, AggregationPolicy
 from ..datalog.criteria import CRITERION_KINDS, LoggingCriterion, make_criterion
 from ..datalog.policies import BatchPolicy, SpoolPolicy, Timeouts
 from ..drivers.base import SerialInstrument
@@ -182,7 +185,13 @@ class ServiceSettings:
 @dataclass(frozen=True)
 class ChannelConfig:
     """One logged quantity of an instrument: which method to call, how often, and when
-    a reading becomes a point."""
+    a reading becomes a point.
+
+    With ``aggregation`` the readings go into windows (:mod:`~..datalog.aggregation`)
+    and each function's result is stored under its own codename: ``codename`` for the
+    first function, ``codenames`` (function, codename) pairs for the others; the
+    criterion applies to each of them separately.
+    """
 
     codename: str
     interval: float
@@ -194,10 +203,33 @@ class ChannelConfig:
     low_compare: float | None = None
     description: str | None = None
     unit: str | None = None
+    aggregation: AggregationPolicy | None = None
+    codenames: tuple[tuple[str, str], ...] = ()
 
     def make_criterion(self) -> LoggingCriterion:
         """A fresh criterion object for this channel."""
         return make_criterion(self.criterion, self.threshold, self.max_interval, self.low_compare)
+
+    @property
+    def outputs(self) -> tuple[tuple[str, str], ...]:
+        """(function, codename) of each aggregate function, first function first; empty
+        for a channel that stores its readings."""
+        if self.aggregation is None:
+            return ()
+        return ((self.aggregation.functions[0], self.codename), *self.codenames)
+
+    @property
+    def all_codenames(self) -> tuple[str, ...]:
+        """Every codename this channel stores points under."""
+        return (self.codename, *(name for _, name in self.codenames))
+
+    def descriptions(self) -> dict[str, str]:
+        """Codename → description for ``init-db`` (an aggregate's function is named)."""
+        text = self.description or self.codename
+        if self.aggregation is None:
+            return {self.codename: text}
+        size = self.aggregation.describe().partition(" of ")[2]
+        return {name: f"{text} ({function} of {size})" for function, name in self.outputs}
 
 
 @dataclass(frozen=True)
@@ -246,8 +278,10 @@ class ServiceConfig:
 
     @property
     def codenames(self) -> list[str]:
-        """Every codename the service logs: its channels', then its clients'."""
-        return [channel.codename for channel in self.channels] + list(self.service.client_codenames)
+        """Every codename the service logs: its channels' (with their aggregates'), then
+        its clients'."""
+        channels = [name for channel in self.channels for name in channel.all_codenames]
+        return channels + list(self.service.client_codenames)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -388,9 +422,10 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     _check_unique(
         problems,
         [
-            (f"instruments[{i}].channels[{j}].codename", ch.codename)
+            (f"instruments[{i}].channels[{j}].{key}", name)
             for i, inst in enumerate(instruments)
             for j, ch in enumerate(inst.channels)
+            for key, name in (("codename", ch.codename), *((f"codenames.{f}", n) for f, n in ch.codenames))
         ]
         + [(f"service.client_codenames[{k}]", name) for k, name in enumerate(service.client_codenames)],
         "codename",
@@ -686,8 +721,8 @@ def _channel(r: _Reader, entry: DriverEntry | None) -> ChannelConfig | None:
     if not r.ok:
         return None
     codename = r.get("codename", str, None, required=True)
-    if codename is not None and not (0 < len(codename) <= 128 and codename.isprintable()):
-        r.fail("codename", f"must be 1 to 128 printable characters, not {codename!r}")
+    if codename is not None and (problem := _codename_problem(codename)):
+        r.fail("codename", problem)
     interval = r.get("interval", float, None, required=True)
     if interval is not None and not interval > 0:
         r.fail("interval", f"must be > 0 seconds, not {interval!r}")
@@ -713,9 +748,96 @@ def _channel(r: _Reader, entry: DriverEntry | None) -> ChannelConfig | None:
         r.fail("threshold", f"missing: criterion {kind!r} needs a threshold")
     if threshold < 0:
         r.fail("threshold", f"must be >= 0, not {threshold!r}")
+    aggregation, codenames = _aggregation(r, codename, interval)
     r.finish()
     if codename is None or interval is None or read is None:
         return None
     return ChannelConfig(
-        codename, interval, read, args, kind, threshold, max_interval, low_compare, description, unit
+        codename,
+        interval,
+        read,
+        args,
+        kind,
+        threshold,
+        max_interval,
+        low_compare,
+        description,
+        unit,
+        aggregation,
+        codenames,
     )
+
+
+def _codename_problem(codename: str) -> str | None:
+    if 0 < len(codename) <= 128 and codename.isprintable():
+        return None
+    return f"must be 1 to 128 printable characters, not {codename!r}"
+
+
+def _aggregation(
+    r: _Reader, codename: str | None, interval: float | None
+) -> tuple[AggregationPolicy | None, tuple[tuple[str, str], ...]]:
+    """A channel's ``aggregate``, ``window`` or ``count`` and ``codenames`` keys: the
+    policy and the (function, codename) pairs of the functions after the first."""
+    functions = r.get("aggregate", list)
+    window = r.positive("window", None)
+    count = r.get("count", int)
+    raw_codenames = r.get("codenames", dict, {})
+    if functions is None:
+        for key in ("window", "count", "codenames"):
+            if key in r.table:
+                r.fail(key, 'only with aggregate (e.g. aggregate = ["mean", "min", "max"])')
+        return None, ()
+    before = len(r.problems)
+    if not functions:
+        r.fail("aggregate", f"needs at least one function; choose from {', '.join(FUNCTIONS)}")
+    for name in functions:
+        if name not in FUNCTIONS:
+            r.fail("aggregate", f"unknown function {name!r}; choose from {', '.join(FUNCTIONS)}")
+    for name in sorted({n for n in functions if isinstance(n, str) and functions.count(n) > 1}):
+        r.fail("aggregate", f"function {name!r} is given more than once")
+    if count is not None and count <= 0:
+        r.fail("count", f"must be > 0 readings, not {count}")
+    if "window" in r.table and "count" in r.table:
+        r.fail("window", "give either window (seconds) or count (readings), not both")
+    elif "window" not in r.table and "count" not in r.table:
+        r.fail("aggregate", "needs window = seconds (tumbling, aligned to the clock) or count = readings")
+    elif window is not None and interval is not None and window < interval:
+        r.fail("window", f"{window:g} s is shorter than the channel's interval {interval:g} s")
+    codenames = _function_codenames(r, [n for n in functions if isinstance(n, str)], codename, raw_codenames)
+    if len(r.problems) > before or codename is None:
+        return None, ()
+    try:
+        policy = AggregationPolicy(tuple(functions), window, count)
+    except ValueError as error:
+        r.fail("aggregate", str(error))
+        return None, ()
+    return policy, codenames
+
+
+def _function_codenames(
+    r: _Reader, functions: list[str], codename: str | None, raw: dict[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    """The ``codenames`` table: a codename for every function after the first."""
+    c = _Reader(r.problems, r.key("codenames"), raw)
+    pairs: list[tuple[str, str]] = []
+    first = functions[0] if functions else None
+    for function in dict.fromkeys(functions[1:]):
+        name = c.get(function, str)
+        if name is None:
+            if function not in raw:
+                c.fail(function, f"missing: every function after the first ({first}) needs its own codename")
+            continue
+        problem = _codename_problem(name)
+        if problem:
+            c.fail(function, problem)
+        elif (function, name) not in pairs:
+            pairs.append((function, name))
+    for key in raw:
+        if key == first:
+            c.used.add(key)
+            c.fail(key, f"the first function is stored under codename {codename!r}; leave it out here")
+        elif key not in functions:
+            c.used.add(key)
+            c.fail(key, f"not a function of aggregate ({', '.join(functions)})")
+    return tuple(pairs)

@@ -18,5 +18,5 @@ __all__ = ["init_database"]
 
 def init_database(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """Create the tables if missing and register the codenames; returns codename → id."""
-    descriptions = {ch.codename: ch.description or ch.codename for ch in config.channels}
+    descriptions = {name: text for ch in config.channels for name, text in ch.descriptions().items()}
     return config.database.create_tables(descriptions, environ)

@@ -10,6 +10,15 @@ with back-off (:class:`~..datalog.policies.RetryPolicy`) when it is gone, or aft
 ``reopen_after`` consecutive errors ending in a time-out (a wedged adapter). A garbled
 reply needs no reopen: the driver drains and resynchronises the line before the next
 exchange. The reader never dies because an instrument did.
+
+A channel with ``aggregate`` feeds its readings (non-OK ones left out) into a
+:class:`~..datalog.aggregation.WindowAggregator`; each window it yields becomes one
+point per function, stamped with the window's time (its middle), each passing its own
+copy of the channel's criterion, handed to ``point_sink(codename, (time, value))``
+(normally ``DataLogger.enqueue_point``). A time window is closed by the first reading
+after its end, or by the reader's loop once the wall clock passed it (also while the
+instrument is failing). The window open when the reader stops is not stored: it holds
+part of a window only.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..datalog.aggregation import Window, WindowAggregator
+from ..datalog.criteria import LoggingCriterion
 from ..datalog.policies import RetryPolicy
 from ..drivers.base import (
     InstrumentError,
@@ -38,6 +49,7 @@ LOG = logging.getLogger(__name__)
 __all__ = ["ChannelState", "InstrumentReader", "ReaderPolicy"]
 
 Sink = Callable[[str, float], object]
+PointSink = Callable[[str, tuple[float, float]], object]
 
 
 @dataclass(frozen=True)
@@ -72,9 +84,14 @@ class ChannelState:
     last_read_time: float | None = None
     last_valid_time: float | None = None  # of last_value (a read may give no value)
     last_point_time: float | None = None
+    aggregator: WindowAggregator | None = None
+    #: Per aggregate codename: its criterion, and its last yielded value.
+    window_criteria: dict[str, LoggingCriterion] = field(default_factory=dict)
+    window_values: dict[str, float] = field(default_factory=dict)
+    last_window_time: float | None = None
 
     def snapshot(self) -> dict[str, Any]:
-        return {
+        snap = {
             "codename": self.config.codename,
             "reads": self.reads,
             "points": self.points,
@@ -85,6 +102,15 @@ class ChannelState:
             "last_valid_time": self.last_valid_time,
             "last_point_time": self.last_point_time,
         }
+        if self.aggregator is not None:
+            snap["aggregate"] = {
+                "windows": self.aggregator.windows,
+                "pending": self.aggregator.pending,
+                "left_out": self.aggregator.left_out,
+                "last_window_time": self.last_window_time,
+                "values": dict(self.window_values),
+            }
+        return snap
 
 
 @dataclass
@@ -106,16 +132,29 @@ class InstrumentReader(threading.Thread):
         policy: ReaderPolicy = ReaderPolicy(),
         opener: Callable[[], SerialInstrument] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        point_sink: PointSink | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        """``sink(codename, value)`` takes the readings of plain channels at the time of
+        the call; ``point_sink(codename, (time, value))`` the windows of aggregated ones
+        (required when there are any). ``clock`` paces the polling, ``wall_clock``
+        stamps the readings (both injectable for tests)."""
         super().__init__(name=f"reader-{config.name}", daemon=True)
         self.config = config
         self.sink = sink
         self.policy = policy
         self._open = opener or config.open
         self._clock = clock
+        self._wall_clock = wall_clock
+        self.point_sink = point_sink
         self._stop_event = threading.Event()
         self.driver: SerialInstrument | None = None
-        self.channels = [ChannelState(ch, ch.make_criterion()) for ch in config.channels]
+        self.channels = [_channel_state(ch, wall_clock) for ch in config.channels]
+        self._aggregated = [c for c in self.channels if c.aggregator is not None]
+        if self._aggregated and point_sink is None:
+            names = ", ".join(c.config.codename for c in self._aggregated)
+            raise ValueError(f"{config.name}: channel(s) {names} aggregate: give point_sink=")
         self._health = _Health()
         self._open_failures = 0
 
@@ -143,8 +182,22 @@ class InstrumentReader(threading.Thread):
                     self._stop_event.wait(1.0)
         finally:
             self._close()
+            for channel in self._aggregated:
+                assert channel.aggregator is not None
+                if channel.aggregator.pending:
+                    LOG.info(
+                        "%s: %s: the open window (%d readings) is not stored at stop",
+                        self.config.name,
+                        channel.config.codename,
+                        channel.aggregator.pending,
+                    )
 
     def _step(self) -> None:
+        if self._aggregated:
+            now = self._wall_clock()
+            for state in self._aggregated:
+                assert state.aggregator is not None
+                self._emit(state, state.aggregator.poll(now))
         if self.driver is None and not self._try_open():
             return
         channel = min(self.channels, key=lambda c: c.next_due)
@@ -189,7 +242,7 @@ class InstrumentReader(threading.Thread):
                 self._reopen_later()
             return
         channel.reads += 1
-        channel.last_read_time = time.time()
+        channel.last_read_time = read_time = self._wall_clock()
         if self._health.streak:
             LOG.info("%s: reading again after %d error(s)", self.config.name, self._health.streak)
             self._health.streak = 0
@@ -197,13 +250,32 @@ class InstrumentReader(threading.Thread):
         if value is None:
             channel.not_ok += 1
             LOG.debug("%s: %s gave no value: %r", self.config.name, config.codename, result)
-            return
-        channel.last_value = value
-        channel.last_valid_time = channel.last_read_time
-        if channel.criterion.check(value, channel.last_read_time):
+        else:
+            channel.last_value = value
+            channel.last_valid_time = read_time
+        if channel.aggregator is not None:
+            self._emit(channel, channel.aggregator.add(value, read_time))
+        elif value is not None and channel.criterion.check(value, read_time):
             self.sink(config.codename, value)
             channel.points += 1
             channel.last_point_time = channel.last_read_time
+
+    def _emit(self, channel: ChannelState, window: Window | None) -> None:
+        """Hand a closed window to ``point_sink``: one point per function, stamped with
+        the window's time, where that codename's criterion lets it through."""
+        if window is None:
+            return
+        assert self.point_sink is not None
+        channel.last_window_time = window.time
+        for function, codename in channel.config.outputs:
+            value = window.values.get(function)
+            if value is None:  # std of a window of one reading
+                continue
+            channel.window_values[codename] = value
+            if channel.window_criteria[codename].check(value, window.time):
+                self.point_sink(codename, (window.time, value))
+                channel.points += 1
+                channel.last_point_time = window.time
 
     def _failed(self, error: InstrumentError, opening: bool = False) -> None:
         health = self._health
@@ -245,6 +317,15 @@ class InstrumentReader(threading.Thread):
             "last_error": health.last_error,
             "channels": [channel.snapshot() for channel in self.channels],
         }
+
+
+def _channel_state(config: ChannelConfig, wall_clock: Callable[[], float]) -> ChannelState:
+    """A channel's state; an aggregated one gets its aggregator and a criterion per codename."""
+    state = ChannelState(config, config.make_criterion())
+    if config.aggregation is not None:
+        state.aggregator = WindowAggregator(config.aggregation, wall_clock)
+        state.window_criteria = {codename: config.make_criterion() for _, codename in config.outputs}
+    return state
 
 
 def _value(result: Any) -> float | None:

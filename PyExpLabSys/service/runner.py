@@ -125,7 +125,8 @@ class Service:
         self.logger.start()
         enqueue = self.logger.enqueue_point_now
         self.readers = [
-            InstrumentReader(inst, enqueue, self.reader_policy) for inst in self.config.instruments
+            InstrumentReader(inst, enqueue, self.reader_policy, point_sink=self.logger.enqueue_point)
+            for inst in self.config.instruments
         ]
         for reader in self.readers:
             reader.start()

@@ -187,3 +187,31 @@ def test_database_side_shows_what_the_logger_status_has(browser):
     assert facts["enqueue to commit p50"] == "250 ms" and facts["enqueue to commit max"] == "3.5 s"
     assert facts["oldest waiting"] == "12.0 s" and facts["last commit"] == "–"
     assert facts["backend"] == "mysql lab@db1:3306/cinfdata.t"
+
+
+def test_an_aggregated_channel_shows_its_last_window(browser):
+    """The card of an aggregated channel lists what its last window yielded, per codename."""
+    from PyExpLabSys.service.web import WebPage
+
+    from .test_web import StubSource, _snapshot
+
+    snapshot = _snapshot()
+    snapshot["instruments"][0]["channels"][0]["aggregate"] = {
+        "windows": 3,
+        "pending": 7,
+        "left_out": 0,
+        "last_window_time": snapshot["updated"] - 5,
+        "values": {"bench_flow": 1.5, "bench_flow_max": 2.25},
+    }
+    page_server = WebPage(StubSource(snapshot), "127.0.0.1", 0).start()
+    try:
+        page = browser.open(page_server.url)
+        text = page.wait_for(
+            "(() => { const n = document.querySelector('[data-codename=bench_flow] .aggregate');"
+            " return n ? n.textContent : null; })()",
+            timeout=15,
+            what="the aggregate line",
+        )
+    finally:
+        page_server.stop()
+    assert text.startswith("last window: bench_flow 1.5") and "bench_flow_max 2.25" in text

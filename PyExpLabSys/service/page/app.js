@@ -75,6 +75,11 @@ function card(instrument, ch) {
   node.append(el("div", "counts",
     instrument.name + " · age " + seconds(ch.age) + " · reads " + ch.reads +
     " · errors " + ch.errors + " · logged " + ch.points));
+  const windowed = ch.aggregate ? Object.entries(ch.aggregate.values) : [];
+  if (windowed.length) {  // an aggregated channel: the values its last window yielded
+    node.append(el("div", "aggregate", "last window: " +
+      windowed.map(([name, value]) => name + " " + num(value)).join(" · ")));
+  }
   if (ch.state !== "fresh" && instrument.last_error && instrument.error_streak) {
     node.append(el("div", "error", instrument.last_error));
   }
