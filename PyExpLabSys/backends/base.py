@@ -34,6 +34,7 @@ __all__ = [
     "Capabilities",
     "CodenameError",
     "ConnectionFailed",
+    "Contended",
     "MayHeal",
     "OutcomeUnknown",
     "SetupRejected",
@@ -75,6 +76,12 @@ class BatchRejected(BackendError):
 
 class MayHeal(BackendError):
     """The server refused for a reason that an operator may fix (table, privilege)."""
+
+
+class Contended(BackendError):
+    """The server rolled the whole batch back because another writer conflicted with it
+    (a deadlock, a Galera certification conflict): nothing is stored, and the
+    connection is fine; send the batch again soon."""
 
 
 class SetupRejected(MayHeal):

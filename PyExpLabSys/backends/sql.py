@@ -29,6 +29,7 @@ from .base import (
     BatchRejected,
     Capabilities,
     ConnectionFailed,
+    Contended,
     MayHeal,
     OutcomeUnknown,
     Point,
@@ -511,6 +512,11 @@ class SQLBackend(Backend):
             if in_ledger and self._error_code(error) == ER.DUP_ENTRY:
                 self._rollback()
                 raise OutcomeUnknown(f"batch {first_seq} is already in the ledger") from None
+            if self.transactional and self._error_code(error) in STAY_ON_NODE:
+                # InnoDB and Galera roll the whole transaction back: nothing is stored,
+                # and the connection is fine; send again on it.
+                self._rollback()
+                raise Contended(describe_error(error)) from None
             translated = self._failed(error, outcome_unknown=sent)
             if isinstance(translated, (BatchRejected, MayHeal)):
                 self._rollback()

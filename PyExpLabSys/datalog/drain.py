@@ -26,6 +26,7 @@ from ..backends.base import (
     Backend,
     BackendError,
     BatchRejected,
+    Contended,
     MayHeal,
     OutcomeUnknown,
 )
@@ -169,7 +170,7 @@ class Drain:
             self._failed(error)
         except BatchRejected as error:
             self._rejected(batch, error)
-        except BackendError as error:  # ConnectionFailed, MayHeal
+        except BackendError as error:  # ConnectionFailed, MayHeal, Contended
             self._failed(error)
         else:
             self._acknowledge(len(batch), batch[0][1])
@@ -309,6 +310,6 @@ class Drain:
             delay,
         )
         self._logged_outage = True
-        if not isinstance(error, (MayHeal, BatchRejected)):
+        if not isinstance(error, (MayHeal, BatchRejected, Contended)):
             self.backend.close()
         self.sleep(delay)

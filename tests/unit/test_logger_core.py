@@ -375,3 +375,29 @@ def test_flush_before_start_and_after_stop(db):
     logger.start()
     assert logger.stop(timeout=5).delivered_all
     assert logger.flush() is True
+
+
+def test_a_contended_batch_is_sent_again_on_the_same_connection():
+    """A deadlock or a Galera certification conflict rolls the batch back: resend it,
+    without reconnecting (a fleet would otherwise wander over the cluster's nodes)."""
+    from PyExpLabSys.backends.base import Contended
+    from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
+    from PyExpLabSys.datalog.logger import DataLogger
+
+    class ConflictOnce(MemoryBackend):
+        conflicts = 1
+
+        def insert_batch(self, first_seq, points, prepared=None):
+            if self.conflicts:
+                self.conflicts -= 1
+                raise Contended("(1213) Deadlock found when trying to get lock")
+            super().insert_batch(first_seq, points, prepared)
+
+    database = MemoryDatabase(["a"])
+    logger = DataLogger(ConflictOnce(database), ["a"], retry=QUICK_RETRY, timeouts=FAST)
+    logger.start()
+    logger.enqueue_point_now("a", 1.0)
+    assert logger.flush(timeout=5)
+    status = logger.status()
+    assert logger.stop().delivered_all
+    assert database.values("a") == [1.0] and status.reconnects == 0 and status.reconciled_batches == 0
