@@ -44,4 +44,5 @@ def test_upstream_example_script_runs_unchanged(mariadb, tmp_path):
     one = [v for t, v in rows if t == ids["dummy_sine_one"]]
     two = [v for t, v in rows if t == ids["dummy_sine_two"]]
     assert len(one) == len(two) == 10 and len(rows) == 20
-    assert [round(a + b, 2) for a, b in zip(one, two, strict=True)] == [0.0] * 10  # sin(t) + sin(t + pi)
+    # sin(t) + sin(t' + pi) with t' read a moment after t: close to 0 (50 ms apart at most)
+    assert all(abs(a + b) < 0.05 for a, b in zip(one, two, strict=True))
