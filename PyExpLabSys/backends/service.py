@@ -19,9 +19,11 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import secrets
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -34,7 +36,7 @@ from .base import (
     OutcomeUnknown,
     Point,
 )
-from .points_protocol import FrameError, FrameReader, encode
+from .points_protocol import MAX_ID, FrameError, FrameReader, encode
 
 LOG = logging.getLogger(__name__)
 
@@ -55,18 +57,37 @@ class ServiceBackend(Backend):
         self.timeout = timeout
         self._sock: socket.socket | None = None
         self._reader = FrameReader()
+        self._pending: deque[dict[str, Any]] = deque()
         self._codenames: list[str] = []
         self._next_seq = 0  # the service's position in this client's stream
         self._tokens = itertools.count(1)
-        # Names this client's stream at the service (a spool keeps a lasting one).
+        # Names this client's stream at the service (a spool keeps a lasting one) …
         self._logger_id = f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        # … and proves that it is this client's: the service binds the id to it at the
+        # first hello. Kept in the spool's checkpoint (saved before the first hello).
+        self._secret = secrets.token_hex(16)
+        #: Points the service refused (dead-lettered there, with the reason).
+        self.rejected_points = 0
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> ServiceBackend:
         backend = cls(settings.options["socket"], settings.table)
         if settings.logger_id:
-            backend._logger_id = settings.logger_id
+            backend.resume(settings.logger_id, {})
         return backend
+
+    def resume(self, logger_id: str, checkpoint: Mapping[str, Any]) -> None:
+        """Continue as ``logger_id``, with the secret kept in ``checkpoint`` if any."""
+        if not 0 < len(logger_id) <= MAX_ID:
+            raise ValueError(f"logger_id must be 1 to {MAX_ID} characters for the points socket")
+        self._logger_id = logger_id
+        secret = checkpoint.get("secret")
+        if isinstance(secret, str) and len(secret) == 32:
+            self._secret = secret
+
+    def checkpoint(self) -> dict:
+        """The secret that proves this client's identity to the service."""
+        return {"secret": self._secret}
 
     def describe(self) -> str:
         return f"logging service at {self.path}"
@@ -85,7 +106,10 @@ class ServiceBackend(Backend):
         try:
             sock.connect(self.path)
             self._sock, self._reader = sock, FrameReader()
-            self._send({"hello": {"client": self.logger_id, "codenames": self._codenames}})
+            self._pending.clear()
+            self._send(
+                {"hello": {"client": self.logger_id, "secret": self._secret, "codenames": self._codenames}}
+            )
             answer = self._receive()
         except OSError as error:
             self.close()
@@ -129,18 +153,15 @@ class ServiceBackend(Backend):
         sock = self._sock
         if sock is None:
             raise ConnectionFailed("not connected")
-        while True:
+        while not self._pending:
             data = sock.recv(65536)
             if not data:
                 raise ConnectionResetError("the service closed the connection")
             try:
-                messages = self._reader.feed(data)
+                self._pending.extend(self._reader.feed(data))
             except FrameError as error:
                 raise ConnectionResetError(f"the service sent a broken frame: {error}") from None
-            if messages:
-                if len(messages) > 1:
-                    raise ConnectionResetError("the service answered more than was asked")
-                return messages[0]
+        return self._pending.popleft()
 
     # -- the logger's operations ------------------------------------------------------
 
@@ -173,12 +194,26 @@ class ServiceBackend(Backend):
                 answer = self._receive()
                 if "ack" in answer:
                     self._next_seq = max(self._next_seq, int(answer["ack"]))
+                elif "rejected" in answer:
+                    self._rejected(answer["rejected"])
         except (OSError, TimeoutError) as error:
             self.close()
             text = f"service at {self.path}: {error}"
             raise (OutcomeUnknown if sent else ConnectionFailed)(
                 text, timed_out=isinstance(error, TimeoutError)
             ) from None
+
+    def _rejected(self, body: Any) -> None:
+        """The service dead-lettered points of a batch (the others are stored)."""
+        count = int(body.get("count", 0)) if isinstance(body, dict) else 0
+        self.rejected_points += count
+        LOG.warning(
+            "the service at %s refused %d point(s) of the batch at %s and dead-lettered them there: %s",
+            self.path,
+            count,
+            body.get("first") if isinstance(body, dict) else "?",
+            body.get("points", [])[:3] if isinstance(body, dict) else body,
+        )
 
     def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
         """After a lost acknowledgement, on a new connection: how much of the batch the
@@ -194,7 +229,9 @@ class ServiceBackend(Backend):
                 self._sock.settimeout(None if timeout is None else timeout + self.timeout)
             while True:
                 answer = self._receive()
-                if answer.get("flushed", {}).get("token") == token:
+                if "rejected" in answer:
+                    self._rejected(answer["rejected"])
+                elif answer.get("flushed", {}).get("token") == token:
                     return bool(answer["flushed"]["ok"])
         except (OSError, TimeoutError):
             self.close()

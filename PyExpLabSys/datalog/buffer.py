@@ -61,6 +61,9 @@ class PointBuffer(Protocol):
     def durable_sources(self) -> dict[str, int]:
         """Each source's position before which its points survive a crash."""
 
+    def forget_sources(self, sources: list[str]) -> None:
+        """Drop these sources' positions (with the next group commit)."""
+
     def wait_flushed(self, timeout: float) -> bool:
         """Wait until every point appended so far survives a crash; False if it
         cannot (in RAM) or after ``timeout`` seconds."""
@@ -136,6 +139,9 @@ class RamBuffer:
     def durable_sources(self) -> dict[str, int]:
         """Nothing in RAM survives a crash."""
         return {}
+
+    def forget_sources(self, sources: list[str]) -> None:
+        """No positions are kept in RAM."""
 
     def wait_flushed(self, timeout: float) -> bool:
         """Nothing in RAM survives a crash."""

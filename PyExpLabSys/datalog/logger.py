@@ -96,6 +96,9 @@ class DataLogger(threading.Thread):
             except SpoolError as error:
                 raise StartupException(str(error)) from None
             backend.resume(self._spool.logger_id, self._spool.checkpoint)
+            # Kept before the backend is used: it may hold an identity the other side
+            # remembers from now on (the points socket client's secret).
+            self._spool.keep_checkpoint(backend.checkpoint())
         try:
             self._codename_translation = self._look_up(codenames, _here, timeouts.startup)
         except StartupException:
@@ -310,15 +313,43 @@ class DataLogger(threading.Thread):
 
     # -- points of other sources (the service's clients) -------------------------------
 
-    def enqueue_from(self, source: str, position: int, points: list[tuple[Any, Any, Any]]) -> None:
+    def enqueue_from(
+        self, source: str, position: int, points: list[tuple[Any, Any, Any]]
+    ) -> list[tuple[int, str]]:
         """Queue ``(codename, unix time, value)`` points of ``source`` (a client of the
         service), after which its points before ``position`` in its own stream are all
-        queued; the spool saves the points and the position together. Each point is
-        checked as ``enqueue_point`` checks it; a bad one raises and queues none."""
+        queued; the spool saves the points and the position together.
+
+        Each point is checked as ``enqueue_point`` checks it, and a value of None (a
+        value the client could not send because it was not finite) goes through the
+        non-finite policy as NaN would. A point that fails is dead-lettered with its
+        reason and the others are queued: returns ``(index, reason)`` of those."""
         if not self._accepting:
             raise LoggerStoppedError("the logger is stopped: the points were not queued")
-        checked = [self._validator.check(codename, stamp, value) for codename, stamp, value in points]
-        self._buffer.append_from(source, position, [p for p in checked if p is not None])
+        check = self._validator.check
+        nan = float("nan")
+        good: list[Any] = []
+        refused: list[tuple[int, str]] = []
+        letters: list[tuple[str, float, float | None, str, Any]] = []
+        for index, (codename, stamp, value) in enumerate(points):
+            try:
+                point = check(codename, stamp, nan if value is None else value)
+            except (TypeError, ValueError, KeyError) as error:
+                reason = str(error)
+                refused.append((index, reason))
+                stamp = stamp if isinstance(stamp, (int, float)) else 0.0
+                letters.append((str(codename), float(stamp), value, reason, {"source": source}))
+                continue
+            if point is not None:
+                good.append(point)
+        if letters:
+            self.dead_letters.add_many(letters)
+        self._buffer.append_from(source, position, good)
+        return refused
+
+    def forget_sources(self, sources: Iterable[str]) -> None:
+        """Forget the positions of these sources (clients gone for good)."""
+        self._buffer.forget_sources(list(sources))
 
     def durable_sources(self) -> dict[str, int]:
         """Each source's position before which its points survive a crash (the spool's)."""

@@ -116,6 +116,16 @@ class Spool:
             )
         self.conn.execute("PRAGMA quick_check").fetchone()
 
+    def keep_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Save the backend's checkpoint now (before any point was delivered)."""
+        if checkpoint == self.checkpoint:
+            return
+        with self.lock:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (json.dumps(checkpoint),)
+            )
+        self.checkpoint = checkpoint
+
     def remember_codenames(self, mapping: dict[str, int]) -> None:
         """Keep codename → type id, so a restart can log while the database is down."""
         known = {**self._codenames, **mapping}
@@ -417,6 +427,12 @@ class SpoolBuffer:
     def durable_sources(self) -> dict[str, int]:
         """Each source's position before which its points are on disk."""
         return dict(self.spool.sources)
+
+    def forget_sources(self, sources: list[str]) -> None:
+        """Drop these sources' positions with the next group commit."""
+        with self._sources_lock:
+            for source in sources:
+                self._sources.pop(source, None)
 
     def wait_flushed(self, timeout: float) -> bool:
         """Wait until every point enqueued so far is on disk (tests, shutdown)."""

@@ -180,6 +180,9 @@ class ServiceSettings:
     socket: Path | None = None
     client_codenames: tuple[str, ...] = ()
     socket_group: str | None = None
+    #: Codenames that belong to one Unix user or one client id:
+    #: ``(codename, "user" or "client", name)`` (``{ codename = "...", user = "..." }``).
+    client_codename_owners: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -602,9 +605,13 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
     max_waiting = r.positive("health_max_waiting", 300.0)
     max_silence = r.positive("health_max_silence", 120.0)
     socket = r.get("socket", str)
-    client_codenames = r.get("client_codenames", list, [])
-    if not all(isinstance(c, str) and 0 < len(c) <= 128 for c in client_codenames):
-        r.fail("client_codenames", "must be a list of codenames (strings of 1 to 128 characters)")
+    client_codenames, owners = _client_codenames(r.get("client_codenames", list, []))
+    if client_codenames is None:
+        r.fail(
+            "client_codenames",
+            "must be a list of codenames (strings of 1 to 128 characters), or of tables "
+            '{ codename = "...", user = "..." } / { codename = "...", client = "..." }',
+        )
         client_codenames = []
     if socket is not None and not client_codenames:
         r.fail("client_codenames", "missing: the socket needs the codenames its clients may send")
@@ -624,7 +631,37 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
         None if socket is None else Path(socket).expanduser(),
         tuple(client_codenames),
         socket_group,
+        owners,
     )
+
+
+def _client_codenames(entries: list[Any]) -> tuple[list[str] | None, tuple[tuple[str, str, str], ...]]:
+    """The codenames of ``client_codenames`` and their owners; None when malformed.
+
+    An entry is a codename (any client may send it), or a table naming the codename and
+    at most one owner: ``user`` (a Unix user whose processes may send it) or ``client``
+    (one client id); an optional ``description`` is allowed."""
+
+    def name(value: Any) -> bool:
+        return isinstance(value, str) and 0 < len(value) <= 128
+
+    codenames: list[str] = []
+    owners: list[tuple[str, str, str]] = []
+    for entry in entries:
+        if name(entry):
+            codenames.append(entry)
+            continue
+        if not isinstance(entry, dict) or not name(entry.get("codename")):
+            return None, ()
+        kinds = [kind for kind in ("user", "client") if kind in entry]
+        if set(entry) - {"codename", "user", "client", "description"} or len(kinds) > 1:
+            return None, ()
+        if kinds and not name(entry[kinds[0]]):
+            return None, ()
+        codenames.append(entry["codename"])
+        if kinds:
+            owners.append((entry["codename"], kinds[0], entry[kinds[0]]))
+    return codenames, tuple(owners)
 
 
 def parse_http_address(text: str) -> tuple[str, int]:

@@ -1,41 +1,77 @@
 """The service's points socket: scripts on this PC hand their points to the service.
 
 One thread accepts, one thread per client reads its frames (see
-:mod:`~..backends.points_protocol`). A client says hello with its id and codenames
-(each must be in ``[service] client_codenames``), then sends numbered batches; the
-server puts their points into the service's logger and, once the spool has written them
-(with the client's position, in the same transaction), acknowledges. After a restart
-the positions come back from the spool, so a batch the client sends again is dropped
-(or its new tail kept): nothing is stored twice, and nothing acknowledged is lost.
+:mod:`~..backends.points_protocol`). A client says hello with its id, its secret and
+its codenames (each must be in ``[service] client_codenames``, and belong to the
+client's Unix user or id where the entry names an owner), then sends numbered batches;
+the server puts their points into the service's logger and, once the spool has written
+them (with the client's position, in the same transaction), acknowledges. After a
+restart the positions come back from the spool, so a batch the client sends again is
+dropped (or its new tail kept): nothing is stored twice, and nothing acknowledged is
+lost.
 
-A client that breaks the protocol (garbage, an oversized frame, a batch too large, more
-points per second than :class:`ClientLimits` allows, a codename not allowed) is cut off
-and counted; the others, the readers and the queue go on.
+**Who a client is.** The kernel tells the server the peer's uid and pid
+(``SO_PEERCRED``). A client id is bound, at its first hello, to that uid and to the
+client's secret (a random 128-bit value the client draws once and keeps in its spool,
+saved there before its first hello; the server keeps only its SHA-256). A later hello
+under the same id must come from the same uid with the same secret, else it is refused
+without learning anything (not even whether the id exists); so only the process that
+owns an identity can send under it or learn its position. The binding is saved in the
+service's spool with the position. An identity without traffic for
+:attr:`ClientLimits.identity_ttl` seconds (7 days by default) is forgotten, and at most
+:attr:`ClientLimits.max_identities` are kept (the longest idle goes first).
+
+**Bad input.** A point that breaks the schema, or that the logger refuses, is
+dead-lettered with its reason (as in-process) and the client is told (``rejected``);
+the rest of its batch is stored and the position moves past it, so a refused point
+never blocks the ones after it. A ``null`` value is a value that was not finite at the
+client: it is stored under the service's non-finite policy (NULL by default). A client
+that breaks the protocol itself (garbage, a frame too large, a malformed message, more
+points per second than :class:`ClientLimits` allows, a codename not allowed, an
+identity not its own) is refused, cut off and counted by reason; the others, the
+readers and the queue go on.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
+import pwd
 import socket
+import struct
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backends.points_protocol import MAX_FRAME, FrameError, FrameReader, encode
+from ..backends.points_protocol import (
+    MAX_FRAME,
+    MAX_REASONS,
+    FrameError,
+    FrameReader,
+    SchemaError,
+    encode,
+    parse_batch,
+    parse_flush,
+    parse_hello,
+)
 from ..datalog.logger import DataLogger, LoggerStoppedError
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["ClientLimits", "PointsServer"]
+__all__ = ["ClientLimits", "PointsServer", "peer_credentials"]
+
+_PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
 @dataclass(frozen=True)
 class ClientLimits:
-    """What one client may send before it is cut off."""
+    """What one client may send before it is cut off, and how long it is remembered."""
 
     max_frame: int = MAX_FRAME
     #: Far above a client catching up after an outage (one batch of up to 20,000 points
@@ -44,15 +80,168 @@ class ClientLimits:
     #: How long the spool may take to make a batch durable before the client is told
     #: nothing (it sends the batch again later).
     durable_wait: float = 5.0
+    #: An identity without traffic for this long is forgotten (seconds).
+    identity_ttl: float = 7 * 24 * 3600.0
+    #: Identities kept at most (the longest idle one without a connection goes first).
+    max_identities: int = 4096
 
 
 class ClientRefused(Exception):
     """The client broke the protocol or the rules; the message says how."""
 
+    def __init__(self, message: str, kind: str = "protocol") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def peer_credentials(conn: socket.socket) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end of a Unix socket, from the kernel."""
+    pid, uid, _ = _PEERCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))
+    return pid, uid
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()[:32]
+
+
+_SEP = "\x1f"  # never in a client id (ids are printable)
+
+
+@dataclass
+class _Identity:
+    """A client id bound to a uid and a secret's digest; its position in the logger."""
+
+    client: str
+    uid: int
+    digest: str
+    last_seen: float
+    connections: int = 0
+
+    @property
+    def source(self) -> str:
+        """Its name in the logger's spool: the binding travels with the position."""
+        return f"{self.uid}{_SEP}{self.digest}{_SEP}{self.client}"
+
+    @classmethod
+    def parse(cls, source: str, now: float) -> _Identity | None:
+        parts = source.split(_SEP, 2)
+        if len(parts) != 3 or not parts[0].isdigit() or len(parts[1]) != 32:
+            return None
+        return cls(parts[2], int(parts[0]), parts[1], now)
+
+
+class Identities:
+    """The clients the server knows: who owns each id, and each one's position."""
+
+    def __init__(self, logger: DataLogger, limits: ClientLimits) -> None:
+        self.logger = logger
+        self.limits = limits
+        self.lock = threading.Lock()
+        now = time.monotonic()
+        self._bound: dict[str, _Identity] = {}
+        self._positions: dict[str, int] = {}  # by source
+        self._legacy: dict[str, int] = {}  # positions of ids saved before identities
+        for source, position in logger.durable_sources().items():
+            identity = _Identity.parse(source, now)
+            if identity is None:
+                self._legacy[source] = position
+            else:
+                self._bound[identity.client] = identity
+                self._positions[source] = position
+
+    def __len__(self) -> int:
+        return len(self._bound)
+
+    def claim(self, client: str, uid: int, secret: str) -> _Identity:
+        """The identity ``client`` for a peer of ``uid`` holding ``secret``: bound now
+        if new, else checked; ClientRefused (saying nothing about it) if not its own."""
+        digest = _digest(secret)
+        now = time.monotonic()
+        with self.lock:
+            self._expire(now)
+            identity = self._bound.get(client)
+            if identity is None:
+                identity = _Identity(client, uid, digest, now)
+                self._make_room()
+                self._bound[client] = identity
+                legacy = self._legacy.pop(client, None)
+                if legacy is not None:  # saved by an earlier version: the first claim adopts it
+                    self._positions[identity.source] = legacy
+                    self.logger.forget_sources([client])
+                    self.logger.enqueue_from(identity.source, legacy, [])
+            elif identity.uid != uid or not hmac.compare_digest(identity.digest, digest):
+                raise ClientRefused(
+                    f"client id {client!r} is bound to another client (another user or secret)", "identity"
+                )
+            identity.last_seen = now
+            identity.connections += 1
+            return identity
+
+    def release(self, identity: _Identity) -> None:
+        with self.lock:
+            identity.connections -= 1
+            identity.last_seen = time.monotonic()
+
+    def position(self, identity: _Identity) -> int:
+        with self.lock:
+            return self._positions.get(identity.source, 0)
+
+    def advance(
+        self, identity: _Identity, first: int, count: int, points: list[tuple[int, Any, Any, Any]]
+    ) -> tuple[int, int, int, list[tuple[int, str]]]:
+        """Queue the batch's ``(offset, codename, time, value)`` points that the
+        logger does not hold yet; (new position, the offset before which the batch was
+        held already, points queued or refused, refused ``(offset, reason)``)."""
+        with self.lock:
+            source = identity.source
+            position = self._positions.get(source, 0)
+            skip = max(0, position - first)
+            if first > position:
+                LOG.warning(
+                    "client %s continues at %d; its points %d to %d never arrived",
+                    identity.client,
+                    first,
+                    position,
+                    first - 1,
+                )
+            fresh = [p for p in points if p[0] >= skip]
+            end = max(position, first + count)
+            refused = self.logger.enqueue_from(source, end, [(c, t, v) for _, c, t, v in fresh])
+            self._positions[source] = end
+            identity.last_seen = time.monotonic()
+        return end, skip, len(fresh), [(fresh[i][0], reason) for i, reason in refused]
+
+    def _expire(self, now: float) -> None:
+        """Forget identities idle for longer than the limit."""
+        stale = [
+            i
+            for i in self._bound.values()
+            if not i.connections and now - i.last_seen > self.limits.identity_ttl
+        ]
+        self._forget(stale)
+
+    def _make_room(self) -> None:
+        excess = len(self._bound) + 1 - self.limits.max_identities
+        if excess > 0:
+            idle = sorted((i for i in self._bound.values() if not i.connections), key=lambda i: i.last_seen)
+            self._forget(idle[:excess])
+
+    def _forget(self, identities: list[_Identity]) -> None:
+        if not identities:
+            return
+        for identity in identities:
+            del self._bound[identity.client]
+            self._positions.pop(identity.source, None)
+        self.logger.forget_sources([i.source for i in identities])
+        LOG.info("forgot %d idle client identit(y/ies)", len(identities))
+
 
 class PointsServer:
     """Listens on ``path`` and feeds clients' points into ``logger`` (which must have a
-    spool: an acknowledgement promises the points survive a crash of the service)."""
+    spool: an acknowledgement promises the points survive a crash of the service).
+
+    ``owners`` maps a codename to who may send it: ``("user", name)`` (a Unix user) or
+    ``("client", id)``; the others in ``allowed_codenames`` any client may send."""
 
     def __init__(
         self,
@@ -62,20 +251,34 @@ class PointsServer:
         limits: ClientLimits = ClientLimits(),
         mode: int = 0o660,
         group: str | None = None,
+        owners: Iterable[tuple[str, str, str]] = (),
     ) -> None:
         self.path = Path(path)
         self.logger = logger
         self.allowed = frozenset(allowed_codenames)
+        self.owners = {codename: (kind, name) for codename, kind, name in owners}
         self.limits = limits
         self.mode, self.group = mode, group
-        # Each client's position: points before it are in the logger (durable once the
-        # spool says so). Starts from what the spool kept.
-        self._positions: dict[str, int] = logger.durable_sources()
-        self._positions_lock = threading.Lock()
+        self.identities = Identities(logger, limits)
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
-        self.stats = {"clients": 0, "connected": 0, "refused": 0, "cut_off": 0, "points": 0, "duplicates": 0}
+        self.stats = {
+            "clients": 0,
+            "connected": 0,
+            "refused": 0,
+            "cut_off": 0,
+            "points": 0,
+            "duplicates": 0,
+            "rejected_points": 0,
+        }
+        #: Refusals and cut-offs by reason (``codename``, ``identity``, ``schema`` …).
+        self.refusals: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
+
+    def count(self, name: str, amount: int = 1) -> None:
+        with self._stats_lock:
+            self.stats[name] += amount
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -113,7 +316,13 @@ class PointsServer:
             pass
 
     def snapshot(self) -> dict[str, Any]:
-        return {"socket": str(self.path), **self.stats}
+        with self._stats_lock:
+            return {
+                "socket": str(self.path),
+                **self.stats,
+                "identities": len(self.identities),
+                "refusals": dict(self.refusals),
+            }
 
     # -- clients ----------------------------------------------------------------------
 
@@ -126,123 +335,178 @@ class PointsServer:
                 conn, _ = listener.accept()
             except OSError:
                 return  # closed by stop()
-            self.stats["clients"] += 1
+            self.count("clients")
             thread = threading.Thread(target=self._serve, args=(conn,), name="points-client", daemon=True)
             thread.start()
 
+    def refuse(self, kind: str, cut_off: bool) -> None:
+        with self._stats_lock:
+            self.stats["cut_off" if cut_off else "refused"] += 1
+            self.refusals[kind] += 1
+
     def _serve(self, conn: socket.socket) -> None:
-        self.stats["connected"] += 1
-        client = "?"
+        self.count("connected")
+        session: _Session | None = None
         try:
             conn.settimeout(None)
             reader = FrameReader(self.limits.max_frame)
-            session = _Session(self, conn)
+            session = _Session(self, conn, peer_credentials(conn))
             while not self._stopping.is_set():
                 data = conn.recv(65536)
                 if not data:
                     return
                 for message in reader.feed(data):
                     session.handle(message)
-                    client = session.client or client
         except ClientRefused as error:
-            self.stats["refused" if "codename" in str(error) else "cut_off"] += 1
-            LOG.warning("points client %s cut off: %s", client, error)
+            self.refuse(error.kind, error.kind not in ("codename", "identity"))
+            LOG.warning("points client %s refused: %s", session.name if session else "?", error)
             _try_send(conn, {"refused": str(error)})
         except FrameError as error:
-            self.stats["cut_off"] += 1
-            LOG.warning("points client %s cut off: %s", client, error)
+            self.refuse("schema" if isinstance(error, SchemaError) else "frame", True)
+            LOG.warning("points client %s cut off: %s", session.name if session else "?", error)
+            _try_send(conn, {"refused": str(error)})
         except OSError as error:
-            LOG.info("points client %s gone: %s", client, error)
+            LOG.info("points client %s gone: %s", session.name if session else "?", error)
         finally:
-            self.stats["connected"] -= 1
+            self.count("connected", -1)
+            if session is not None:
+                session.close()
             conn.close()
 
-    def accept_batch(self, client: str, codenames: list[str], first: int, points: list[Any]) -> int:
-        """Put a client's batch into the logger (dropping what it already holds); the
-        client's position after it."""
-        with self._positions_lock:
-            position = self._positions.get(client, 0)
-            skip = max(0, position - first)
-            if first > position:
-                LOG.warning(
-                    "client %s continues at %d; its points %d to %d never arrived",
-                    client,
-                    first,
-                    position,
-                    first - 1,
-                )
-            fresh = points[skip:]
-            self.stats["duplicates"] += min(skip, len(points))
-            end = max(position, first + len(points))
-            self.logger.enqueue_from(client, end, [(codenames[i], t, v) for i, t, v in fresh])
-            self._positions[client] = end
-        self.stats["points"] += len(fresh)
-        return end
+    def check_codenames(self, codenames: Iterable[str], client: str, uid: int) -> None:
+        """ClientRefused unless each codename is allowed to this client."""
+        unknown = sorted(set(codenames) - self.allowed)
+        if unknown:
+            raise ClientRefused(
+                f"codename(s) {', '.join(map(repr, unknown))} not allowed "
+                f"(client_codenames: {', '.join(sorted(self.allowed)) or 'none'})",
+                "codename",
+            )
+        for codename in codenames:
+            owner = self.owners.get(codename)
+            if owner is None:
+                continue
+            kind, name = owner
+            if kind == "client" and name != client:
+                raise ClientRefused(f"codename {codename!r} belongs to another client", "codename")
+            if kind == "user" and _uid_of(name) != uid:
+                raise ClientRefused(f"codename {codename!r} belongs to the user {name!r}", "codename")
+
+
+def _uid_of(user: str) -> int | None:
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return None
 
 
 class _Session:
     """One client's conversation: hello first, then batches and flushes."""
 
-    def __init__(self, server: PointsServer, conn: socket.socket) -> None:
+    def __init__(self, server: PointsServer, conn: socket.socket, peer: tuple[int, int]) -> None:
         self.server, self.conn = server, conn
-        self.client: str | None = None
-        self.codenames: list[str] = []
+        self.pid, self.uid = peer
+        self.identity: _Identity | None = None
+        self.codenames: tuple[str, ...] = ()
         self._window_start = time.monotonic()
         self._window_points = 0
+
+    @property
+    def name(self) -> str:
+        return "?" if self.identity is None else self.identity.client
+
+    def close(self) -> None:
+        if self.identity is not None:
+            self.server.identities.release(self.identity)
+            self.identity = None
 
     def handle(self, message: dict[str, Any]) -> None:
         ((kind, body),) = message.items()
         if kind == "hello":
             self._hello(body)
-        elif self.client is None:
+        elif self.identity is None:
             raise ClientRefused(f"{kind!r} before hello")
         elif kind == "batch":
             self._batch(body)
         elif kind == "flush":
             self._flush(body)
         else:
-            raise ClientRefused(f"unknown message {kind!r}")
+            raise ClientRefused(f"unknown message {kind!r:.40}")
 
     def _hello(self, body: Any) -> None:
-        if not isinstance(body, dict) or not isinstance(body.get("client"), str) or not body["client"]:
-            raise ClientRefused("hello without a client id")
-        codenames = body.get("codenames")
-        if not isinstance(codenames, list) or not all(isinstance(c, str) for c in codenames):
-            raise ClientRefused("hello without a list of codenames")
-        unknown = sorted(set(codenames) - self.server.allowed)
-        if unknown:
-            raise ClientRefused(
-                f"codename(s) {', '.join(map(repr, unknown))} not allowed "
-                f"(client_codenames: {', '.join(sorted(self.server.allowed)) or 'none'})"
-            )
-        self.client, self.codenames = body["client"], codenames
-        with self.server._positions_lock:
-            position = self.server._positions.get(self.client, 0)
-        LOG.info("points client %s: %d codename(s), from %d", self.client, len(codenames), position)
+        if self.identity is not None:
+            raise ClientRefused("a second hello")
+        hello = parse_hello(body)
+        self.server.check_codenames(hello.codenames, hello.client, self.uid)
+        self.identity = self.server.identities.claim(hello.client, self.uid, hello.secret)
+        self.codenames = hello.codenames
+        position = self.server.identities.position(self.identity)
+        LOG.info(
+            "points client %s (uid %d, pid %d): %d codename(s), from %d",
+            hello.client,
+            self.uid,
+            self.pid,
+            len(hello.codenames),
+            position,
+        )
         self.conn.sendall(encode({"welcome": {"next": position}}))
 
     def _batch(self, body: Any) -> None:
+        assert self.identity is not None  # handle() checks
+        batch = parse_batch(body, len(self.codenames))
+        self._count(batch.count)
+        codenames = self.codenames
+        points = [(offset, codenames[index], stamp, value) for offset, index, stamp, value in batch.points]
         try:
-            first, points = int(body["first"]), body["points"]
-            points = [(int(i), float(t), None if v is None else float(v)) for i, t, v in points]
-        except (KeyError, TypeError, ValueError) as error:
-            raise ClientRefused(f"malformed batch: {error}") from None
-        if any(not 0 <= index < len(self.codenames) for index, _, _ in points):
-            raise ClientRefused("a point names a codename the hello did not")
-        self._count(len(points))
-        try:
-            end = self.server.accept_batch(self.client or "?", self.codenames, first, points)
-        except (TypeError, ValueError, KeyError) as error:
-            raise ClientRefused(f"a point the logger refuses: {error}") from None
+            end, skip, fresh, refused = self.server.identities.advance(
+                self.identity, batch.first, batch.count, points
+            )
         except LoggerStoppedError:
             raise OSError("the service is stopping") from None
-        if self.server.logger.wait_durable(self.server.limits.durable_wait):
+        schema_refused = [(o, reason, raw) for o, reason, raw in batch.refused if o >= skip]
+        if schema_refused:
+            self.server.logger.dead_letters.add_many(
+                [
+                    (
+                        "?",
+                        0.0,
+                        None,
+                        f"points socket: {reason}",
+                        {"source": self.name, "point": repr(raw)[:200]},
+                    )
+                    for _, reason, raw in schema_refused
+                ]
+            )
+        rejected = sorted([(o, r) for o, r, _ in schema_refused] + refused)
+        server = self.server
+        server.count("points", fresh - len(refused))
+        server.count("duplicates", min(skip, batch.count))
+        if rejected:
+            server.count("rejected_points", len(rejected))
+            LOG.warning(
+                "points client %s: %d point(s) of the batch at %d refused and dead-lettered (first: %s)",
+                self.name,
+                len(rejected),
+                batch.first,
+                rejected[0][1],
+            )
+            self.conn.sendall(
+                encode(
+                    {
+                        "rejected": {
+                            "first": batch.first,
+                            "count": len(rejected),
+                            "points": [list(r) for r in rejected[:MAX_REASONS]],
+                        }
+                    }
+                )
+            )
+        if server.logger.wait_durable(server.limits.durable_wait):
             self.conn.sendall(encode({"ack": end}))
 
     def _flush(self, body: Any) -> None:
-        token = body.get("token") if isinstance(body, dict) else None
-        timeout = body.get("timeout") if isinstance(body, dict) else None
-        ok = self.server.logger.flush(None if timeout is None else float(timeout))
+        token, timeout = parse_flush(body)
+        ok = self.server.logger.flush(timeout)
         self.conn.sendall(encode({"flushed": {"token": token, "ok": ok}}))
 
     def _count(self, points: int) -> None:
@@ -253,7 +517,7 @@ class _Session:
         self._window_points += points
         if self._window_points > self.server.limits.max_points_per_second:
             raise ClientRefused(
-                f"flood: more than {self.server.limits.max_points_per_second:.0f} points per second"
+                f"flood: more than {self.server.limits.max_points_per_second:.0f} points per second", "flood"
             )
 
 

@@ -136,6 +136,7 @@ class Service:
                 self.logger,
                 self.config.service.client_codenames,
                 group=self.config.service.socket_group,
+                owners=self.config.service.client_codename_owners,
             ).start()
         if self.config.service.metrics_port is not None:
             self.metrics = MetricsServer(

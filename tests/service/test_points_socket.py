@@ -3,6 +3,7 @@ PointsServer, clients built as lab scripts build them (``service=``)."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import struct
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from .conftest import wait_until
 FAST = Timeouts(connect=0.5, read=0.5, write=0.5, query=0.5, startup=0.5)
 RETRY = RetryPolicy(first_delay=0.01, base_delay=0.02, max_delay=0.1)
 ALLOWED = ["script_a", "script_b"]
+SECRET = "0123456789abcdef" * 2  # a raw client's secret (hello requires one since issue 22)
 
 
 class Service:
@@ -152,7 +154,7 @@ def test_garbage_oversized_and_floods_are_cut_off_the_others_go_on(tmp_path, db)
         oversized = raw(service.path)
         oversized.sendall(struct.pack(">I", 100 * 1024 * 1024))  # a 100 MB frame announced
         flood = raw(service.path)
-        flood.sendall(encode({"hello": {"client": "flooder", "codenames": ["script_b"]}}))
+        flood.sendall(encode({"hello": {"client": "flooder", "secret": SECRET, "codenames": ["script_b"]}}))
         flood.sendall(encode({"batch": {"first": 0, "points": [[0, 1.7e9, 1.0]] * 2000}}))
         for sock in (garbage, oversized, flood):
             assert closed_by_server(sock)
@@ -171,7 +173,7 @@ def test_a_batch_sent_again_is_stored_once(service, db):
     answers = []
     for _ in range(2):
         sock = raw(service.path)
-        sock.sendall(encode({"hello": {"client": "resender", "codenames": ["script_b"]}}))
+        sock.sendall(encode({"hello": {"client": "resender", "secret": SECRET, "codenames": ["script_b"]}}))
         sock.sendall(encode({"batch": {"first": 0, "points": [[0, 1.7e9 + i, float(i)] for i in range(5)]}}))
         answers.append(receive(sock, 2))  # the welcome, and the acknowledgement
         sock.close()
@@ -202,3 +204,207 @@ def test_the_socket_settings_are_checked(tmp_path):
     )
     with pytest.raises(ConfigError, match="duplicate codename 'p'"):
         load_config(path)
+
+
+# -- issue 22: bad values, a strict schema, identities ---------------------------------
+
+
+def hello(sock: socket.socket, client: str, codenames=("script_b",), secret: str = SECRET) -> dict:
+    sock.sendall(encode({"hello": {"client": client, "secret": secret, "codenames": list(codenames)}}))
+    return receive(sock, 1)[0]
+
+
+def test_a_nan_through_the_socket_is_stored_as_null_and_blocks_nothing(service, db):
+    """Issue 22: one NaN lost the whole batch for good; in-process it is stored as NULL."""
+    logger = client(service.path)
+    logger.start()
+    try:
+        for value in (1.0, float("nan"), 3.0, float("inf"), 5.0):
+            logger.enqueue_point_now("script_a", value)
+        assert logger.flush(timeout=10) is True
+        assert db.values("script_a") == [1.0, None, 3.0, None, 5.0]
+        assert service.logger.status().nonfinite_seen == 2
+        assert service.server.stats["cut_off"] == 0
+    finally:
+        report = logger.stop(timeout=5)
+    assert report.delivered_all and report.undelivered == 0
+
+
+def test_points_that_break_the_schema_are_dead_lettered_and_the_rest_stored(service, db):
+    sock = raw(service.path)
+    assert hello(sock, "sloppy") == {"welcome": {"next": 0}}
+    t = 1.7e9
+    points = [
+        [0, t, 1.0],
+        [0, t, "12.5"],
+        [0, t, "nan"],
+        [0, t, True],
+        [0.9, t, 2.0],
+        [1, t, 2.0],
+        [0, "t", 2.0],
+    ]
+    points += [[0, t, None], [0, 1e12, 4.0], [0, t, 5]]
+    sock.sendall(encode({"batch": {"first": 0, "points": points}}))
+    rejected, ack = receive(sock, 2)
+    assert ack == {"ack": 10}
+    assert rejected["rejected"]["first"] == 0 and rejected["rejected"]["count"] == 7
+    assert [offset for offset, _ in rejected["rejected"]["points"]] == [1, 2, 3, 4, 5, 6, 8]
+    assert "number or null" in rejected["rejected"]["points"][0][1]
+    assert "outside what the time column can store" in rejected["rejected"]["points"][-1][1]
+    sock.sendall(encode({"batch": {"first": 10, "points": [[0, t, 6.0]]}}))  # the next batch flows
+    assert receive(sock, 1) == [{"ack": 11}]
+    sock.close()
+    assert service.logger.flush(timeout=10)
+    assert db.values("script_b") == [1.0, None, 5.0, 6.0]
+    assert service.logger.status().dead_lettered == 7
+    assert service.server.stats["rejected_points"] == 7 and service.server.stats["cut_off"] == 0
+    reasons = [r["reason"] for r in service.logger.dead_letters.records()]
+    assert all(reason for reason in reasons) and len(reasons) == 7
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b'{"batch": {"first": 0, "points": [[0, 1e400, 1.0]]}}', "frame"),
+        (b'{"batch": {"first": ' + b"9" * 5000 + b', "points": []}}', "frame"),
+        (b'{"batch": {"first": 0, "points": [[0, 1.7e9, NaN]]}}', "frame"),
+        (b'{"batch": ' + b"[" * 200 + b"]" * 200 + b"}", "schema"),
+        (b'{"batch": ' + b"[" * 100000 + b"]" * 100000 + b"}", "frame"),
+        (b'{"batch": {"first": 0.5, "points": []}}', "schema"),
+        (b'{"batch": {"first": true, "points": []}}', "schema"),
+        (b'{"batch": {"first": 0, "points": {}}}', "schema"),
+        (b'{"batch": {"first": 0, "points": [], "more": 1}}', "schema"),
+    ],
+)
+def test_malformed_frames_are_refused_counted_and_never_a_traceback(service, db, body, kind, caplog):
+    sock = raw(service.path)
+    assert hello(sock, "broken") == {"welcome": {"next": 0}}
+    sock.sendall(struct.pack(">I", len(body)) + body)
+    answer = receive(sock, 1)[0]
+    assert "refused" in answer
+    assert closed_by_server(sock)
+    sock.close()
+    assert wait_until(lambda: service.server.refusals[kind] == 1)
+    assert service.server.stats["cut_off"] == 1
+    assert not [r for r in caplog.records if r.exc_info]
+    good = raw(service.path)  # the server goes on
+    assert hello(good, "next") == {"welcome": {"next": 0}}
+    good.close()
+
+
+def test_an_impostor_can_neither_send_as_a_client_nor_learn_its_position(service, db):
+    """Issue 22: a point at the welcome's position replaced the real one; an empty batch
+    500 ahead made the service drop the real client's next 500 points."""
+    real = raw(service.path)
+    assert hello(real, "victim") == {"welcome": {"next": 0}}
+    real.sendall(encode({"batch": {"first": 0, "points": [[0, 1.7e9, 1.0]]}}))
+    assert receive(real, 1) == [{"ack": 1}]
+    for attempt in range(2):  # while the victim is connected, and after it left
+        impostor = raw(service.path)
+        answer = hello(impostor, "victim", secret="f" * 32)
+        assert "welcome" not in answer and "bound to another client" in answer["refused"]
+        try:  # the jump: the server has closed the connection already
+            impostor.sendall(encode({"batch": {"first": 500, "points": []}}))
+        except OSError:
+            pass
+        assert closed_by_server(impostor)
+        impostor.close()
+        if attempt == 0:
+            real.close()
+    real = raw(service.path)
+    assert hello(real, "victim") == {"welcome": {"next": 1}}
+    real.sendall(encode({"batch": {"first": 1, "points": [[0, 1.7e9, 2.0]]}}))
+    assert receive(real, 1) == [{"ack": 2}]
+    real.close()
+    assert service.logger.flush(timeout=10)
+    assert db.values("script_b") == [1.0, 2.0]
+    assert service.server.refusals["identity"] == 2
+
+
+def test_a_client_keeps_its_identity_in_its_spool(service, db, tmp_path):
+    spool = tmp_path / "client_spool.sqlite"
+    for value in (1.0, 2.0):
+        logger = ContinuousLogger(
+            "t",
+            "u",
+            "p",
+            ["script_a"],
+            service=str(service.path),
+            spool_path=spool,
+            timeouts=FAST,
+            retry=RETRY,
+        )
+        logger.start()
+        logger.enqueue_point_now("script_a", value)
+        assert logger.flush(timeout=10)
+        assert logger.stop(timeout=5).delivered_all
+    assert db.values("script_a") == [1.0, 2.0]
+    assert service.server.refusals["identity"] == 0
+    assert len(service.server.identities) == 1
+
+
+def test_codenames_may_belong_to_a_user_or_a_client(tmp_path, db):
+    import getpass
+
+    service = Service(tmp_path, db)
+    service.server.stop()
+    me = getpass.getuser()
+    owners = [("script_a", "user", me), ("script_b", "client", "only-me")]
+    service.server = PointsServer(service.path, service.logger, ALLOWED, owners=owners).start()
+    try:
+        sock = raw(service.path)
+        assert "welcome" in hello(sock, "anyone", ["script_a"])
+        sock.close()
+        sock = raw(service.path)
+        assert "belongs to another client" in hello(sock, "anyone-else", ["script_b"])["refused"]
+        sock.close()
+        sock = raw(service.path)
+        assert "welcome" in hello(sock, "only-me", ["script_b"])
+        sock.close()
+        service.server.stop()
+        owners = [("script_a", "user", "nobody")]
+        service.server = PointsServer(service.path, service.logger, ALLOWED, owners=owners).start()
+        sock = raw(service.path)
+        assert "belongs to the user 'nobody'" in hello(sock, "x", ["script_a"])["refused"]
+        sock.close()
+    finally:
+        service.stop()
+
+
+def test_client_codenames_take_owners_in_the_config(tmp_path):
+    from PyExpLabSys.service.config import load_config
+
+    from ..conftest import ONE_GAUGE_TOML
+
+    path = tmp_path / "setup.toml"
+    path.write_text(
+        '[database]\ntable = "t"\npath = "x.sqlite"\n[spool]\npath = "spool"\n[service]\nsocket = "p.sock"\n'
+        'client_codenames = ["a", { codename = "b", user = "labuser" }, { codename = "c", client = "x" }]\n'
+        + ONE_GAUGE_TOML.format(codename="p")
+    )
+    service = load_config(path).service
+    assert service.client_codenames == ("a", "b", "c")
+    assert service.client_codename_owners == (("b", "user", "labuser"), ("c", "client", "x"))
+
+
+def test_idle_identities_are_forgotten_and_ids_are_bounded(tmp_path, db):
+    service = Service(tmp_path, db, ClientLimits(identity_ttl=0.0))
+    try:
+        sock = raw(service.path)
+        assert hello(sock, "short-lived") == {"welcome": {"next": 0}}
+        sock.sendall(encode({"batch": {"first": 0, "points": [[0, 1.7e9, 1.0]]}}))
+        assert receive(sock, 1) == [{"ack": 1}]
+        sock.close()
+        assert wait_until(lambda: service.server.stats["connected"] == 0)
+        sock = raw(service.path)  # forgotten: another secret may take the id, from 0
+        assert hello(sock, "short-lived", secret="e" * 32) == {"welcome": {"next": 0}}
+        sock.close()
+        sock = raw(service.path)
+        assert "1 to 128 printable characters" in hello(sock, "x" * 129)["refused"]
+        sock.close()
+        assert wait_until(lambda: service.server.stats["connected"] == 0)
+        assert service.logger.wait_durable(5)
+        old = hashlib.sha256(SECRET.encode()).hexdigest()[:32]
+        assert not [source for source in service.logger.durable_sources() if old in source]
+    finally:
+        service.stop()
