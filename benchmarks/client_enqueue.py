@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.logger import DataLogger
-from PyExpLabSys.service.points_server import PointsServer
+from PyExpLabSys.points.server import PointsServer
 
 CODENAMES = [f"bench_{i}" for i in range(10)]
 

@@ -205,11 +205,6 @@ class Backend(abc.ABC):
         ``logger_id``, with the :meth:`checkpoint` it saved (the durable spool's)."""
         self._logger_id = logger_id
 
-    def settle(self, timeout: float | None) -> bool:
-        """After everything was delivered: whatever more "committed" takes (a service
-        that forwards the points commits them); True when done (in the logger's thread)."""
-        return True
-
     def keep_ledger_from(self, seq: float) -> None:  # noqa: B027 (a hook: no-op by default)
         """Batches at or after stream position ``seq`` may be resent after a restart:
         whatever records their outcome must be kept (called by the drain with the

@@ -24,6 +24,7 @@ from ..datalog.logger import DataLogger, LoggerStoppedError, StartupException
 from ..datalog.points import UnknownCodenameError
 from ..datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, SpoolPolicy, Timeouts
 from ..datalog.status import LoggerStatus, StopReport
+from ..points.client import ServiceBackend
 from ..settings import resolve_server_location
 
 LOG = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class ContinuousLogger(DataLogger):
     spool), ``ssl_ca``, ``ssl_cert``, ``ssl_key``, ``ssl_verify_identity`` (TLS to the
     server: see :mod:`PyExpLabSys.backends.tls`), ``service`` (hand the points to the
     logging service's socket instead of a database: see
-    :mod:`PyExpLabSys.backends.service`; also ``$PYEXPLABSYS_LOGGER_SOCKET``),
+    :mod:`PyExpLabSys.points.client`; also ``$PYEXPLABSYS_LOGGER_SOCKET``),
     ``spool_path`` (an SQLite file that keeps waiting points through a crash of the
     process or a long outage) with its policy ``spool`` (a :class:`SpoolPolicy`).
     """
@@ -131,8 +132,11 @@ class ContinuousLogger(DataLogger):
         if backend is None and backend_factory is not None:
             backend = backend_factory(table)
         service = service or os.environ.get(SERVICE_SOCKET_ENV) or None
+        settle = None
         if backend is None and service is not None:
             backend = _registered_backend("service", table, password, timeouts, logger_id, socket=service)
+            if isinstance(backend, ServiceBackend):  # flush() waits for the service's commit
+                settle = backend.settle
         if backend is None and dsn is not None:
             backend = _registered_backend(
                 "odbc",
@@ -175,6 +179,7 @@ class ContinuousLogger(DataLogger):
             spool_path=spool_path,
             spool=spool,
             name=f"ContinuousLogger({table})",
+            settle=settle,
         )
 
 

@@ -23,11 +23,11 @@ from ..backends.base import Backend
 from ..datalog.logger import DataLogger
 from ..datalog.policies import SpoolPolicy
 from ..datalog.status import StopReport
+from ..points.server import PointsServer
 from .config import InstrumentConfig, ServiceConfig, state_directory
 from .health import channel_state, stale_after
 from .metrics import MetricsServer
 from .notify import Notifier
-from .points_server import PointsServer
 from .readers import InstrumentReader, ReaderPolicy
 from .trend import TrendRing
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
-from PyExpLabSys.backends.points_protocol import FrameReader, encode
 from PyExpLabSys.common.database_saver import ContinuousDataSaver
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.logger import CodenameLookupError, DataLogger
 from PyExpLabSys.datalog.policies import RetryPolicy, SpoolPolicy, Timeouts
-from PyExpLabSys.service.points_server import ClientLimits, PointsServer
+from PyExpLabSys.points.protocol import FrameReader, encode
+from PyExpLabSys.points.server import ClientLimits, PointsServer
 
 from .conftest import wait_until
 
@@ -403,8 +403,8 @@ def test_idle_identities_are_forgotten_and_ids_are_bounded(tmp_path, db):
         assert "1 to 128 printable characters" in hello(sock, "x" * 129)["refused"]
         sock.close()
         assert wait_until(lambda: service.server.stats["connected"] == 0)
-        assert service.logger.wait_durable(5)
+        assert service.server.intake.wait_durable(5)
         old = hashlib.sha256(SECRET.encode()).hexdigest()[:32]
-        assert not [source for source in service.logger.durable_sources() if old in source]
+        assert not [source for source in service.server.intake.positions() if old in source]
     finally:
         service.stop()

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from PyExpLabSys.backends.points_protocol import MAX_FRAME, FrameError, FrameReader, encode
+from PyExpLabSys.points.protocol import MAX_FRAME, FrameError, FrameReader, encode
 
 
 def test_frames_survive_any_cut():
@@ -43,7 +43,7 @@ def test_nan_cannot_be_sent():
 
 
 def test_the_schema_is_strict():
-    from PyExpLabSys.backends.points_protocol import SchemaError, parse_batch, parse_flush, parse_hello
+    from PyExpLabSys.points.protocol import SchemaError, parse_batch, parse_flush, parse_hello
 
     secret = "a" * 32
     assert parse_hello({"client": "c", "secret": secret, "codenames": ["x"]}).codenames == ("x",)

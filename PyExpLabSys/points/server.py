@@ -1,25 +1,18 @@
 """The service's points socket: scripts on this PC hand their points to the service.
 
-One thread accepts, one thread per client reads its frames (see
-:mod:`~..backends.points_protocol`). A client says hello with its id, its secret and
-its codenames (each must be in ``[service] client_codenames``, and belong to the
-client's Unix user or id where the entry names an owner), then sends numbered batches;
+One thread accepts, one thread per client reads its frames (see :mod:`.protocol`). A
+client says hello with its id, its secret and its codenames (each must be in
+``[service] client_codenames``, and belong to the client's Unix user or id where the
+entry names an owner), then sends numbered batches;
 the server puts their points into the service's logger and, once the spool has written
 them (with the client's position, in the same transaction), acknowledges. After a
 restart the positions come back from the spool, so a batch the client sends again is
 dropped (or its new tail kept): nothing is stored twice, and nothing acknowledged is
 lost.
 
-**Who a client is.** The kernel tells the server the peer's uid and pid
-(``SO_PEERCRED``). A client id is bound, at its first hello, to that uid and to the
-client's secret (a random 128-bit value the client draws once and keeps in its spool,
-saved there before its first hello; the server keeps only its SHA-256). A later hello
-under the same id must come from the same uid with the same secret, else it is refused
-without learning anything (not even whether the id exists); so only the process that
-owns an identity can send under it or learn its position. The binding is saved in the
-service's spool with the position. An identity without traffic for
+**Who a client is**: see :mod:`.identity`. An identity without traffic for
 :attr:`ClientLimits.identity_ttl` seconds (7 days by default) is forgotten, and at most
-:attr:`ClientLimits.max_identities` are kept (the longest idle goes first).
+:attr:`ClientLimits.max_identities` are kept.
 
 **Bad input.** A point that breaks the schema, or that the logger refuses, is
 dead-lettered with its reason (as in-process) and the client is told (``rejected``);
@@ -34,13 +27,10 @@ readers and the queue go on.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import os
 import pwd
 import socket
-import struct
 import threading
 import time
 from collections import Counter
@@ -49,7 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backends.points_protocol import (
+from ..datalog.intake import IntakeClosedError
+from ..datalog.logger import DataLogger
+from .identity import Identities, Identity, NotOwner, peer_credentials
+from .protocol import (
     MAX_FRAME,
     MAX_REASONS,
     FrameError,
@@ -60,13 +53,10 @@ from ..backends.points_protocol import (
     parse_flush,
     parse_hello,
 )
-from ..datalog.logger import DataLogger, LoggerStoppedError
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["ClientLimits", "PointsServer", "peer_credentials"]
-
-_PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+__all__ = ["ClientLimits", "PointsServer"]
 
 
 @dataclass(frozen=True)
@@ -94,148 +84,6 @@ class ClientRefused(Exception):
         self.kind = kind
 
 
-def peer_credentials(conn: socket.socket) -> tuple[int, int]:
-    """(pid, uid) of the process at the other end of a Unix socket, from the kernel."""
-    pid, uid, _ = _PEERCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))
-    return pid, uid
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("ascii")).hexdigest()[:32]
-
-
-_SEP = "\x1f"  # never in a client id (ids are printable)
-
-
-@dataclass
-class _Identity:
-    """A client id bound to a uid and a secret's digest; its position in the logger."""
-
-    client: str
-    uid: int
-    digest: str
-    last_seen: float
-    connections: int = 0
-
-    @property
-    def source(self) -> str:
-        """Its name in the logger's spool: the binding travels with the position."""
-        return f"{self.uid}{_SEP}{self.digest}{_SEP}{self.client}"
-
-    @classmethod
-    def parse(cls, source: str, now: float) -> _Identity | None:
-        parts = source.split(_SEP, 2)
-        if len(parts) != 3 or not parts[0].isdigit() or len(parts[1]) != 32:
-            return None
-        return cls(parts[2], int(parts[0]), parts[1], now)
-
-
-class Identities:
-    """The clients the server knows: who owns each id, and each one's position."""
-
-    def __init__(self, logger: DataLogger, limits: ClientLimits) -> None:
-        self.logger = logger
-        self.limits = limits
-        self.lock = threading.Lock()
-        now = time.monotonic()
-        self._bound: dict[str, _Identity] = {}
-        self._positions: dict[str, int] = {}  # by source
-        self._legacy: dict[str, int] = {}  # positions of ids saved before identities
-        for source, position in logger.durable_sources().items():
-            identity = _Identity.parse(source, now)
-            if identity is None:
-                self._legacy[source] = position
-            else:
-                self._bound[identity.client] = identity
-                self._positions[source] = position
-
-    def __len__(self) -> int:
-        return len(self._bound)
-
-    def claim(self, client: str, uid: int, secret: str) -> _Identity:
-        """The identity ``client`` for a peer of ``uid`` holding ``secret``: bound now
-        if new, else checked; ClientRefused (saying nothing about it) if not its own."""
-        digest = _digest(secret)
-        now = time.monotonic()
-        with self.lock:
-            self._expire(now)
-            identity = self._bound.get(client)
-            if identity is None:
-                identity = _Identity(client, uid, digest, now)
-                self._make_room()
-                self._bound[client] = identity
-                legacy = self._legacy.pop(client, None)
-                if legacy is not None:  # saved by an earlier version: the first claim adopts it
-                    self._positions[identity.source] = legacy
-                    self.logger.forget_sources([client])
-                    self.logger.enqueue_from(identity.source, legacy, [])
-            elif identity.uid != uid or not hmac.compare_digest(identity.digest, digest):
-                raise ClientRefused(
-                    f"client id {client!r} is bound to another client (another user or secret)", "identity"
-                )
-            identity.last_seen = now
-            identity.connections += 1
-            return identity
-
-    def release(self, identity: _Identity) -> None:
-        with self.lock:
-            identity.connections -= 1
-            identity.last_seen = time.monotonic()
-
-    def position(self, identity: _Identity) -> int:
-        with self.lock:
-            return self._positions.get(identity.source, 0)
-
-    def advance(
-        self, identity: _Identity, first: int, count: int, points: list[tuple[int, Any, Any, Any]]
-    ) -> tuple[int, int, int, list[tuple[int, str]]]:
-        """Queue the batch's ``(offset, codename, time, value)`` points that the
-        logger does not hold yet; (new position, the offset before which the batch was
-        held already, points queued or refused, refused ``(offset, reason)``)."""
-        with self.lock:
-            source = identity.source
-            position = self._positions.get(source, 0)
-            skip = max(0, position - first)
-            if first > position:
-                LOG.warning(
-                    "client %s continues at %d; its points %d to %d never arrived",
-                    identity.client,
-                    first,
-                    position,
-                    first - 1,
-                )
-            fresh = [p for p in points if p[0] >= skip]
-            end = max(position, first + count)
-            refused = self.logger.enqueue_from(source, end, [(c, t, v) for _, c, t, v in fresh])
-            self._positions[source] = end
-            identity.last_seen = time.monotonic()
-        return end, skip, len(fresh), [(fresh[i][0], reason) for i, reason in refused]
-
-    def _expire(self, now: float) -> None:
-        """Forget identities idle for longer than the limit."""
-        stale = [
-            i
-            for i in self._bound.values()
-            if not i.connections and now - i.last_seen > self.limits.identity_ttl
-        ]
-        self._forget(stale)
-
-    def _make_room(self) -> None:
-        excess = len(self._bound) + 1 - self.limits.max_identities
-        if excess > 0:
-            idle = sorted((i for i in self._bound.values() if not i.connections), key=lambda i: i.last_seen)
-            self._forget(idle[:excess])
-
-    def _forget(self, identities: list[_Identity]) -> None:
-        if not identities:
-            return
-        for identity in identities:
-            del self._bound[identity.client]
-            self._positions.pop(identity.source, None)
-        self.logger.forget_sources([i.source for i in identities])
-        LOG.info("forgot %d idle client identit(y/ies)", len(identities))
-
-
 class PointsServer:
     """Listens on ``path`` and feeds clients' points into ``logger`` (which must have a
     spool: an acknowledgement promises the points survive a crash of the service).
@@ -259,7 +107,8 @@ class PointsServer:
         self.owners = {codename: (kind, name) for codename, kind, name in owners}
         self.limits = limits
         self.mode, self.group = mode, group
-        self.identities = Identities(logger, limits)
+        self.intake = logger.intake()
+        self.identities = Identities(self.intake, limits.identity_ttl, limits.max_identities)
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -406,7 +255,7 @@ class _Session:
     def __init__(self, server: PointsServer, conn: socket.socket, peer: tuple[int, int]) -> None:
         self.server, self.conn = server, conn
         self.pid, self.uid = peer
-        self.identity: _Identity | None = None
+        self.identity: Identity | None = None
         self.codenames: tuple[str, ...] = ()
         self._window_start = time.monotonic()
         self._window_points = 0
@@ -438,7 +287,10 @@ class _Session:
             raise ClientRefused("a second hello")
         hello = parse_hello(body)
         self.server.check_codenames(hello.codenames, hello.client, self.uid)
-        self.identity = self.server.identities.claim(hello.client, self.uid, hello.secret)
+        try:
+            self.identity = self.server.identities.claim(hello.client, self.uid, hello.secret)
+        except NotOwner as error:
+            raise ClientRefused(str(error), "identity") from None
         self.codenames = hello.codenames
         position = self.server.identities.position(self.identity)
         LOG.info(
@@ -461,21 +313,12 @@ class _Session:
             end, skip, fresh, refused = self.server.identities.advance(
                 self.identity, batch.first, batch.count, points
             )
-        except LoggerStoppedError:
+        except IntakeClosedError:
             raise OSError("the service is stopping") from None
         schema_refused = [(o, reason, raw) for o, reason, raw in batch.refused if o >= skip]
         if schema_refused:
-            self.server.logger.dead_letters.add_many(
-                [
-                    (
-                        "?",
-                        0.0,
-                        None,
-                        f"points socket: {reason}",
-                        {"source": self.name, "point": repr(raw)[:200]},
-                    )
-                    for _, reason, raw in schema_refused
-                ]
+            self.server.intake.dead_letter(
+                self.name, [("?", f"points socket: {reason}", raw) for _, reason, raw in schema_refused]
             )
         rejected = sorted([(o, r) for o, r, _ in schema_refused] + refused)
         server = self.server
@@ -501,7 +344,7 @@ class _Session:
                     }
                 )
             )
-        if server.logger.wait_durable(server.limits.durable_wait):
+        if server.intake.wait_durable(server.limits.durable_wait):
             self.conn.sendall(encode({"ack": end}))
 
     def _flush(self, body: Any) -> None:

@@ -13,7 +13,7 @@ never a number, ``true`` is never a number, ``0.9`` is never an index):
 * ``{"hello": {"client": id, "secret": s, "codenames": [...]}}``: who is sending, and
   which codenames. ``id`` is 1 to :data:`MAX_ID` printable characters; ``secret`` is
   the client's own random secret, :data:`SECRET_HEX` hexadecimal characters, which
-  binds the id to this client (see :mod:`~PyExpLabSys.service.points_server`); the
+  binds the id to this client (see :mod:`~PyExpLabSys.points.identity`); the
   codenames are at most :data:`MAX_CODENAMES` distinct strings of 1 to :data:`MAX_ID`
   characters. Points name a codename by its index in that list.
 * ``{"batch": {"first": seq, "points": [[index, time, value], ...]}}``: points numbered

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .base import (
+from ..backends.base import (
     Backend,
     BackendSettings,
     Capabilities,
@@ -36,7 +36,7 @@ from .base import (
     OutcomeUnknown,
     Point,
 )
-from .points_protocol import MAX_ID, FrameError, FrameReader, encode
+from .protocol import MAX_ID, FrameError, FrameReader, encode
 
 LOG = logging.getLogger(__name__)
 
@@ -221,7 +221,9 @@ class ServiceBackend(Backend):
         return max(0, min(len(points), self._next_seq - first_seq))
 
     def settle(self, timeout: float | None) -> bool:
-        """Ask the service to commit everything it holds; its answer (``flush()``)."""
+        """Ask the service to commit everything it holds; its answer. The client's
+        logger calls it in its flush(), after every point is acknowledged durable (in
+        the logger's thread, which owns the connection)."""
         token = next(self._tokens)
         try:
             self._send({"flush": {"token": token, "timeout": timeout}})
