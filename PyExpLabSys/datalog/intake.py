@@ -87,6 +87,15 @@ class Intake:
         """Drop these sources' positions (with the next group commit)."""
         self._buffer.forget_sources(sources)
 
+    def durable_ticket(self) -> int:
+        """A ticket for everything appended so far: :meth:`durable_past` says when
+        it survives a crash (without waiting)."""
+        return self._buffer.flush_ticket()
+
+    def durable_past(self, ticket: int) -> bool:
+        """Whether what was appended before ``ticket`` was taken survives a crash."""
+        return self._buffer.flushes >= ticket
+
     def wait_durable(self, timeout: float) -> bool:
         """Wait until every point appended so far survives a crash."""
         return self._buffer.wait_flushed(timeout)

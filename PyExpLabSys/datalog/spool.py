@@ -434,11 +434,17 @@ class SpoolBuffer:
             for source in sources:
                 self._sources.pop(source, None)
 
+    def flush_ticket(self) -> int:
+        """The count of group commits after which every point appended so far is on
+        disk: a whole group commit that begins after this call."""
+        with self._flushed:
+            return self.flushes + 2
+
     def wait_flushed(self, timeout: float) -> bool:
         """Wait until every point enqueued so far is on disk (tests, shutdown)."""
         deadline = time.monotonic() + timeout
+        target = self.flush_ticket()
         with self._flushed:
-            target = self.flushes + 2  # a whole group commit that began after this call
             while self.flushes < target:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 import uuid
 from collections import deque
@@ -58,6 +59,10 @@ class ServiceBackend(Backend):
         self._sock: socket.socket | None = None
         self._reader = FrameReader()
         self._pending: deque[dict[str, Any]] = deque()
+        self._send_lock = threading.Lock()  # the heartbeat sends from its own thread
+        self._last_send = 0.0
+        self._heartbeat = 15.0  # as the welcome asks
+        self._beating: threading.Thread | None = None
         self._codenames: list[str] = []
         self._next_seq = 0  # the service's position in this client's stream
         self._tokens = itertools.count(1)
@@ -117,10 +122,17 @@ class ServiceBackend(Backend):
             raise ConnectionFailed(
                 f"waiting for the service at {self.path}: {error.strerror or error}"
             ) from None
+        if "busy" in answer:
+            self.close()
+            raise ConnectionFailed(f"the service at {self.path} is busy: {answer['busy']}")
         if "refused" in answer:
             self.close()
             raise CodenameError(f"the service at {self.path} refused: {answer['refused']}")
         self._next_seq = int(answer["welcome"]["next"])
+        self._heartbeat = float(answer["welcome"].get("heartbeat", self._heartbeat))
+        if self._beating is None or not self._beating.is_alive():
+            self._beating = threading.Thread(target=self._beat, name="points-heartbeat", daemon=True)
+            self._beating.start()
         LOG.info(
             "connected to the service at %s (it holds this client's points before %d)",
             self.path,
@@ -144,9 +156,32 @@ class ServiceBackend(Backend):
                 pass
 
     def _send(self, message: dict[str, Any]) -> None:
-        if self._sock is None:
+        sock = self._sock
+        if sock is None:
             raise ConnectionFailed("not connected")
-        self._sock.sendall(encode(message))
+        data = encode(message)
+        with self._send_lock:
+            sock.sendall(data)
+            self._last_send = time.monotonic()
+
+    def _beat(self) -> None:
+        """While connected: a heartbeat whenever nothing was sent for a while, so the
+        service keeps the connection (it closes silent ones)."""
+        while True:
+            sock = self._sock
+            if sock is None:
+                return
+            idle = time.monotonic() - self._last_send
+            if idle >= self._heartbeat:
+                try:
+                    with self._send_lock:
+                        if sock is self._sock:
+                            sock.sendall(encode({"ping": {}}))
+                            self._last_send = time.monotonic()
+                except OSError:
+                    pass  # the drain's next call finds out
+                idle = 0.0
+            time.sleep(max(0.05, self._heartbeat - idle))
 
     def _receive(self) -> dict[str, Any]:
         """The next message from the service (OSError when the line breaks)."""

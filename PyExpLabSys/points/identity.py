@@ -19,8 +19,9 @@ id binds it either way) without that window.
 The binding travels with the position: the identity's name in the logger's spool
 (its *source*) is ``uid␟digest␟id``, saved in the same transaction as its points, so it
 survives a restart of the service. An identity without traffic for ``ttl`` seconds is
-forgotten, and at most ``capacity`` are kept (the longest idle without a connection
-goes first). Positions saved by an earlier version under the bare id are adopted by
+forgotten, and at most ``capacity`` are kept, ``per_user`` per Unix user (the longest
+idle without a connection goes first, so one user's many ids do not push out another
+user's). Positions saved by an earlier version under the bare id are adopted by
 the first hello under that id.
 """
 
@@ -87,9 +88,10 @@ class Identity:
 class Identities:
     """The clients the server knows: who owns each id, and each one's position."""
 
-    def __init__(self, intake: Intake, ttl: float, capacity: int) -> None:
+    def __init__(self, intake: Intake, ttl: float, capacity: int, per_user: int | None = None) -> None:
         self.intake = intake
         self.ttl, self.capacity = ttl, capacity
+        self.per_user = capacity if per_user is None else per_user
         self.lock = threading.Lock()
         now = time.monotonic()
         self._bound: dict[str, Identity] = {}
@@ -116,7 +118,7 @@ class Identities:
             identity = self._bound.get(client)
             if identity is None:
                 identity = Identity(client, uid, digest, now)
-                self._make_room()
+                self._make_room(uid)
                 self._bound[client] = identity
                 legacy = self._legacy.pop(client, None)
                 if legacy is not None:  # saved by an earlier version: the first claim adopts it
@@ -170,11 +172,18 @@ class Identities:
         stale = [i for i in self._bound.values() if not i.connections and now - i.last_seen > self.ttl]
         self._forget(stale)
 
-    def _make_room(self) -> None:
-        excess = len(self._bound) + 1 - self.capacity
-        if excess > 0:
-            idle = sorted((i for i in self._bound.values() if not i.connections), key=lambda i: i.last_seen)
-            self._forget(idle[:excess])
+    def _make_room(self, uid: int) -> None:
+        """Room for one more identity of ``uid``: the longest idle of that user goes
+        first when the user has its share, else the longest idle of all."""
+        mine = [i for i in self._bound.values() if i.uid == uid]
+        for among, limit in ((mine, self.per_user), (list(self._bound.values()), self.capacity)):
+            excess = len(among) + 1 - limit
+            if excess > 0:
+                idle = sorted((i for i in among if not i.connections), key=lambda i: i.last_seen)
+                self._forget(idle[:excess])
+                if len(idle) < excess:
+                    raise NotOwner("too many client identities are connected; try again later")
+                return
 
     def _forget(self, identities: list[Identity]) -> None:
         if not identities:

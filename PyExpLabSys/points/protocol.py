@@ -24,10 +24,18 @@ never a number, ``true`` is never a number, ``0.9`` is never an index):
   default, as in-process).
 * ``{"flush": {"token": n, "timeout": seconds or null}}``: answer once everything the
   service holds is committed.
+* ``{"ping": {}}``: the heartbeat, at least every ``heartbeat`` seconds of the welcome
+  while nothing else is sent (the service closes a connection silent for four times
+  that).
+
+Batches may follow each other without waiting for the acknowledgements (pipelining);
+these come in order.
 
 service → client:
 
-* ``{"welcome": {"next": seq}}`` or ``{"refused": reason}`` (then the service closes);
+* ``{"welcome": {"next": seq, "heartbeat": seconds}}``, or ``{"refused": reason}`` (then
+  the service closes; the client's codenames, identity or frames are wrong), or
+  ``{"busy": reason}`` (then the service closes: too many clients; try again later);
 * ``{"rejected": {"first": seq, "count": n, "points": [[offset, reason], ...]}}``: points
   of the batch at ``seq`` that break the schema or that the logger refuses (a codename
   index out of range, a time outside the column's range, a value that is no number).
@@ -69,6 +77,7 @@ __all__ = [
     "parse_batch",
     "parse_flush",
     "parse_hello",
+    "parse_ping",
 ]
 
 #: The largest frame either side accepts (a batch of ~100,000 points fits).
@@ -152,9 +161,9 @@ class FrameReader:
         self._buffer = bytearray()
 
     @property
-    def partial(self) -> bool:
-        """Whether a frame is begun and not finished."""
-        return bool(self._buffer)
+    def held(self) -> int:
+        """Bytes of a frame begun and not finished."""
+        return len(self._buffer)
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         """The messages completed by ``data``; FrameError for a broken frame."""
@@ -268,3 +277,9 @@ def parse_flush(body: Any) -> tuple[int, float | None]:
     if timeout is not None and (not _number(timeout) or not 0 <= timeout <= 86400):
         raise SchemaError("flush: timeout must be null or a number of seconds up to a day")
     return token, None if timeout is None else float(timeout)
+
+
+def parse_ping(body: Any) -> None:
+    """The heartbeat carries nothing."""
+    if body != {} or type(body) is not dict:
+        raise SchemaError("ping: must be an empty object")

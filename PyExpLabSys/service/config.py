@@ -70,6 +70,18 @@ __all__ = [
 ]
 
 OVERFLOW = ("drop_oldest", "drop_newest")
+#: The points socket's limits a configuration may set (``[service.socket_limits]``).
+SOCKET_LIMITS = (
+    "hello_timeout",
+    "frame_timeout",
+    "idle_timeout",
+    "max_clients",
+    "max_points_per_second",
+    "identity_ttl",
+    "max_identities",
+    "max_identities_per_user",
+    "accept_error_hold",
+)
 DEFAULT_CREDENTIAL = "db-password"
 #: Where a systemd unit's StateDirectory= lives, per config name.
 SYSTEM_STATE_ROOT = Path("/var/lib/pyexplabsys-logger")
@@ -183,6 +195,9 @@ class ServiceSettings:
     #: Codenames that belong to one Unix user or one client id:
     #: ``(codename, "user" or "client", name)`` (``{ codename = "...", user = "..." }``).
     client_codename_owners: tuple[tuple[str, str, str], ...] = ()
+    #: ``[service.socket_limits]``: the points socket's limits by name (seconds or
+    #: counts; see :class:`PyExpLabSys.points.server.ClientLimits`), as given.
+    socket_limits: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -618,6 +633,15 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
     if client_codenames and socket is None:
         r.fail("socket", "missing: client_codenames are for the points socket; give its path")
     socket_group = r.get("socket_group", str)
+    limits_table = r.get("socket_limits", dict, {})
+    socket_limits: list[tuple[str, float]] = []
+    if limits_table:
+        limits = _Reader(r.problems, r.key("socket_limits"), limits_table)
+        for key in SOCKET_LIMITS:
+            value = limits.positive(key, None)
+            if value is not None:
+                socket_limits.append((key, value))
+        limits.finish()
     r.finish()
     return ServiceSettings(
         _path(state, base),
@@ -632,6 +656,7 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
         tuple(client_codenames),
         socket_group,
         owners,
+        tuple(socket_limits),
     )
 
 

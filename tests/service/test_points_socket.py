@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,16 @@ from .conftest import wait_until
 FAST = Timeouts(connect=0.5, read=0.5, write=0.5, query=0.5, startup=0.5)
 RETRY = RetryPolicy(first_delay=0.01, base_delay=0.02, max_delay=0.1)
 ALLOWED = ["script_a", "script_b"]
-SECRET = "0123456789abcdef" * 2  # a raw client's secret (hello requires one since issue 22)
+SECRET = "0123456789abcdef" * 2
+HEARTBEAT = ClientLimits().heartbeat
+
+
+def welcome(position: int) -> dict:
+    """The answer to a good hello (with the heartbeat the service asks for since issue 22)."""
+    return {"welcome": {"next": position, "heartbeat": HEARTBEAT}}
+
+
+# a raw client's secret (hello requires one since issue 22)
 
 
 class Service:
@@ -177,7 +187,7 @@ def test_a_batch_sent_again_is_stored_once(service, db):
         sock.sendall(encode({"batch": {"first": 0, "points": [[0, 1.7e9 + i, float(i)] for i in range(5)]}}))
         answers.append(receive(sock, 2))  # the welcome, and the acknowledgement
         sock.close()
-    assert answers == [[{"welcome": {"next": 0}}, {"ack": 5}], [{"welcome": {"next": 5}}, {"ack": 5}]]
+    assert answers == [[welcome(0), {"ack": 5}], [welcome(5), {"ack": 5}]]
     assert service.logger.flush(timeout=10)
     assert db.values("script_b") == [0.0, 1.0, 2.0, 3.0, 4.0]
     assert service.server.stats["duplicates"] == 5
@@ -232,7 +242,7 @@ def test_a_nan_through_the_socket_is_stored_as_null_and_blocks_nothing(service, 
 
 def test_points_that_break_the_schema_are_dead_lettered_and_the_rest_stored(service, db):
     sock = raw(service.path)
-    assert hello(sock, "sloppy") == {"welcome": {"next": 0}}
+    assert hello(sock, "sloppy") == welcome(0)
     t = 1.7e9
     points = [
         [0, t, 1.0],
@@ -278,7 +288,7 @@ def test_points_that_break_the_schema_are_dead_lettered_and_the_rest_stored(serv
 )
 def test_malformed_frames_are_refused_counted_and_never_a_traceback(service, db, body, kind, caplog):
     sock = raw(service.path)
-    assert hello(sock, "broken") == {"welcome": {"next": 0}}
+    assert hello(sock, "broken") == welcome(0)
     sock.sendall(struct.pack(">I", len(body)) + body)
     answer = receive(sock, 1)[0]
     assert "refused" in answer
@@ -288,7 +298,7 @@ def test_malformed_frames_are_refused_counted_and_never_a_traceback(service, db,
     assert service.server.stats["cut_off"] == 1
     assert not [r for r in caplog.records if r.exc_info]
     good = raw(service.path)  # the server goes on
-    assert hello(good, "next") == {"welcome": {"next": 0}}
+    assert hello(good, "next") == welcome(0)
     good.close()
 
 
@@ -296,7 +306,7 @@ def test_an_impostor_can_neither_send_as_a_client_nor_learn_its_position(service
     """Issue 22: a point at the welcome's position replaced the real one; an empty batch
     500 ahead made the service drop the real client's next 500 points."""
     real = raw(service.path)
-    assert hello(real, "victim") == {"welcome": {"next": 0}}
+    assert hello(real, "victim") == welcome(0)
     real.sendall(encode({"batch": {"first": 0, "points": [[0, 1.7e9, 1.0]]}}))
     assert receive(real, 1) == [{"ack": 1}]
     for attempt in range(2):  # while the victim is connected, and after it left
@@ -312,7 +322,7 @@ def test_an_impostor_can_neither_send_as_a_client_nor_learn_its_position(service
         if attempt == 0:
             real.close()
     real = raw(service.path)
-    assert hello(real, "victim") == {"welcome": {"next": 1}}
+    assert hello(real, "victim") == welcome(1)
     real.sendall(encode({"batch": {"first": 1, "points": [[0, 1.7e9, 2.0]]}}))
     assert receive(real, 1) == [{"ack": 2}]
     real.close()
@@ -391,13 +401,13 @@ def test_idle_identities_are_forgotten_and_ids_are_bounded(tmp_path, db):
     service = Service(tmp_path, db, ClientLimits(identity_ttl=0.0))
     try:
         sock = raw(service.path)
-        assert hello(sock, "short-lived") == {"welcome": {"next": 0}}
+        assert hello(sock, "short-lived") == welcome(0)
         sock.sendall(encode({"batch": {"first": 0, "points": [[0, 1.7e9, 1.0]]}}))
         assert receive(sock, 1) == [{"ack": 1}]
         sock.close()
         assert wait_until(lambda: service.server.stats["connected"] == 0)
         sock = raw(service.path)  # forgotten: another secret may take the id, from 0
-        assert hello(sock, "short-lived", secret="e" * 32) == {"welcome": {"next": 0}}
+        assert hello(sock, "short-lived", secret="e" * 32) == welcome(0)
         sock.close()
         sock = raw(service.path)
         assert "1 to 128 printable characters" in hello(sock, "x" * 129)["refused"]
@@ -408,3 +418,119 @@ def test_idle_identities_are_forgotten_and_ids_are_bounded(tmp_path, db):
         assert not [source for source in service.server.intake.positions() if old in source]
     finally:
         service.stop()
+
+
+# -- issue 22: bounded resources ---------------------------------------------------------
+
+
+def test_silent_half_sent_and_idle_connections_are_closed_on_time(tmp_path, db):
+    limits = ClientLimits(hello_timeout=0.3, frame_timeout=0.3, idle_timeout=0.4)
+    service = Service(tmp_path, db, limits)
+    try:
+        silent = raw(service.path)  # never says hello
+        half_hello = raw(service.path)
+        half_hello.sendall(struct.pack(">I", 1000) + b'{"hello"')
+        half_frame = raw(service.path)
+        assert hello(half_frame, "half") == {"welcome": {"next": 0, "heartbeat": 0.1}}
+        half_frame.sendall(struct.pack(">I", 1000) + b'{"batch"')
+        idle = raw(service.path)
+        assert "welcome" in hello(idle, "idle")
+        started = time.monotonic()
+        for sock in (silent, half_hello, half_frame, idle):
+            assert closed_by_server(sock)
+            sock.close()
+        assert time.monotonic() - started < 3.0
+        assert wait_until(lambda: service.server.stats["connected"] == 0)
+        refusals = service.server.refusals
+        assert refusals["hello_timeout"] == 2 and refusals["frame_timeout"] == 1
+        assert refusals["idle_timeout"] == 1
+    finally:
+        service.stop()
+
+
+def test_the_client_heartbeat_keeps_an_idle_connection(tmp_path, db):
+    service = Service(tmp_path, db, ClientLimits(idle_timeout=0.4))
+    logger = client(service.path)
+    logger.start()
+    try:
+        logger.enqueue_point_now("script_a", 1.0)
+        assert logger.flush(timeout=10)
+        idle_until = time.monotonic() + 1.5  # nearly four idle time-outs without a point
+        while time.monotonic() < idle_until:
+            assert service.server.stats["connected"] == 1
+            time.sleep(0.05)
+        assert service.server.stats["clients"] == 1 and service.server.refusals["idle_timeout"] == 0
+        logger.enqueue_point_now("script_a", 2.0)
+        assert logger.flush(timeout=10)
+        assert db.values("script_a") == [1.0, 2.0]
+    finally:
+        logger.stop(timeout=5)
+        service.stop()
+
+
+def test_clients_beyond_the_limit_are_told_and_the_first_ones_go_on(tmp_path, db):
+    service = Service(tmp_path, db, ClientLimits(max_clients=3))
+    try:
+        held = [raw(service.path) for _ in range(3)]
+        assert all("welcome" in hello(sock, f"c{n}") for n, sock in enumerate(held))
+        extra = raw(service.path)
+        answer = receive(extra, 1)[0]
+        assert "too many clients (the limit is 3)" in answer.get("busy", str(answer))
+        extra.close()
+        held[0].sendall(encode({"batch": {"first": 0, "points": [[0, 1.7e9, 1.0]]}}))
+        assert receive(held[0], 1) == [{"ack": 1}]
+        held.pop().close()
+        assert wait_until(lambda: service.server.stats["connected"] == 2)
+        again = raw(service.path)
+        assert "welcome" in hello(again, "c9")
+        for sock in [*held, again]:
+            sock.close()
+        assert service.server.refusals["capacity"] == 1
+    finally:
+        service.stop()
+
+
+def test_half_received_frames_share_a_bounded_budget(tmp_path, db):
+    service = Service(tmp_path, db, ClientLimits(max_buffered=300_000))
+    try:
+        hogs = [raw(service.path) for _ in range(3)]
+        for n, sock in enumerate(hogs):
+            assert "welcome" in hello(sock, f"hog{n}")
+            sock.sendall(struct.pack(">I", 4_000_000) + b" " * 120_000)  # announced, not sent
+        assert wait_until(lambda: service.server.refusals["buffers"] == 1)
+        assert service.server.snapshot()["connected"] == 2
+        for sock in hogs:
+            sock.close()
+    finally:
+        service.stop()
+
+
+def test_the_page_shows_no_absolute_paths_or_pid():
+    from PyExpLabSys.service.public import public_snapshot
+
+    base = Path("/var/lib/pyexplabsys-logger/lab")
+    snapshot = {
+        "pid": 4242,
+        "config": "/etc/pyexplabsys-logger/lab.toml",
+        "database": "sqlite /var/lib/pyexplabsys-logger/lab/data/lab.sqlite (table t)",
+        "logger": {"backend": "mysql user@db.lab:3306/cinfdata", "url": "http://127.0.0.1:8080/x"},
+        "points_socket": {"socket": "/run/pyexplabsys-logger/lab/points.sock", "connected": 2},
+    }
+    shown = public_snapshot(snapshot, base)
+    assert "pid" not in shown
+    assert shown["config"] == "lab.toml"
+    assert shown["database"] == "sqlite data/lab.sqlite (table t)"
+    assert shown["logger"] == snapshot["logger"]
+    assert shown["points_socket"] == {"socket": "points.sock", "connected": 2}
+
+
+def test_healthz_says_why_the_socket_cannot_accept():
+    from PyExpLabSys.service.health import judge
+
+    snapshot = {
+        "state": "running",
+        "logger": {"running": True},
+        "points_socket": {"accepting": False, "accept_error": "cannot accept new clients since 3 s: x"},
+    }
+    health = judge(snapshot, 300, 120, time.time())
+    assert not health.ok and health.reasons == ("points socket: cannot accept new clients since 3 s: x",)
