@@ -167,18 +167,33 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         """The messages completed by ``data``; FrameError for a broken frame."""
-        self._buffer += data
+        self.add(data)
         messages = []
-        while len(self._buffer) >= _LENGTH.size:
-            (length,) = _LENGTH.unpack_from(self._buffer)
-            if length > self.max_frame:
-                raise FrameError(f"frame of {length} bytes announced; the limit is {self.max_frame}")
-            if len(self._buffer) < _LENGTH.size + length:
-                break
-            body = bytes(self._buffer[_LENGTH.size : _LENGTH.size + length])
-            del self._buffer[: _LENGTH.size + length]
-            messages.append(decode(body))
+        while (message := self.pop()) is not None:
+            messages.append(message)
         return messages
+
+    def clear(self) -> None:
+        """Drop what is held (the connection is gone)."""
+        self._buffer = bytearray()
+
+    def add(self, data: bytes) -> None:
+        """Take ``data``; :meth:`pop` then gives the messages it completes, one by one
+        (so the limit may change between two, e.g. after the hello)."""
+        self._buffer += data
+
+    def pop(self) -> dict[str, Any] | None:
+        """The next whole message, or None; FrameError for a broken frame."""
+        if len(self._buffer) < _LENGTH.size:
+            return None
+        (length,) = _LENGTH.unpack_from(self._buffer)
+        if length > self.max_frame:
+            raise FrameError(f"frame of {length} bytes announced; the limit is {self.max_frame}")
+        if len(self._buffer) < _LENGTH.size + length:
+            return None
+        body = bytes(self._buffer[_LENGTH.size : _LENGTH.size + length])
+        del self._buffer[: _LENGTH.size + length]
+        return decode(body)
 
 
 # -- the schema ------------------------------------------------------------------------

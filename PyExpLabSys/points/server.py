@@ -36,6 +36,7 @@ in the status and by ``/healthz``) and resumes when descriptors come back.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import logging
 import os
@@ -74,6 +75,17 @@ __all__ = ["ClientLimits", "PointsServer"]
 #: accept() failures that mean "no descriptor or memory now", not "the socket is gone".
 _EXHAUSTED = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _RECV = 256 * 1024
+#: A connection closed with this many bytes half-received: give freed memory back.
+_TRIM_AFTER = 1024 * 1024
+
+
+def _give_back_memory() -> None:
+    """Return freed heap memory to the system (glibc keeps large freed blocks in the
+    heap: without this, frames a hostile client left half-sent would keep the RSS up)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 @dataclass(frozen=True)
@@ -109,12 +121,21 @@ class ClientLimits:
     max_unread: int = 1024 * 1024
     max_pipelined: int = 64
     #: After running out of descriptors: how long accepting stays reported as failing
-    #: once descriptors are back, unless a client is accepted sooner.
+    #: after the last failure (so a monitor polling ``/healthz`` sees it).
     accept_error_hold: float = 10.0
 
     @property
     def heartbeat(self) -> float:
         return self.idle_timeout / 4
+
+
+def _started_pool(workers: int, name: str) -> ThreadPoolExecutor:
+    """A pool whose threads all run from the start: a steady thread count."""
+    pool = ThreadPoolExecutor(workers, name)
+    barrier = threading.Barrier(workers)
+    for _ in range(workers):
+        pool.submit(barrier.wait, 5.0)
+    return pool
 
 
 class ClientRefused(Exception):
@@ -178,10 +199,11 @@ class PointsServer:
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self._thread: threading.Thread | None = None
-        self._flushes = ThreadPoolExecutor(2, "points-flush")
+        self._flushes = _started_pool(2, "points-flush")
         self._posted: deque[Callable[[], None]] = deque()
         self._connections: dict[int, _Connection] = {}
         self._buffered = 0
+        self._trim = False  # give memory back at the next sweep
         self._stopping = threading.Event()
         # Accepting: None while it works, else (since, error text); and the back-off.
         self._accept_failing: tuple[float, str] | None = None
@@ -341,7 +363,7 @@ class PointsServer:
                     raise
                 self._accept_exhausted(error)
                 return
-            self._accepted_again()
+            self._accept_backoff = 0.0
             self.count("clients")
             if len(self._connections) >= self.limits.max_clients:
                 self.refuse("capacity", False)
@@ -389,17 +411,17 @@ class PointsServer:
         self._selector.unregister(self._listener)
 
     def _accepted_again(self) -> None:
+        """Report accepting healthy again (the sweep, once the hold has passed)."""
         if self._accept_failing is not None:
             LOG.warning(
                 "points socket: accepting new clients again (%d attempt(s) failed)",
                 self.stats["accept_errors"],
             )
             self._accept_failing = None
-        self._accept_backoff = 0.0
 
     def _resume_accepting(self, now: float) -> None:
-        """After the back-off: watch the listener again; when nobody waits, check that a
-        descriptor can be had, and after the hold call accepting healthy again."""
+        """After the back-off: watch the listener again, and note whether a descriptor
+        can be had now (the report clears ``accept_error_hold`` after the last failure)."""
         assert self._selector is not None and self._listener is not None
         self._accept_resume = 0.0
         self._selector.register(self._listener, selectors.EVENT_READ, "accept")
@@ -407,9 +429,6 @@ class PointsServer:
             os.close(os.dup(self._listener.fileno()))
         except OSError:
             self._accept_failed_last = now
-            return
-        if now - self._accept_failed_last >= self.limits.accept_error_hold:
-            self._accepted_again()
 
     # -- reading and writing ------------------------------------------------------------
 
@@ -434,14 +453,13 @@ class PointsServer:
             self._close(conn)
             return
         try:
-            messages = conn.reader.feed(data)
-            self._account(conn)
-            if messages:
+            conn.reader.add(data)
+            while (message := conn.reader.pop()) is not None:
                 conn.last_frame = time.monotonic()
-            for message in messages:
                 conn.session.handle(message)
                 if conn.session.identity is not None:
                     conn.reader.max_frame = self.limits.max_frame
+            self._account(conn)
         except ClientRefused as error:
             self.refuse(error.kind, error.kind not in ("codename", "identity"))
             LOG.warning("points client %s refused: %s", conn.session.name, error)
@@ -522,7 +540,11 @@ class PointsServer:
             self._selector.unregister(conn.sock)
             conn.events = 0
         self._buffered -= conn.buffered
+        if conn.buffered > _TRIM_AFTER or conn.reader.held > _TRIM_AFTER:
+            self._trim = True
         conn.buffered = 0
+        conn.reader.clear()  # now, not when the garbage collector finds the connection
+        conn.out = bytearray()
         conn.session.close()
         conn.sock.close()
         self.count("connected", -1)
@@ -578,6 +600,9 @@ class PointsServer:
                 self.refuse(reason, True)
                 LOG.info("points client %s: %s, closed", conn.session.name, reason.replace("_", " "))
             self._close(conn)
+        if self._trim and not self._buffered:
+            self._trim = False
+            _give_back_memory()
         if self._accept_resume and now >= self._accept_resume:
             self._resume_accepting(now)
         elif (

@@ -187,6 +187,9 @@ class _Server(HTTPServer):
     def server_activate(self) -> None:
         super().server_activate()
         self._pool = ThreadPoolExecutor(WORKERS, "web-page")
+        barrier = threading.Barrier(WORKERS)  # every worker runs from the start: a steady thread count
+        for _ in range(WORKERS):
+            self._pool.submit(barrier.wait, 5.0)
         self._slots = threading.BoundedSemaphore(WORKERS + QUEUED)
         self._backoff = 0.0
 
