@@ -236,6 +236,10 @@ class SpoolBuffer:
         self._points: list[Any] = []  # the oldest waiting points, in RAM …
         self._seqs: list[int] = []  # … and their stream positions
         self._disk_from: int | None = None  # first seq waiting on disk only
+        # Points on disk below this seq are the buffer's to read back: a group commit
+        # publishes its points (in RAM or on disk) in one step under ``_lock``, so a
+        # read-back never takes points that the commit also puts into RAM.
+        self._published = spool.next_seq
         self._acked = spool.acked_seq  # every seq below is acknowledged
         self._waiting = 0  # flushed, not acknowledged
         # Saved with the first group commit, before any point can have been delivered.
@@ -306,12 +310,13 @@ class SpoolBuffer:
             return
         room = self.policy.max_ram_points - len(self._points)
         rows = self.spool.read(self._disk_from, room) if room > 0 else []
+        rows = [row for row in rows if row[0] < self._published]
         for seq, type_id, stamp, value in rows:
             self._points.append((type_id, stamp, value))
             self._seqs.append(seq)
         if rows:
             last = rows[-1][0] + 1
-            self._disk_from = last if last < self.spool.next_seq else None
+            self._disk_from = last if last < self._published else None
 
     def _run(self) -> None:
         interval = self.policy.group_commit_interval
@@ -359,6 +364,7 @@ class SpoolBuffer:
             self._seqs.extend(range(first, first + len(in_ram)))
             if len(in_ram) < len(batch) and self._disk_from is None:
                 self._disk_from = first + len(in_ram)
+            self._published = first + len(batch)
         self._count_flush()
         return len(batch)
 
@@ -394,10 +400,11 @@ class SpoolBuffer:
             doomed = list(seqs_in_ram)
             if len(doomed) < count and self._disk_from is not None:
                 rows = self.spool.read(self._disk_from, count - len(doomed))
+                rows = [row for row in rows if row[0] < self._published]
                 doomed += [row[0] for row in rows]
                 if rows:
                     nxt = rows[-1][0] + 1
-                    self._disk_from = nxt if nxt < self.spool.next_seq else None
+                    self._disk_from = nxt if nxt < self._published else None
             self._waiting -= len(doomed)
         if doomed:
             self.spool.delete(doomed)
