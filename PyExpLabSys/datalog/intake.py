@@ -49,11 +49,23 @@ class Intake:
         if not self._accepting():
             raise IntakeClosedError("the logger is stopped: the points were not queued")
         check = self._validator.check
+        type_ids = self._validator.type_ids
+        low, high = self._validator.time_range
         nan = float("nan")
         good: list[Any] = []
         refused: list[tuple[int, str]] = []
         letters: list[tuple[str, float, float | None, str, Any]] = []
         for index, (codename, stamp, value) in enumerate(points):
+            type_id = type_ids.get(codename)
+            if (  # the common case, inlined as in the logger's enqueue; check() does the rest
+                type_id is not None
+                and type(value) is float
+                and value - value == 0.0
+                and type(stamp) is float
+                and low <= stamp <= high
+            ):
+                good.append((type_id, stamp, value))
+                continue
             try:
                 point = check(codename, stamp, nan if value is None else value)
             except (TypeError, ValueError, KeyError) as error:

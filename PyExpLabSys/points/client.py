@@ -8,6 +8,13 @@ delivered once the service says it is durable (in the service's spool), so the s
 keeps every point until then and resends after the service restarts; the service drops
 what it already holds (it keeps each client's position with its points).
 
+The logger's thread sends up to :data:`PIPELINE` batches ahead of their
+acknowledgements (``capabilities.pipeline``: see the drain), which come in order; after
+a broken connection the service's position at the next hello says what it holds, and
+the rest is sent again. While nothing is sent, a heartbeat keeps the connection (the
+service closes silent ones). The client proves its identity with a secret it draws
+once and keeps in its spool (see :mod:`.identity`).
+
 A client started before the service waits for it: the codenames are numbered locally,
 the points queue, and ``status().last_error`` says that the service is awaited. A
 codename the service does not allow (``[service] client_codenames``) is refused at the
@@ -45,12 +52,14 @@ __all__ = ["ServiceBackend"]
 
 #: How long the service may take to make a batch durable (a group commit or two).
 DURABLE_WAIT = 10.0
+#: Batches sent ahead of their acknowledgement (the service reads at most 64 ahead).
+PIPELINE = 8
 
 
 class ServiceBackend(Backend):
     """The logging service on this PC, reached through its points socket."""
 
-    capabilities = Capabilities(reconcile="the service's position", resolves_offline=True)
+    capabilities = Capabilities(reconcile="the service's position", resolves_offline=True, pipeline=PIPELINE)
 
     def __init__(self, path: str, table: str = "", timeout: float = DURABLE_WAIT) -> None:
         self.path = str(path)
@@ -59,6 +68,7 @@ class ServiceBackend(Backend):
         self._sock: socket.socket | None = None
         self._reader = FrameReader()
         self._pending: deque[dict[str, Any]] = deque()
+        self._inflight: deque[tuple[int, float]] = deque()  # (end position, sent at)
         self._send_lock = threading.Lock()  # the heartbeat sends from its own thread
         self._last_send = 0.0
         self._heartbeat = 15.0  # as the welcome asks
@@ -112,6 +122,7 @@ class ServiceBackend(Backend):
             sock.connect(self.path)
             self._sock, self._reader = sock, FrameReader()
             self._pending.clear()
+            self._inflight.clear()
             self._send(
                 {"hello": {"client": self.logger_id, "secret": self._secret, "codenames": self._codenames}}
             )
@@ -216,27 +227,69 @@ class ServiceBackend(Backend):
                 raise
         return {name: self._codenames.index(name) for name in wanted}
 
-    def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: Any = None) -> None:
-        """Send the batch; return once the service says it is durable."""
-        sent = False
+    def send_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+        """Send a batch without waiting for its acknowledgement (pipelining: the drain
+        sends up to ``capabilities.pipeline`` batches ahead; :meth:`acknowledged` tells
+        how far the service holds them)."""
         try:
-            self._send({"batch": {"first": first_seq, "points": [list(p) for p in points]}})
-            sent = True
-            deadline = time.monotonic() + self.timeout
-            while self._next_seq < first_seq + len(points):
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the service did not acknowledge the batch in time")
-                answer = self._receive()
-                if "ack" in answer:
-                    self._next_seq = max(self._next_seq, int(answer["ack"]))
-                elif "rejected" in answer:
-                    self._rejected(answer["rejected"])
-        except (OSError, TimeoutError) as error:
+            self._send({"batch": {"first": first_seq, "points": points}})  # tuples are arrays
+        except OSError as error:
             self.close()
-            text = f"service at {self.path}: {error}"
-            raise (OutcomeUnknown if sent else ConnectionFailed)(
-                text, timed_out=isinstance(error, TimeoutError)
-            ) from None
+            raise ConnectionFailed(f"service at {self.path}: {error}") from None
+        self._inflight.append((first_seq + len(points), time.monotonic()))
+
+    def acknowledged(self, wait: float) -> int:
+        """The stream position before which the service holds every point (durable),
+        after reading the acknowledgements that arrive within ``wait`` seconds (none
+        while nothing is in flight). OutcomeUnknown when a batch waits longer than
+        ``timeout`` (the connection is then closed; the service's position at the next
+        hello settles what it holds)."""
+        sock = self._sock
+        if sock is None:
+            raise ConnectionFailed("not connected")
+        try:
+            if self._inflight and not self._pending:
+                sock.settimeout(wait)
+                try:
+                    data = sock.recv(1 << 20)
+                except TimeoutError:
+                    data = None
+                finally:
+                    sock.settimeout(self.timeout)
+                if data == b"":
+                    raise ConnectionResetError("the service closed the connection")
+                if data:
+                    self._pending.extend(self._reader.feed(data))
+            while self._pending:
+                self._answer(self._pending.popleft())
+        except (OSError, FrameError) as error:
+            self.close()
+            raise OutcomeUnknown(f"service at {self.path}: {error}") from None
+        while self._inflight and self._inflight[0][0] <= self._next_seq:
+            self._inflight.popleft()
+        if self._inflight and time.monotonic() - self._inflight[0][1] > self.timeout:
+            self.close()
+            raise OutcomeUnknown(
+                f"service at {self.path}: a batch was not acknowledged within {self.timeout:g} s",
+                timed_out=True,
+            )
+        return self._next_seq
+
+    def _answer(self, answer: dict[str, Any]) -> None:
+        """Take an acknowledgement or a refusal of points; a closing word ends the line."""
+        if "ack" in answer:
+            self._next_seq = max(self._next_seq, int(answer["ack"]))
+        elif "rejected" in answer:
+            self._rejected(answer["rejected"])
+        elif "refused" in answer or "busy" in answer:
+            raise ConnectionResetError(f"the service closed the connection: {answer}")
+
+    def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: Any = None) -> None:
+        """Send the batch; return once the service says it is durable (one batch at a
+        time: the drain pipelines with :meth:`send_batch` instead)."""
+        self.send_batch(first_seq, points)
+        while self.acknowledged(self.timeout) < first_seq + len(points):
+            pass
 
     def _rejected(self, body: Any) -> None:
         """The service dead-lettered points of a batch (the others are stored)."""
@@ -266,10 +319,11 @@ class ServiceBackend(Backend):
                 self._sock.settimeout(None if timeout is None else timeout + self.timeout)
             while True:
                 answer = self._receive()
-                if "rejected" in answer:
-                    self._rejected(answer["rejected"])
-                elif answer.get("flushed", {}).get("token") == token:
-                    return bool(answer["flushed"]["ok"])
+                if "flushed" in answer:
+                    if answer["flushed"].get("token") == token:
+                        return bool(answer["flushed"]["ok"])
+                else:
+                    self._answer(answer)
         except (OSError, TimeoutError):
             self.close()
             return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -534,3 +535,59 @@ def test_healthz_says_why_the_socket_cannot_accept():
     }
     health = judge(snapshot, 300, 120, time.time())
     assert not health.ok and health.reasons == ("points socket: cannot accept new clients since 3 s: x",)
+
+
+# -- issue 18: the client pipelines its batches ----------------------------------------
+
+
+def test_the_client_sends_batches_ahead_and_takes_acknowledgements_in_order(tmp_path):
+    """A stand-in service that acknowledges nothing until three batches have arrived: a
+    client waiting for each acknowledgement before the next batch would stall."""
+    from PyExpLabSys.datalog.policies import BatchPolicy
+
+    path = tmp_path / "fake.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    batches: list[tuple[int, int]] = []
+
+    def fake_service() -> None:
+        conn, _ = listener.accept()
+        reader = FrameReader()
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            for message in reader.feed(data):
+                if "hello" in message:
+                    conn.sendall(encode(welcome(0)))
+                elif "batch" in message:
+                    batches.append((message["batch"]["first"], len(message["batch"]["points"])))
+                    if len(batches) >= 3:  # then everything so far, in order
+                        for first, count in batches[-3 if len(batches) == 3 else -1 :]:
+                            conn.sendall(encode({"ack": first + count}))
+                elif "flush" in message:
+                    conn.sendall(encode({"flushed": {"token": message["flush"]["token"], "ok": True}}))
+
+    thread = threading.Thread(target=fake_service, daemon=True)
+    thread.start()
+    logger = ContinuousLogger(
+        "t",
+        "u",
+        "p",
+        ["script_a"],
+        service=str(path),
+        timeouts=FAST,
+        retry=RETRY,
+        batch=BatchPolicy(max_points=10),
+    )
+    for value in range(50):
+        logger.enqueue_point_now("script_a", float(value))
+    logger.start()
+    try:
+        assert logger.flush(timeout=10) is True
+        assert batches[:5] == [(0, 10), (10, 10), (20, 10), (30, 10), (40, 10)]
+        assert logger.status().committed == 50 and logger.status().reconnects == 0
+    finally:
+        logger.stop(timeout=5)
+        listener.close()

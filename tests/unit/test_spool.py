@@ -181,7 +181,7 @@ def test_without_an_earlier_run_an_unreachable_database_fails_start_up(db, tmp_p
         make_logger(db, tmp_path / "spool.sqlite")
 
 
-def test_a_read_back_between_a_group_commit_and_its_publication_takes_no_point_twice(tmp_path):
+def test_a_read_back_between_a_group_commit_and_its_publication_takes_no_point_twice(tmp_path, monkeypatch):
     """The drain read back from disk the points of a group commit that was just written
     and not yet published to RAM; the commit then put them into RAM as well: each was
     sent twice (the ledger caught it, and a double acknowledgement made the buffer's
@@ -206,7 +206,7 @@ def test_a_read_back_between_a_group_commit_and_its_publication_takes_no_point_t
     for value in range(6):  # 4 in RAM, 2 waiting on disk only
         buffer.append((1, 1.7e9, float(value)))
     buffer.flush()
-    spool.write_group = write_then_drain  # type: ignore[method-assign]
+    monkeypatch.setattr(spool, "write_group", write_then_drain)
     for value in range(6, 9):
         buffer.append((1, 1.7e9, float(value)))
     buffer.flush()
