@@ -100,10 +100,10 @@ class ClientLimits:
     #: per group commit, about 100,000 points/s): only a broken client gets there.
     max_points_per_second: float = 1_000_000.0
     #: An identity without traffic for this long is forgotten (seconds).
-    identity_ttl: float = 7 * 24 * 3600.0
+    identity_ttl: float = 24 * 3600.0
     #: Identities kept at most, and per Unix user (the longest idle one without a
     #: connection goes first).
-    max_identities: int = 4096
+    max_identities: int = 1024
     max_identities_per_user: int = 256
     #: Connections served at once; one more is refused with a message.
     max_clients: int = 64
