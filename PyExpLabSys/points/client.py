@@ -27,6 +27,7 @@ import itertools
 import logging
 import os
 import secrets
+import select
 import socket
 import threading
 import time
@@ -183,14 +184,17 @@ class ServiceBackend(Backend):
             if sock is None:
                 return
             idle = time.monotonic() - self._last_send
-            if idle >= self._heartbeat:
-                try:
+            if idle >= self._heartbeat and not self._inflight:  # (with batches in flight the
+                try:  # service keeps the connection anyway)
                     with self._send_lock:
                         if sock is self._sock:
                             sock.sendall(encode({"ping": {}}))
                             self._last_send = time.monotonic()
-                except OSError:
-                    pass  # the drain's next call finds out
+                except OSError:  # stuck or broken: the drain's next call reconnects
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
                 idle = 0.0
             time.sleep(max(0.05, self._heartbeat - idle))
 
@@ -248,18 +252,13 @@ class ServiceBackend(Backend):
         if sock is None:
             raise ConnectionFailed("not connected")
         try:
-            if self._inflight and not self._pending:
-                sock.settimeout(wait)
-                try:
-                    data = sock.recv(1 << 20)
-                except TimeoutError:
-                    data = None
-                finally:
-                    sock.settimeout(self.timeout)
-                if data == b"":
+            # Wait with select, not a shorter socket time-out: a heartbeat sent from its
+            # own thread meanwhile must never be cut short half-way.
+            if self._inflight and not self._pending and select.select([sock], [], [], wait)[0]:
+                data = sock.recv(1 << 20)
+                if not data:
                     raise ConnectionResetError("the service closed the connection")
-                if data:
-                    self._pending.extend(self._reader.feed(data))
+                self._pending.extend(self._reader.feed(data))
             while self._pending:
                 self._answer(self._pending.popleft())
         except (OSError, FrameError) as error:

@@ -374,9 +374,7 @@ class PointsServer:
                 )
                 sock.setblocking(False)
                 try:
-                    sock.send(
-                        encode({"refused": f"too many clients (the limit is {self.limits.max_clients})"})
-                    )
+                    sock.send(encode({"busy": f"too many clients (the limit is {self.limits.max_clients})"}))
                 except OSError:
                     pass
                 sock.close()

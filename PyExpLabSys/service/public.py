@@ -16,9 +16,10 @@ __all__ = ["public_snapshot"]
 
 #: Keys left out of what is served.
 PRIVATE_KEYS = frozenset({"pid"})
-# An absolute path: a slash not preceded by a word character, a dot, a colon or a slash
-# (so "host:3306/db" and "http://host/x" are not paths), up to white space or quotes.
-_PATH = re.compile(r"(?<![\w.:/])/[^\s'\",;()\[\]]+")
+# An absolute path: a slash at the start or after white space, "=", "(" or a quote (so
+# "host:3306/db", "http://host/x" and markup like "</b>" are not paths), then path
+# characters.
+_PATH = re.compile(r"(?<![^\s=(\"'])/[\w.\-/@+~%]+")
 
 
 def public_snapshot(snapshot: Any, base: Path | None) -> Any:

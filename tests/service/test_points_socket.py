@@ -475,8 +475,7 @@ def test_clients_beyond_the_limit_are_told_and_the_first_ones_go_on(tmp_path, db
         held = [raw(service.path) for _ in range(3)]
         assert all("welcome" in hello(sock, f"c{n}") for n, sock in enumerate(held))
         extra = raw(service.path)
-        answer = receive(extra, 1)[0]
-        assert "too many clients (the limit is 3)" in answer.get("busy", str(answer))
+        assert receive(extra, 1) == [{"busy": "too many clients (the limit is 3)"}]
         extra.close()
         held[0].sendall(encode({"batch": {"first": 0, "points": [[0, 1.7e9, 1.0]]}}))
         assert receive(held[0], 1) == [{"ack": 1}]
@@ -487,6 +486,23 @@ def test_clients_beyond_the_limit_are_told_and_the_first_ones_go_on(tmp_path, db
         for sock in [*held, again]:
             sock.close()
         assert service.server.refusals["capacity"] == 1
+    finally:
+        service.stop()
+
+
+def test_a_client_told_busy_waits_and_gets_in_later(tmp_path, db):
+    service = Service(tmp_path, db, ClientLimits(max_clients=1))
+    try:
+        squatter = raw(service.path)
+        assert "welcome" in hello(squatter, "squatter")
+        logger = client(service.path)  # no error: busy is a reason to wait, not to give up
+        logger.start()
+        logger.enqueue_point_now("script_a", 1.0)
+        assert wait_until(lambda: "busy" in (logger.status().last_error or ""))
+        squatter.close()
+        assert logger.flush(timeout=10)
+        assert db.values("script_a") == [1.0]
+        logger.stop(timeout=5)
     finally:
         service.stop()
 
