@@ -103,8 +103,10 @@ class DataLogger(threading.Thread):
                 raise StartupException(str(error)) from None
             backend.resume(self._spool.logger_id, self._spool.checkpoint)
             # Kept before the backend is used: it may hold an identity the other side
-            # remembers from now on (the points socket client's secret).
-            self._spool.keep_checkpoint(backend.checkpoint())
+            # remembers from now on (the points socket client's secret). Added to what
+            # was saved, which stays until the first group commit (a watermark the
+            # backend knows only once connected must not be lost to a kill before it).
+            self._spool.keep_checkpoint({**self._spool.checkpoint, **backend.checkpoint()})
         try:
             self._codename_translation = self._look_up(codenames, _here, timeouts.startup)
         except StartupException:

@@ -183,6 +183,7 @@ class _Server(HTTPServer):
 
     request_queue_size = BACKLOG
     page: WebPage
+    _pool: ThreadPoolExecutor | None = None  # made when serving starts
 
     def server_activate(self) -> None:
         super().server_activate()
@@ -209,10 +210,11 @@ class _Server(HTTPServer):
         return request
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):  # all workers busy, the queue full
+        pool = self._pool
+        if pool is None or not self._slots.acquire(blocking=False):  # all busy, the queue full
             self.shutdown_request(request)
             return
-        self._pool.submit(self._work, request, client_address)
+        pool.submit(self._work, request, client_address)
 
     def _work(self, request: Any, client_address: Any) -> None:
         try:
@@ -224,8 +226,9 @@ class _Server(HTTPServer):
             self._slots.release()
 
     def server_close(self) -> None:
-        super().server_close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        super().server_close()  # also when binding failed, before a pool was made
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Server6(_Server):
