@@ -607,3 +607,50 @@ def test_the_client_sends_batches_ahead_and_takes_acknowledgements_in_order(tmp_
     finally:
         logger.stop(timeout=5)
         listener.close()
+
+
+def test_a_position_saved_before_identities_is_adopted_by_the_first_hello(tmp_path, db):
+    """Spools of the earlier version keep positions under the bare client id."""
+    first = Service(tmp_path, db)
+    first.server.intake.append("legacy", 5, [])
+    assert first.server.intake.wait_durable(5)
+    first.stop()
+    second = Service(tmp_path, db)
+    try:
+        sock = raw(second.path)
+        assert hello(sock, "legacy") == welcome(5)
+        sock.close()
+        sock = raw(second.path)
+        assert "bound to another client" in hello(sock, "legacy", secret="e" * 32)["refused"]
+        sock.close()
+        assert second.server.intake.wait_durable(5)
+        assert "legacy" not in second.server.intake.positions()
+    finally:
+        second.stop()
+
+
+def test_one_users_many_ids_push_out_only_that_users_idle_ones():
+    from PyExpLabSys.points.identity import Identities, NotOwner
+
+    class Intake:  # what Identities asks of the logger's intake
+        def __init__(self) -> None:
+            self.forgotten: list[str] = []
+
+        def positions(self) -> dict[str, int]:
+            return {}
+
+        def forget(self, sources: list[str]) -> None:
+            self.forgotten += sources
+
+    intake = Intake()
+    identities = Identities(intake, ttl=3600, capacity=4, per_user=2)  # type: ignore[arg-type]  # a stand-in
+    other = identities.claim("other-user's", 1001, SECRET)
+    identities.release(other)
+    for n in range(5):  # user 1000: each new id pushes out its own longest idle one
+        identities.release(identities.claim(f"mine-{n}", 1000, SECRET))
+    assert len(identities) == 3 and not [s for s in intake.forgotten if "other" in s]
+    held = [identities.claim(f"busy-{n}", 1002, SECRET) for n in range(2)]  # connected: not pushed out
+    with pytest.raises(NotOwner, match="too many client identities"):
+        identities.claim("busy-2", 1002, SECRET)
+    for identity in held:
+        identities.release(identity)
