@@ -17,7 +17,7 @@ from typing import Any
 import pymysql
 import pymysql.err
 
-from ..datalog.policies import Timeouts
+from ..values import Timeouts
 from .base import BackendSettings
 from .ledger import LEDGER_TABLE
 from .nodes import parse_nodes

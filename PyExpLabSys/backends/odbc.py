@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-from ..datalog.policies import Timeouts
+from ..values import Timeouts
 from .base import BackendConfigError, BackendSettings, MayHeal, describe_error
 from .ledger import LEDGER_TABLE
 from .nodes import parse_nodes

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ..datalog.policies import Timeouts
+from ..values import Timeouts
 from .base import (
     Backend,
     BatchRejected,
