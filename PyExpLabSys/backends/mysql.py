@@ -20,8 +20,8 @@ import pymysql.err
 from ..values import Timeouts
 from .base import BackendSettings
 from .ledger import LEDGER_TABLE
-from .nodes import parse_nodes
-from .schema import DESCRIPTIONS_TABLE
+from .nodes import DEFAULT_HOST, DEFAULT_PORT, parse_nodes
+from .schema import DEFAULT_DATABASE, DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 from .tls import TLSSettings, tls_of
 
@@ -59,9 +59,9 @@ class MySQLBackend(SQLBackend):
         table: str,
         user: str,
         password: str,
-        host: str | Sequence[str] = "localhost",
-        port: int = 3306,
-        database: str = "cinfdata",
+        host: str | Sequence[str] = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        database: str = DEFAULT_DATABASE,
         timeouts: Timeouts = Timeouts(),
         descriptions_table: str = DESCRIPTIONS_TABLE,
         connect: Callable[..., Any] = pymysql.connect,

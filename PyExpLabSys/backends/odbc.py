@@ -40,7 +40,7 @@ from typing import Any
 from ..values import Timeouts
 from .base import BackendConfigError, BackendSettings, MayHeal, describe_error
 from .ledger import LEDGER_TABLE
-from .nodes import parse_nodes
+from .nodes import DEFAULT_PORT, parse_nodes
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 from .tls import TLSSettings, tls_of
@@ -224,7 +224,7 @@ class OdbcBackend(SQLBackend):
             logger_id=logger_id,
             ledger_table=ledger_table,
             guard_name="odbc",
-            nodes=None if host is None else parse_nodes(host, 3306 if port is None else port),
+            nodes=None if host is None else parse_nodes(host, DEFAULT_PORT if port is None else port),
             tls=tls,
         )
         self.dsn, self.driver = dsn, driver
