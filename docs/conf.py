@@ -30,3 +30,4 @@ myst_heading_anchors = 2
 html_theme = "alabaster"
 html_title = f"{project} {release}"
 html_show_sourcelink = False
+html_theme_options = {"page_width": "1100px", "sidebar_width": "240px"}
