@@ -75,13 +75,13 @@ def test_reading_is_frozen_and_knows_ok() -> None:
 def test_script_rejects_an_unexpected_write() -> None:
     with pytest.raises(ProtocolMismatch, match="expected write"):
         with expected_protocol(Polyscience4100, [(b"RW\r", b"1\r")]) as chiller:
-            chiller.read_temperature()
+            chiller.read_temperature_reading()
 
 
 def test_script_fails_when_pairs_are_left() -> None:
     with pytest.raises(ProtocolMismatch, match="not consumed"):
         with expected_protocol(Polyscience4100, [(RT, b"+023.4\r"), (RT, b"+023.4\r")]) as c:
-            c.read_temperature()
+            c.read_temperature_reading()
 
 
 def test_script_fails_on_unread_answer_bytes() -> None:
@@ -103,7 +103,7 @@ def test_timeout_then_the_next_exchange_starts_clean() -> None:
     pairs = [(RT, b"+02"), (RT, b"+023.4\r")]
     with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
         with pytest.raises(InstrumentTimeout) as info:
-            chiller.read_temperature()
+            chiller.read_temperature_reading()
         assert info.value.partial == b"+02"
         assert chiller.read_temperature_reading() == Reading(23.4)
 
@@ -112,7 +112,7 @@ def test_bytes_after_a_frame_are_drained_before_the_next_exchange() -> None:
     pairs = [(RT, b"+023.4\rjunk"), (RT, b"+024.0\r")]
     with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
         assert chiller.read_temperature_reading().value == 23.4
-        assert chiller.read_temperature() == 24.0
+        assert chiller.read_temperature_reading().value == 24.0
         assert chiller.serial.flushes >= 3
 
 
@@ -120,7 +120,7 @@ def test_reply_without_terminator_is_garbage() -> None:
     pairs = [(RT, b"x" * 2000)]
     with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
         with pytest.raises(GarbledReply):
-            chiller.read_temperature()
+            chiller.read_temperature_reading()
         chiller.serial.reset_input_buffer()
 
 
@@ -129,9 +129,9 @@ def test_vanished_port_raises_port_gone_and_is_reopened() -> None:
     pairs = [(RT, lost), (RT, b"+023.4\r")]
     with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
         with pytest.raises(PortGone):
-            chiller.read_temperature()
+            chiller.read_temperature_reading()
         assert not chiller.serial.is_open
-        assert chiller.read_temperature() == 23.4
+        assert chiller.read_temperature_reading().value == 23.4
         assert chiller.serial.opens == 1
 
 
@@ -143,7 +143,7 @@ def test_missing_device_path_is_port_gone() -> None:
 def test_url_ports_are_accepted() -> None:
     chiller = Polyscience4100("loop://", timeout=0.05)  # loop:// echoes the request
     with pytest.raises(GarbledReply):
-        chiller.read_temperature()
+        chiller.read_temperature_reading()
     chiller.close()
 
 

@@ -166,8 +166,8 @@ def test_setpoints_round_trip_through_the_models() -> None:
         assert mfc.set_flow(1000) is True  # refused (NAK 25), logged, True as in PyExpLabSys
         assert mfc.read_setpoint() == 42.5
     with start_simulator("polyscience") as sim, Polyscience4100(sim.port, timeout=TIMEOUT) as chiller:
-        chiller.set_setpoint(15.5)
-        assert chiller.read_setpoint() == 15.5
+        assert chiller.set_setpoint(15.5) is True  # whole degrees, halves to even
+        assert chiller.read_setpoint() == 16.0
         chiller.turn_unit_on(False)
         assert chiller.read_status() == "Off"
     with start_simulator("mks937b") as sim, Mks937b(sim.port, timeout=TIMEOUT) as gauge:
