@@ -141,7 +141,8 @@ def test_omega_echo_and_rs485_address(echo: bool, address: int | None) -> None:
         assert controller.read_temperature_reading().value == pytest.approx(75.4, abs=0.5)
         assert controller.identify() == "000C32"
         with pytest.raises(InstrumentTimeout):  # another unit on the bus: no answer
-            controller.read_temperature(address=(address or 0) + 1)
+            controller.read_temperature_reading(address=(address or 0) + 1)
+        assert controller.read_temperature(address=(address or 0) + 1) is None  # PyExpLabSys's
         assert controller.read_temperature_reading().ok
         controller.close()
 
@@ -150,7 +151,8 @@ def test_omega_echo_mismatch_is_garbled() -> None:
     with start_simulator("omega", echo=False) as sim:
         controller = ISeries(sim.port, echo=True, timeout=TIMEOUT)
         with pytest.raises(GarbledReply):
-            controller.read_temperature()
+            controller.read_temperature_reading()
+        assert controller.read_temperature() is None  # unreadable 9 times: PyExpLabSys's None
         controller.close()
 
 
