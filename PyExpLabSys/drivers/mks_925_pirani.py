@@ -6,22 +6,15 @@ unit on the line always answers.
 
 What PyExpLabSys's methods return on the bad paths (the rule: :mod:`.upstream`):
 
-=====================  ==============  ===========  ===========  ================
-method                 no number       silent       NAK          garbled
-                       (LO, OFF, <x)
-=====================  ==============  ===========  ===========  ================
-``read_pressure``      ``-1.0``        ``-1.0``     ``-1.0`` *   ``-1.0`` after
-                                                                 9 tries
-``read_serial``        --              ``''``       ``''`` *     ``''``
-``change_unit``        --              ``''``       the reply    the reply
-``set_comm_speed``     --              ``''``       the reply    the reply
-``comm``               the reply       ``''``       the reply    the reply
-=====================  ==============  ===========  ===========  ================
+* ``read_pressure``: ``-1.0`` for a reply without a number (``LO``, ``OFF``, ``<x``,
+  ``>``), a silent unit, or a refused or garbled reply after 9 tries.
+* ``read_serial``: ``''`` when silent, refused (see below) or garbled.
+* ``change_unit``, ``set_comm_speed``, ``comm``: the whole reply as text
+  (``@253NAK160;FF``), ``''`` when silent.
 
-"The reply" is the whole reply as text (``@253NAK160;FF``). A vanished port raises
-``PortGone`` (an ``OSError``). \\* PyExpLabSys cut the NAK code out of the reply as if it
-were the value (``160.0``, ``'160'``); we give the sentinel instead of taking an error
-code for a pressure. ``read_pressure_reading`` is the strict twin.
+A vanished port raises ``PortGone`` (an ``OSError``). Where the unit refuses,
+PyExpLabSys cut the NAK code out of the reply as if it were the value (``160.0``,
+``'160'``); we give the sentinel instead of taking an error code for a pressure. ``read_pressure_reading`` is the strict twin.
 """
 
 from __future__ import annotations

@@ -7,18 +7,13 @@ reading's status.
 
 What PyExpLabSys's methods return on the bad paths (the rule: :mod:`.upstream`):
 
-=========================  ================================  ==============  ============
-method                     channel state                     silent          NAK, garbled
-=========================  ================================  ==============  ============
-``read_pressure_gauge``    ``LO``: ``0.0``; ``OFF``,         ``EmptyReply``  ``ValueError``
-                           ``WAIT``, ``>``, ``>x``:          (``ValueError``)
-                           ``-1.0``; ``<x``: ``NoValue``
-                           (``ValueError``)
-``read_all_pressures``     the text as sent                  ``''``          the reply
-``read_sensor_types``      --                                ``''``          the reply
-``pressure_unit``          --                                ``''``          the reply
-``comm``                   the data after ``ACK``            ``''``          the reply
-=========================  ================================  ==============  ============
+* ``read_pressure_gauge``: ``LO``: ``0.0``; ``OFF``, ``WAIT``, ``>``, ``>x``: ``-1.0``;
+  ``<x``: :class:`~.base.NoValue`; silent: :class:`~.base.EmptyReply`; NAK or garbled:
+  ``InstrumentReportedError`` / ``GarbledReply`` (all ``ValueError``, as
+  ``float(text)`` raised there).
+* ``read_all_pressures``, ``read_sensor_types``, ``pressure_unit``: the text as sent;
+  ``''`` when silent; the whole reply when refused.
+* ``comm``: the data after ``ACK``; ``''`` when silent; the whole reply otherwise.
 
 "The reply" is the whole reply as text (``@253NAK160;FF``). A vanished port raises
 ``PortGone`` (an ``OSError``). ``read_pressure`` (this project's name) and the twins

@@ -12,24 +12,17 @@ PyExpLabSys read the reply 0.1 s after sending; so here a unit that has not begu
 answer within 0.1 s counts as absent (no unit at that address), while one that has
 begun gets the full time-out:
 
-============================  =====================  =================  ==================
-method                        no unit (silent)       NAK                bad checksum,
-                                                                        garbled
-============================  =====================  =================  ==================
-``comm``, ``read_serial_number``, ``read_current_gas_type``,            ``''``, logged
-``read_run_hours``,           ``''`` after 0.1 s,    ``''``, logged     ``''``, logged
-``read_device_address``,      logged ("no such
-``read_internal_temperature`` device")
-``read_full_scale_range``     ``''`` (each part)     ``''`` (each part) ``''`` (each part)
-``read_flow``                 ``-1`` (int)           ``-1`` after 49    ``-1`` after 49
-                                                     tries              tries
-``read_setpoint``             ``EmptyReply``         ``ValueError``     ``ValueError``
-                              (``ValueError``)
-``set_flow``                  ``True``, logged       ``True``, logged   ``True``, logged
-                                                     (above full scale:
-                                                     NAK 25)
-``purge``, ``set_device_address``  ``None``, logged ``None``, logged   ``None``, logged
-============================  =====================  =================  ==================
+* ``comm``, ``read_serial_number``, ``read_current_gas_type``, ``read_run_hours``,
+  ``read_device_address``, ``read_internal_temperature`` (text): ``''`` with a log
+  line when no unit answers ("no such device"), it refuses (NAK), or the reply is
+  garbled or fails its checksum.
+* ``read_full_scale_range``: ``''`` for each part the unit does not give.
+* ``read_flow``: ``-1`` (an int) when no unit answers, or when the reply cannot be read
+  in 49 tries.
+* ``read_setpoint``: ``ValueError`` (:class:`~.base.EmptyReply` when no unit answers).
+* ``set_flow``: ``True``, logged, also when refused (above full scale: NAK 25) or
+  silent.
+* ``purge``, ``set_device_address``: ``None``; refusals and silence logged.
 
 A vanished port raises ``PortGone`` (an ``OSError``). The strict methods are the twins
 (``read_flow_reading``, ``read_setpoint_reading``, ``read_internal_temperature_reading``)

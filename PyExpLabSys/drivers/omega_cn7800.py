@@ -15,18 +15,11 @@ Reads use function 03, the set point is written with function 06 (see
 What PyExpLabSys's methods return (it read the registers with minimalmodbus, one
 decimal, unsigned; the rule: :mod:`.upstream`):
 
-=======================  ==================================  ==========================
-method                   register holds                      returns
-=======================  ==================================  ==========================
-``read_temperature``,    a temperature                       °C: an ``int`` when whole
-``read_setpoint``                                            (``25``), else a float
-                                                             (``25.3``); also kept in
-                                                             ``.temperature`` (PV only,
-                                                             ``-999`` before the first
-                                                             read)
-                         a negative temperature (−20.0 °C)   ``6533.6`` (unsigned)
-                         a status code (0x8003: no sensor)   its number, ``3277.1``
-=======================  ==================================  ==========================
+* a temperature: °C, an ``int`` when whole (``25``), else a float (``25.3``);
+  ``read_temperature`` also keeps it in ``.temperature`` (``-999`` before the first
+  read);
+* a negative temperature: unsigned, ``6533.6`` for −20.0 °C;
+* a status code: its number, ``3277.1`` for 0x8003 (no sensor).
 
 A silent unit raises :class:`~.base.InstrumentTimeout`, an exception reply
 :class:`~.base.InstrumentReportedError`, a bad CRC :class:`~.base.ChecksumError`: all

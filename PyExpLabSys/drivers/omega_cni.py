@@ -10,14 +10,10 @@ What PyExpLabSys's methods return on the bad paths (the rule: :mod:`.upstream`).
 PyExpLabSys read whatever had come 0.5 s after sending; so here a unit that has not
 begun to answer within 0.5 s is taken to be silent:
 
-==============================  ======================  ===================================
-method                          silent (unknown          garbled
-                                command, no unit)
-==============================  ======================  ===================================
-``read_temperature``            ``None``                ``None`` after 9 tries
-``command``, ``identify_device``,  ``''``               the reply without its CR (and
-``reset_device``                                        without the echo, if there is one)
-==============================  ======================  ===================================
+* ``read_temperature``: ``None`` when silent, or when the reply cannot be read in 9
+  tries.
+* ``command``, ``identify_device``, ``reset_device``: ``''`` when silent; otherwise the
+  reply without its CR (and without the echo, if there is one).
 
 A vanished port raises ``PortGone`` (an ``OSError``). ``read_temperature_reading``,
 ``identify``, ``read_reading_configuration`` and ``reset`` (this project's names) are

@@ -11,18 +11,14 @@ What PyExpLabSys's methods return or raise on the bad paths (the rule:
 :mod:`.upstream`). PyExpLabSys raised ``IOError`` when the acknowledgement was a NAK,
 missing or garbled, and ``ValueError`` (``int('')``) when no data followed it:
 
-==========================  ===================  ==================  ======================
-method                      no acknowledgement,  no data after ENQ   garbled data; unknown
-                            NAK                                      status / id / unit
-==========================  ===================  ==================  ======================
-``pressure_gauge``,         ``InstrumentTimeout``  ``EmptyReply``    ``GarbledReply``
-``pressure_gauges``         / ``InstrumentReportedError``            (``ValueError``);
-                            (``IOError``)        (``ValueError``,    ``UnknownCode``
-``gauge_identification``,                        ``IOError``)        (``KeyError``)
-``pressure_unit``
-``program_number``          as above             ``''``              the text
-``rs232_communication_test``  as above           ``False``           ``False``
-==========================  ===================  ==================  ======================
+* ``pressure_gauge``, ``pressure_gauges``, ``gauge_identification``,
+  ``pressure_unit``: no acknowledgement: ``InstrumentTimeout``; NAK:
+  ``InstrumentReportedError`` (both ``IOError``); no data after ENQ: ``EmptyReply``
+  (``ValueError`` too); garbled data: ``GarbledReply`` (``ValueError``); an unknown
+  status code, gauge id or unit code: ``UnknownCode`` (``KeyError``).
+* ``program_number``: as above, but ``''`` when no data follows.
+* ``rs232_communication_test``: as above for the acknowledgement; ``False`` when the
+  echoes are missing or wrong.
 
 Status messages (``pressure_gauge()[1][1]``) and gauge names (``gauge_identification``)
 are PyExpLabSys's texts. A vanished port raises ``PortGone`` (an ``OSError``).

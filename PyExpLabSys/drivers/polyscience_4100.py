@@ -7,20 +7,14 @@ Reads (``RT``, ``RW``, ``RS`` ...) answer a value; writes (``SS020``, ``SO1``) a
 
 What PyExpLabSys's methods return on the bad paths (the rule: :mod:`.upstream`):
 
-==============================  ==================  ===============  ============  ============
-method                          chiller off         ``?``            silent        garbled
-                                (``RW`` is ``0``)
-==============================  ==================  ===============  ============  ============
-``read_temperature``,           ``nan``             ``nan``          ``nan``       ``nan``
-``read_pressure``,
-``read_flow_rate``,
-``read_ambient_temperature``
-``read_setpoint``               the set point       ``nan``          ``nan``       ``nan``
-``read_status``                 ``'Off'``           ``'error'``      ``'error'``   ``'error'``
-``read_unit``, ``turn_unit_on``,  --                ``'?'``          ``''``        the text
-``comm``
-``set_setpoint``                --                  ``False``        ``False``     ``False``
-==============================  ==================  ===============  ============  ============
+* ``read_temperature``, ``read_pressure``, ``read_flow_rate``,
+  ``read_ambient_temperature``: ``nan`` when the chiller is off (``RW`` is ``0``),
+  refuses (``?``), is silent or garbles.
+* ``read_setpoint``: ``nan`` when refused, silent or garbled.
+* ``read_status``: ``'On'``, ``'Off'``, else ``'error'``.
+* ``read_unit``, ``turn_unit_on``, ``comm``: the answer as text, ``'?'`` when refused,
+  ``''`` when silent.
+* ``set_setpoint``: ``False`` when refused or silent.
 
 The four measurements ask ``RW`` first and read only a running chiller, as PyExpLabSys
 did (a stopped chiller's bath drifts to the room's temperature). ``set_setpoint``

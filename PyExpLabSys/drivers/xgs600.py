@@ -17,27 +17,21 @@ What PyExpLabSys's methods return on the bad paths (the rule: :mod:`.upstream`).
 silent unit raises :class:`~.base.InstrumentTimeout`, a ``TimeoutError`` as there,
 except where no reply was awaited (``expect_reply=False``: the set commands):
 
-========================================  =============================================
-method                                    refused (``?FF``: no such gauge, not an ion
-                                          gauge, bad data), open sensor, garbage
-========================================  =============================================
-``read_pressure``                         ``-1.0`` (``?FF``, ``OPEN``, not a number)
-``read_all_pressures``                    ``'OPEN'`` / ``-2`` per field; ``[-2]`` for
-                                          ``?FF``; ``[-3]`` after 9 empty replies
-``list_all_gauges``                       ``'0.0: Hot Filament Gauge\\n...'``; boards
-                                          PyExpLabSys did not know and ``?FF``: no line
-``emission_status``                       ``False`` (also when lit on filament 2: only
-                                          ``01`` was True there)
-``set_emission_on``, ``set_smission_off``  the ``emission_status`` after (so ``False``
-/ ``set_emission_off``                    for filament 2); the set's own reply unread
-``read_setpoint``                         ``None``
-``read_pressure_unit``                    the text as sent (``'?FF'``)
-``read_software_version``, ``xgs_comm``   the text as sent (``'?FF'``)
-``filament_lit``, ``read_setpoint_state``  ``ValueError`` (``int('?FF')`` there)
-``read_all_user_label``                   gauges answering ``?FF`` left out
-``set_setpoint``, ``set_setpoint_on``,    ``None`` (refusal and silence logged)
-``set_setpoint_off``
-========================================  =============================================
+* ``read_pressure``: ``-1.0`` for ``?FF`` (a missing gauge), ``OPEN`` or a non-number.
+* ``read_all_pressures``: per field ``'OPEN'`` or ``-2`` if not a number; ``[-2]`` for
+  ``?FF``; ``[-3]`` after 9 empty dumps.
+* ``list_all_gauges``: ``'0.0: Hot Filament Gauge\\n...'``, without the boards
+  PyExpLabSys did not know; ``''`` for ``?FF``.
+* ``emission_status``: ``True`` for ``01`` only: ``False`` when off, lit on filament 2
+  (``02``) or refused (not an ion gauge); ``set_emission_on`` and
+  ``set_smission_off`` / ``set_emission_off`` return it after the command.
+* ``read_setpoint``: ``None`` for any other answer than 0, 1, 3.
+* ``read_pressure_unit``, ``read_software_version``, ``xgs_comm``: the text as sent
+  (``'?FF'``).
+* ``filament_lit``, ``read_setpoint_state``: ``ValueError`` for ``?FF``.
+* ``read_all_user_label``: gauges answering ``?FF`` left out.
+* ``set_setpoint``, ``set_setpoint_on``, ``set_setpoint_off``: ``None``; their reply is
+  read but not judged (a refusal or silence is logged).
 
 A vanished port raises ``PortGone`` (an ``OSError``). ``read_pressure_reading`` and
 ``read_all_pressures_reading`` are strict.
