@@ -14,7 +14,8 @@ What PyExpLabSys's methods return on the bad paths (the rule: :mod:`.upstream`):
 
 A vanished port raises ``PortGone`` (an ``OSError``). Where the unit refuses,
 PyExpLabSys cut the NAK code out of the reply as if it were the value (``160.0``,
-``'160'``); we give the sentinel instead of taking an error code for a pressure. ``read_pressure_reading`` is the strict twin.
+``'160'``); we give the sentinel instead of taking an error code for a pressure.
+``read_pressure_reading`` is the strict twin.
 """
 
 from __future__ import annotations
