@@ -155,6 +155,8 @@ def nak(code: str) -> bytes:
 def test_pyexplabsys_checksum_method() -> None:
     mfc = MksGSeries("loop://")
     assert (mfc.checksum("254FX?;"), mfc.checksum("@@@000ACK1.234;", reply=True)) == ("F3", "52")
+    assert request_frame(7, "SN?").endswith(mfc.checksum("007SN?;").encode())  # what is sent
+    assert ack("N2").endswith(mfc.checksum("@@@000ACKN2;", reply=True).encode())  # what comes back
     mfc.close()
 
 

@@ -150,6 +150,11 @@ def test_a_silent_unit_is_given_up_after_half_a_second() -> None:
     assert time.monotonic() - start < 1.5
 
 
+def test_cni3244_c24_on_a_script() -> None:
+    pairs = [(X01, b"X01075.4\r"), (b"*Z02\r", b"")]
+    assert scripted(CNi3244_C24, pairs, lambda d: (d.read_temperature(), d.reset_device())) == (75.4, "")
+
+
 def test_cni3244_c24_is_an_iseries_on_pyexplabsys_defaults() -> None:
     controller = CNi3244_C24("loop://")
     assert isinstance(controller, ISeries)
