@@ -545,16 +545,18 @@ class SerialInstrument:
         raised there) unless ``errors`` says otherwise; a vanished port raises
         :class:`PortGone`.
         """
+        with self._lock:  # last_reply must be this exchange's
+            try:
+                self.query(command, address=address)
+            except InstrumentTimeout as timeout:
+                LOG.debug("%s: %s", self.port_name, timeout)
+            except (GarbledReply, InstrumentReportedError) as error:
+                LOG.debug("%s: %s", self.port_name, error)
+            reply = self.last_reply
         try:
-            self.query(command, address=address)
-        except InstrumentTimeout as timeout:
-            LOG.debug("%s: %s", self.port_name, timeout)
-        except (GarbledReply, InstrumentReportedError) as error:
-            LOG.debug("%s: %s", self.port_name, error)
-        try:
-            return self.last_reply.decode("ascii", errors)
+            return reply.decode("ascii", errors)
         except UnicodeDecodeError:
-            raise GarbledReply("non-ASCII bytes in reply", self.last_reply) from None
+            raise GarbledReply("non-ASCII bytes in reply", reply) from None
 
     @overload
     def query(self, command: str, parse: Parser[T], address: int | None = None) -> T: ...

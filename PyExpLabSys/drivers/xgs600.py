@@ -234,10 +234,11 @@ class XGS600Driver(SerialInstrument):
             if answer != ">\r":
                 LOG.warning("%s: %s answered %r", self.port_name, command, answer)
             return None
-        try:
-            return self.query(command)
-        except (GarbledReply, InstrumentReportedError):
-            return decode_ascii(self.last_reply).replace(">", "").replace("\r", "")
+        with self._lock:  # last_reply must be this exchange's
+            try:
+                return self.query(command)
+            except (GarbledReply, InstrumentReportedError):
+                return decode_ascii(self.last_reply).replace(">", "").replace("\r", "")
 
     def _text(self, command: str) -> str:
         data = self.xgs_comm(command)
