@@ -392,3 +392,23 @@ def test_an_independent_modbus_master_agrees_with_the_simulator(cn7800) -> None:
             master.read_register(0x2000)
     finally:
         master.serial.close()
+
+
+@pytest.mark.parametrize("setpoint", [25.0, 25.3, -20.0, 0.0])
+def test_cn7800_values_are_what_pyexplabsys_minimalmodbus_call_gives(cn7800, setpoint) -> None:
+    """PyExpLabSys's driver called ``read_register(register, 1)`` (unsigned): our
+    PyExpLabSys-named methods give the same value of the same type, status words too."""
+    import minimalmodbus
+
+    sim, cn = cn7800
+    master = minimalmodbus.Instrument(sim.port, 1)  # no parity: see the test above
+    master.serial.timeout = 1.0
+    try:
+        cn.write_setpoint(setpoint)
+        theirs, ours = master.read_register(0x1001, 1), cn.read_setpoint()
+        assert ours == theirs and type(ours) is type(theirs)
+        sim.pv_status = 0x8003
+        theirs, ours = master.read_register(0x1000, 1), cn.read_temperature()
+        assert ours == theirs == cn.temperature and type(ours) is type(theirs)
+    finally:
+        master.serial.close()
