@@ -16,7 +16,7 @@ upstream) and ``limits=`` (:class:`~PyExpLabSys.udp.limits.DatagramLimits`), and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ..udp.limits import DatagramLimits
@@ -145,31 +145,6 @@ class DateDataPullSocket(PullSocket):
 
 class DataPushSocket(PushSocket):
     """Receives data sets from clients (default port 8500); ``action`` is
-    ``'store_last'``, ``'enqueue'``, ``'callback_async'`` or ``'callback_direct'``."""
-
-    def __init__(
-        self,
-        name: str,
-        port: int = 8500,
-        action: str = "store_last",
-        queue: Any = None,
-        callback: Callable[[Any], Any] | None = None,
-        return_format: str = "json",
-        check_activity: bool = False,
-        activity_timeout: float = 900,
-        *,
-        host: str = "",
-        limits: DatagramLimits = DatagramLimits(),
-    ) -> None:
-        super().__init__(
-            name,
-            port,
-            action,
-            queue,
-            callback,
-            return_format,
-            check_activity,
-            activity_timeout,
-            host=host,
-            limits=limits,
-        )
+    ``'store_last'``, ``'enqueue'``, ``'callback_async'`` or ``'callback_direct'``
+    (upstream's constructor: ``name, port, action, queue, callback, return_format,
+    check_activity, activity_timeout``)."""

@@ -168,6 +168,11 @@ class PullSocket(ServingThread):
         """Datagrams received, answered, refused, dropped ... (see DatagramServer)."""
         return dict(self.server.stats)
 
+    @property
+    def codenames(self) -> list[str]:
+        """The codenames served, in their order."""
+        return list(self._entry["codenames"])
+
     def stop(self) -> None:
         """Stop serving, free the port and remove this socket from DATA."""
         self.close_server()
