@@ -17,6 +17,7 @@ import pytest
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.common.sockets import DATA
 from PyExpLabSys.datalog.policies import RetryPolicy, Timeouts
+from PyExpLabSys.service.cli import format_status
 from PyExpLabSys.service.config import ConfigError, parse_config
 from PyExpLabSys.service.runner import Service
 from PyExpLabSys.service.udp_feed import pull_timeouts
@@ -187,6 +188,9 @@ def test_service_serves_its_values_over_udp(tmp_path: Path, client: Client, live
             served_status = json.loads(response.read())
         assert served_status["pull_socket"]["port"] == port
         assert served_status["live_server"]["host"] == "127.0.0.1"
+        table = format_status({**on_disk, "fresh": True})
+        assert f"  UDP pull socket 127.0.0.1:{port}: " in table
+        assert f"  live server 127.0.0.1:{live_server.port}: " in table
     finally:
         if script is not None:
             script.stop()
