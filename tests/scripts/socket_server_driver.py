@@ -1,0 +1,65 @@
+"""Starts PyExpLabSys socket servers with fixed contents and serves until stdin closes.
+
+Whichever ``PyExpLabSys`` is importable is used: this package's, or an upstream
+checkout's (``PYTHONPATH``), so that the differential test can put the same questions to
+both. Prints the ports as one JSON line on stdout once serving.
+"""
+
+import json
+import socket
+import sys
+
+from PyExpLabSys.common.sockets import DataPullSocket, DataPushSocket, DateDataPullSocket
+
+
+def free_port():
+    # Upstream keys its DATA by the port asked for, so it needs a fixed one: a free one.
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+def callback(data):
+    if "raise" in data:
+        raise ValueError(data["raise"])
+    return data.get("ret")
+
+
+def main():
+    ports = {}
+    date = DateDataPullSocket(
+        "moon laser",
+        ["moon_laser_power", "moon_laser_duration", "old"],
+        port=free_port(),
+        timeouts=[None, 5, 1.0],
+    )
+    date.set_point("moon_laser_power", (1414150015.697648, 47.0))
+    date.set_point("moon_laser_duration", (4102444800.0, 42))  # 2100: never older than 5 s
+    date.set_point("old", (1000.0, 1.5))
+    xy = DataPullSocket("xy data", ["x1", "x2"], port=free_port(), timeouts=[None, 0.5])
+    xy.set_point("x1", (9.7, 100))
+    xy.set_point("x2", (15.3, 111), timestamp=1000.0)
+    servers = {"date": date, "xy": xy}
+    servers["store_last"] = DataPushSocket("store", port=free_port())
+    servers["enqueue"] = DataPushSocket("queue", port=free_port(), action="enqueue")
+    for return_format in ("json", "raw", "string"):
+        servers[return_format] = DataPushSocket(
+            "direct " + return_format,
+            port=free_port(),
+            action="callback_direct",
+            callback=callback,
+            return_format=return_format,
+        )
+    for key, server in servers.items():
+        server.start()
+        ports[key] = server.port
+    print(json.dumps(ports), flush=True)
+    sys.stdin.read()
+    for server in servers.values():
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
