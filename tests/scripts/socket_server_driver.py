@@ -2,14 +2,15 @@
 
 Whichever ``PyExpLabSys`` is importable is used: this package's, or an upstream
 checkout's (``PYTHONPATH``), so that the differential test can put the same questions to
-both. Prints the ports as one JSON line on stdout once serving.
+both. Prints the ports as one JSON line on stdout once serving; given a port as its argument,
+first sends three LiveSocket messages to that port.
 """
 
 import json
 import socket
 import sys
 
-from PyExpLabSys.common.sockets import DataPullSocket, DataPushSocket, DateDataPullSocket
+from PyExpLabSys.common.sockets import DataPullSocket, DataPushSocket, DateDataPullSocket, LiveSocket
 
 
 def free_port():
@@ -55,6 +56,13 @@ def main():
     for key, server in servers.items():
         server.start()
         ports[key] = server.port
+    if len(sys.argv) > 1:  # a live server's port: send it three messages
+        live = LiveSocket(
+            "live", ["a", "b"], ("127.0.0.1", int(sys.argv[1])), no_internal_data_pull_socket=True
+        )
+        live.set_point("a", (1.0, 2.0))
+        live.set_batch({"a": (1.5, "on"), "b": [2.0, 3]})
+        live.reset(["b"])
     print(json.dumps(ports), flush=True)
     sys.stdin.read()
     for server in servers.values():

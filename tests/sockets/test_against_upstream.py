@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .udp_client import Client
+from .udp_client import Client, LiveServer
 
 REPO = Path(__file__).resolve().parents[2]
 DRIVER = REPO / "tests" / "scripts" / "socket_server_driver.py"
@@ -77,11 +77,11 @@ CALLBACK = [
 ]
 
 
-def start(pythonpath: str, home: Path) -> tuple[subprocess.Popen[str], dict[str, int]]:
+def start(pythonpath: str, home: Path, live_port: int) -> tuple[subprocess.Popen[str], dict[str, int]]:
     env = {**os.environ, "PYTHONPATH": pythonpath, "HOME": str(home)}
     env.pop("PYEXPLABSYS_UPSTREAM", None)
     proc = subprocess.Popen(
-        [sys.executable, str(DRIVER)],
+        [sys.executable, str(DRIVER), str(live_port)],
         cwd=home,
         env=env,
         stdin=subprocess.PIPE,
@@ -96,7 +96,17 @@ def start(pythonpath: str, home: Path) -> tuple[subprocess.Popen[str], dict[str,
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, int]]]:
+def live_servers() -> Iterator[dict[str, LiveServer]]:
+    servers = {"upstream": LiveServer(), "ours": LiveServer()}
+    yield servers
+    for server in servers.values():
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def both(
+    tmp_path_factory: pytest.TempPathFactory, live_servers: dict[str, LiveServer]
+) -> Iterator[dict[str, dict[str, int]]]:
     if not UPSTREAM:
         pytest.skip("set PYEXPLABSYS_UPSTREAM to an upstream PyExpLabSys checkout")
     # Upstream's settings want these before its sockets module imports.
@@ -109,7 +119,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[st
     procs = []
     ports = {}
     for name, path in (("upstream", UPSTREAM), ("ours", str(REPO))):
-        proc, ports[name] = start(path, home)
+        proc, ports[name] = start(path, home, live_servers[name].port)
         procs.append(proc)
     try:
         yield ports
@@ -157,3 +167,11 @@ def test_status_has_upstreams_layout(both: dict[str, dict[str, int]], client: Cl
         }
         shared = set(mine["system_status"]) & set(theirs["system_status"])
         assert {"number_of_python_threads", "uptime", "load_average", "filesystem_usage"} <= shared
+
+
+def test_live_messages_are_upstreams(
+    both: dict[str, dict[str, int]], live_servers: dict[str, LiveServer]
+) -> None:
+    for server in live_servers.values():
+        server.wait_for(lambda messages: len(messages) == 3)
+    assert live_servers["ours"].raw == live_servers["upstream"].raw
