@@ -14,7 +14,6 @@ so that the PC still answers ``status`` and pull commands there.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import time
@@ -22,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..settings import _read_user_settings, user_settings_path
-from .pull import PullSocket, jsonable
+from .pull import PullSocket, dumps
 
 LOG = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ class LiveSender:
 
     def message(self, data: Mapping[str, Any]) -> bytes:
         """The datagram for ``data`` (TypeError for a value JSON cannot carry)."""
-        return json.dumps({"host": self.hostname, "data": data}, default=jsonable).encode("utf-8")
+        return dumps({"host": self.hostname, "data": data}).encode("utf-8")
 
     def send(self, data: Mapping[str, Any]) -> bool:
         """Send one message; False (logged, counted) if the system would not send it."""

@@ -29,7 +29,7 @@ from .wire import OLD_DATA, UNKNOWN_COMMAND, check_codenames
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["PullAnswerer", "PullSocket", "jsonable"]
+__all__ = ["PullAnswerer", "PullSocket", "dumps", "jsonable"]
 
 Timeouts = float | Sequence[float | None] | None
 
@@ -43,8 +43,14 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=jsonable)
+#: json.dumps's own output (same separators), made once: dumps(default=...) builds an
+#: encoder per call.
+_ENCODER = json.JSONEncoder(default=jsonable)
+
+
+def dumps(value: Any) -> str:
+    """``value`` as JSON text, as ``json.dumps`` writes it; numpy numbers as numbers."""
+    return _ENCODER.encode(value)
 
 
 class PullAnswerer:
@@ -68,7 +74,7 @@ class PullAnswerer:
         old = self._old(codename)
         if form == "raw":
             return OLD_DATA if old else _raw_point(data[codename])
-        return _dumps(OLD_DATA if old else data[codename])
+        return dumps(OLD_DATA if old else data[codename])
 
     def _all(self, command: str) -> str:
         entry = self.entry
@@ -76,7 +82,7 @@ class PullAnswerer:
         if command == "raw":
             return ";".join(OLD_DATA if self._old(c) else _raw_point(data[c]) for c in codenames)
         if command == "json":
-            return _dumps([OLD_DATA if self._old(c) else data[c] for c in codenames])
+            return dumps([OLD_DATA if self._old(c) else data[c] for c in codenames])
         if command == "raw_wn":
             return ";".join(f"{c}:{OLD_DATA if self._old(c) else _raw_point(data[c])}" for c in codenames)
         if command == "json_wn":
@@ -84,11 +90,11 @@ class PullAnswerer:
             for codename in codenames:
                 if self._old(codename):
                     copy[codename] = OLD_DATA
-            return _dumps(copy)
+            return dumps(copy)
         if command == "codenames_raw":
             return ",".join(codenames)
         if command == "codenames_json":
-            return _dumps(codenames)
+            return dumps(codenames)
         if command == "name":
             return str(entry["name"])
         if command == "status":

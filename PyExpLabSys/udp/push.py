@@ -25,7 +25,7 @@ from typing import Any
 
 from . import registry
 from .limits import DatagramLimits
-from .pull import jsonable
+from .pull import dumps
 from .rawcodec import format_raw, parse_raw_with_names
 from .server import DatagramServer, Refused, ServingThread
 from .system_status import status_text
@@ -108,7 +108,7 @@ def _json_with_names(data: str) -> dict[str, Any]:
 def _format_return(value: Any, return_format: str) -> str:
     if return_format == "json":
         try:
-            return f"{PUSH_RET}#{json.dumps(value, default=jsonable)}"
+            return f"{PUSH_RET}#{dumps(value)}"
         except (TypeError, ValueError) as error:
             return f"{PUSH_EXCEP}#{error}"
     if return_format == "raw":

@@ -17,6 +17,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from collections import Counter
 from typing import Any, Protocol
 
@@ -71,6 +72,7 @@ class DatagramServer(socketserver.UDPServer):
         self.gate = FloodGate(limits)
         self.stats: Counter[str] = Counter()
         self._reply_failures_logged = False
+        self._next_flood_log = 0.0
         try:
             super().__init__((host, port), socketserver.BaseRequestHandler)
         except OSError as error:
@@ -94,7 +96,9 @@ class DatagramServer(socketserver.UDPServer):
         if self.gate.admit(str(client_address[0])):
             return True
         self.stats["flood_dropped"] += 1
-        if self.stats["flood_dropped"] == 1 or self.stats["flood_dropped"] % 10_000 == 0:
+        now = time.monotonic()
+        if now >= self._next_flood_log:  # the first drop, then at most once a minute
+            self._next_flood_log = now + 60.0
             LOG.warning(
                 "UDP port %d: dropping datagrams over the rate limit (%d so far, the latest from %s)",
                 self.port,
