@@ -167,10 +167,16 @@ class ServingThread(threading.Thread):
 
     def close_server(self) -> None:
         """Stop serving and free the port (shutdown() alone would wait forever for a
-        loop that was never started)."""
+        loop that was never started, or for its own loop when called from a callback)."""
         if self._closed:
             return
         self._closed = True
-        if self.ident is not None and self is not threading.current_thread():
+        if self is threading.current_thread():  # a callback stops its own socket
+            threading.Thread(target=self._shut_down, name=f"{self.name}-stop", daemon=True).start()
+            return
+        self._shut_down()
+
+    def _shut_down(self) -> None:
+        if self.ident is not None:
             self.server.shutdown()
         self.server.server_close()

@@ -247,3 +247,19 @@ def test_callback_direct_returns_the_result(
 def test_bad_arguments_fail_at_the_call(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         DataPushSocket(NAME, port=0, **kwargs)
+
+
+def test_a_callback_may_stop_its_own_socket(client: Client) -> None:
+    stopped = threading.Event()
+
+    def callback(data: dict[str, Any]) -> str:
+        sock.stop()
+        stopped.set()
+        return "bye"
+
+    sock = DataPushSocket(NAME, port=0, action="callback_direct", callback=callback)
+    sock.start()
+    assert client.ask(sock.port, b'json_wn#{"stop": 1}') == b'RET#"bye"'
+    assert stopped.is_set()
+    sock.join(5)
+    assert not sock.is_alive()
