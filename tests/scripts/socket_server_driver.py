@@ -2,7 +2,8 @@
 
 Whichever ``PyExpLabSys`` is importable is used: this package's, or an upstream
 checkout's (``PYTHONPATH``), so that the differential test can put the same questions to
-both. Prints the ports as one JSON line on stdout once serving; given a port as its argument,
+both. Prints the ports (and, under "layout", the keys of each one's DATA entry) as one JSON
+line on stdout once serving; given a port as its argument,
 first sends three LiveSocket messages to that port. ``--roomy`` (this package only) lifts
 the flood limits, for the benchmark.
 """
@@ -11,7 +12,7 @@ import json
 import socket
 import sys
 
-from PyExpLabSys.common.sockets import DataPullSocket, DataPushSocket, DateDataPullSocket, LiveSocket
+from PyExpLabSys.common.sockets import DATA, DataPullSocket, DataPushSocket, DateDataPullSocket, LiveSocket
 
 
 def free_port():
@@ -78,7 +79,8 @@ def main():
         live.set_point("a", (1.0, 2.0))
         live.set_batch({"a": (1.5, "on"), "b": [2.0, 3]})
         live.reset(["b"])
-    print(json.dumps(ports), flush=True)
+    layout = {key: sorted(DATA[server.port]) for key, server in servers.items()}
+    print(json.dumps({**ports, "layout": layout}), flush=True)
     sys.stdin.read()
     for server in servers.values():
         server.stop()

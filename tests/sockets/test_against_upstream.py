@@ -77,7 +77,7 @@ CALLBACK = [
 ]
 
 
-def start(pythonpath: str, home: Path, live_port: int) -> tuple[subprocess.Popen[str], dict[str, int]]:
+def start(pythonpath: str, home: Path, live_port: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     env = {**os.environ, "PYTHONPATH": pythonpath, "HOME": str(home)}
     env.pop("PYEXPLABSYS_UPSTREAM", None)
     proc = subprocess.Popen(
@@ -106,7 +106,7 @@ def live_servers() -> Iterator[dict[str, LiveServer]]:
 @pytest.fixture(scope="module")
 def both(
     tmp_path_factory: pytest.TempPathFactory, live_servers: dict[str, LiveServer]
-) -> Iterator[dict[str, dict[str, int]]]:
+) -> Iterator[dict[str, dict[str, Any]]]:
     if not UPSTREAM:
         pytest.skip("set PYEXPLABSYS_UPSTREAM to an upstream PyExpLabSys checkout")
     # Upstream's settings want these before its sockets module imports.
@@ -175,3 +175,7 @@ def test_live_messages_are_upstreams(
     for server in live_servers.values():
         server.wait_for(lambda messages: len(messages) == 3)
     assert live_servers["ours"].raw == live_servers["upstream"].raw
+
+
+def test_data_entries_have_upstreams_keys(both: dict[str, Any]) -> None:
+    assert both["ours"]["layout"] == both["upstream"]["layout"]
