@@ -37,9 +37,9 @@ class ContinuousDataSaver(ContinuousLogger):
         measurement_codenames: Iterable[str] | None = None,
         **options: Any,
     ) -> None:
-        super().__init__(
-            continuous_data_table, username, password, list(measurement_codenames or ()), **options
-        )
+        if measurement_codenames is None:
+            measurement_codenames = ()
+        super().__init__(continuous_data_table, username, password, measurement_codenames, **options)
         self.continuous_data_table = continuous_data_table
         self.username = username
 

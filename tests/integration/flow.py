@@ -15,7 +15,7 @@ from typing import Any
 
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.policies import RetryPolicy, Timeouts
-from PyExpLabSys.testing.fault_proxy import FaultProxy
+from tests.support.fault_proxy import FaultProxy
 
 from ..conftest import LOGGER_PASSWORD, LOGGER_USER, ClassicTable, connection_kwargs
 
