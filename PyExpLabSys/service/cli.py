@@ -231,6 +231,16 @@ def format_status(status: dict[str, Any]) -> str:
             f"database {'connected' if logger['connected'] else 'DISCONNECTED'}"
             + (f", last error: {logger['last_error']}" if logger["last_error"] else "")
         )
+    pull, live = status.get("pull_socket"), status.get("live_server")
+    if pull:
+        lines.append(
+            f"  UDP pull socket {pull['host'] or '*'}:{pull['port']}: {pull.get('answered', 0)} answered, "
+            f"{pull.get('refused', 0)} refused"
+        )
+    if live:
+        lines.append(
+            f"  live server {live['host']}:{live['port']}: {live['sent']} sent, {live['failed']} failed"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,8 @@ Layout (see ``config/*.toml`` for complete examples)::
                         overflow = "drop_oldest" | "drop_newest", synchronous
     [service]           state_directory, status_interval, stop_timeout,
                         metrics_port, metrics_host, http ("host:port" of the local
-                        page), health_max_waiting, health_max_silence
+                        page), health_max_waiting, health_max_silence; pull_socket,
+                        pull_host, pull_timeout, live_server (upstream's UDP sockets)
     [[instruments]]     name, driver, port, timeout, [instruments.serial] (baudrate,
                         bytesize, parity, stopbits: only where they differ)
     [[instruments.channels]]
@@ -140,6 +141,14 @@ class ServiceSettings:
     socket: Path | None = None
     client_codenames: tuple[str, ...] = ()
     socket_group: str | None = None
+    #: Upstream's UDP sockets for other PCs (off when None): a DateDataPullSocket on
+    #: ``pull_host:pull_socket`` ("" = all interfaces, as upstream), values older than
+    #: ``pull_timeout`` (None: each channel's stale time, no limit for client codenames)
+    #: served as OLD_DATA; and LiveSocket messages to ``live_server`` (host, port).
+    pull_socket: int | None = None
+    pull_host: str = ""
+    pull_timeout: float | None = None
+    live_server: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -382,6 +391,8 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
         problems.append(
             "service.socket: needs a [spool]: clients' points are acknowledged once they are in the spool"
         )
+    if service.pull_socket is not None or service.live_server is not None:
+        problems += _udp_codename_problems(instruments, service.client_codenames)
     if problems:
         raise ConfigError(path, problems)
     for warning in warnings:
@@ -389,6 +400,19 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     return ServiceConfig(
         path, data.get("name") or path.stem, database, spool, service, instruments, tuple(warnings), batch
     )
+
+
+def _udp_codename_problems(instruments: tuple[InstrumentConfig, ...], clients: tuple[str, ...]) -> list[str]:
+    """The UDP sockets' protocol cannot carry a codename holding one of # , ; : &."""
+    from ..udp.wire import has_bad_char
+
+    names = [n for inst in instruments for ch in inst.channels for n in ch.all_codenames] + list(clients)
+    return [
+        f"codename {name!r}: the UDP sockets (pull_socket, live_server) cannot serve a codename "
+        "holding any of # , ; : &"
+        for name in names
+        if has_bad_char(name)
+    ]
 
 
 def _check_unique(problems: list[str], keyed: list[tuple[str, str]], noun: str) -> None:
@@ -559,6 +583,7 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
     if client_codenames and socket is None:
         r.fail("socket", "missing: client_codenames are for the points socket; give its path")
     socket_group = r.get("socket_group", str)
+    udp = _udp_sockets(r)
     r.finish()
     return ServiceSettings(
         _path(state, base),
@@ -572,7 +597,27 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
         None if socket is None else Path(socket).expanduser(),
         tuple(client_codenames),
         socket_group,
+        *udp,
     )
+
+
+def _udp_sockets(r: _Reader) -> tuple[int | None, str, float | None, tuple[str, int] | None]:
+    """``pull_socket``, ``pull_host``, ``pull_timeout``, ``live_server`` of ``[service]``."""
+    from ..udp.live import parse_live_server
+
+    pull_socket = r.get("pull_socket", int)
+    if pull_socket is not None and not 0 <= pull_socket < 65536:
+        r.fail("pull_socket", f"must be a UDP port 0..65535 (upstream's is 9000), not {pull_socket}")
+    pull_host = r.get("pull_host", str, "")
+    pull_timeout = r.positive("pull_timeout", None)
+    live_server = None
+    text = r.get("live_server", str)
+    if text is not None:
+        try:
+            live_server = parse_live_server(text)
+        except ValueError as error:
+            r.fail("live_server", str(error))
+    return pull_socket, pull_host, pull_timeout, live_server
 
 
 def parse_http_address(text: str) -> tuple[str, int]:

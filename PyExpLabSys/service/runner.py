@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import assembly
 from ..backends.base import Backend
@@ -30,6 +30,7 @@ from .notify import Notifier
 from .points_server import PointsServer
 from .readers import InstrumentReader, ReaderPolicy
 from .trend import TrendRing
+from .udp_feed import FeedingLogger, UdpFeed
 
 if TYPE_CHECKING:
     from .web import WebPage
@@ -80,6 +81,7 @@ class Service:
         self.metrics: MetricsServer | None = None
         self.web: WebPage | None = None  # the live page, when [service] http is set
         self.points: PointsServer | None = None  # scripts' points, when [service] socket is set
+        self.udp: UdpFeed | None = None  # upstream's UDP sockets, when pull_socket/live_server is set
         self.trend = TrendRing()
         self.started = time.time()
         self.report: StopReport | None = None
@@ -97,8 +99,13 @@ class Service:
         self.logger = assembly.service_logger(self.config, self.state_dir, self.environ, self._backend)
         self.logger.start()
         enqueue = self.logger.enqueue_point_now
+        if self.config.service.pull_socket is not None or self.config.service.live_server is not None:
+            self.udp = UdpFeed(self.config).start()
+        on_value = None if self.udp is None else self.udp.observe
         self.readers = [
-            InstrumentReader(inst, enqueue, self.reader_policy, point_sink=self.logger.enqueue_point)
+            InstrumentReader(
+                inst, enqueue, self.reader_policy, point_sink=self.logger.enqueue_point, on_value=on_value
+            )
             for inst in self.config.instruments
         ]
         for reader in self.readers:
@@ -106,7 +113,7 @@ class Service:
         if self.config.service.socket is not None:
             self.points = PointsServer(
                 socket_path(self.config, self.environ, self.state_dir),
-                self.logger,
+                self.logger if self.udp is None else cast(DataLogger, FeedingLogger(self.logger, self.udp)),
                 self.config.service.client_codenames,
                 group=self.config.service.socket_group,
             ).start()
@@ -174,6 +181,8 @@ class Service:
             reader.stop(timeout=0)
         for reader in self.readers:
             reader.stop(timeout=(reader.config.timeout or 5.0) + 1.0)
+        if self.udp is not None:
+            self.udp.stop()
         if self.logger is not None:
             self.report = self.logger.stop(self.config.service.stop_timeout)
         else:
@@ -208,6 +217,8 @@ class Service:
         }
         if self.points is not None:
             snap["points_socket"] = self.points.snapshot()
+        if self.udp is not None:
+            snap.update(self.udp.snapshot())  # pull_socket, live_server
         if self.report is not None:
             report = self.report
             snap["stop_report"] = {
