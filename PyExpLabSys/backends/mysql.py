@@ -21,6 +21,7 @@ from ..datalog.policies import Timeouts
 from .base import BackendSettings
 from .ledger import LEDGER_TABLE
 from .nodes import parse_nodes
+from .rows import CLASSIC, RowShape
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 from .tls import TLSSettings, tls_of
@@ -68,6 +69,7 @@ class MySQLBackend(SQLBackend):
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
         tls: TLSSettings | None = None,
+        rows: RowShape = CLASSIC,
     ) -> None:
         super().__init__(
             table,
@@ -81,6 +83,7 @@ class MySQLBackend(SQLBackend):
             guard_name="mysql",
             nodes=parse_nodes(host, port),
             tls=tls,
+            rows=rows,
         )
         self._connect = connect
 
@@ -97,6 +100,7 @@ class MySQLBackend(SQLBackend):
             timeouts=settings.timeouts,
             logger_id=settings.logger_id,
             tls=tls_of(options),
+            rows=options.get("rows", CLASSIC),
         )
 
     @property

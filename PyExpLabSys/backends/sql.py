@@ -42,8 +42,9 @@ from .ledger import LEDGER_TABLE, BatchLedger, default_logger_id
 from .mysql_errors import CR, ER, classify_code
 from .nodes import Node, NodeRing
 from .readback import Watermark
+from .rows import CLASSIC, EXACT, RowShape
 from .schema import DESCRIPTIONS_TABLE, create_tables, register_codenames
-from .sqltext import quote_identifier, render_rows
+from .sqltext import quote_identifier
 from .stale import StaleConnections
 from .tls import TLSSettings, tls_failure
 
@@ -87,9 +88,12 @@ class SQLBackend(Backend):
         guard_name: str = "sql",
         nodes: tuple[Node, ...] | None = None,
         tls: TLSSettings | None = None,
+        rows: RowShape = CLASSIC,
     ) -> None:
         self.table = table
         self.tls = tls
+        self.rows = rows  # which columns a point fills (continuous or data-set table)
+        self.time_range = rows.x_range
         # None: the server the library's own settings name (an ODBC data source).
         self._ring = NodeRing(nodes) if nodes else None
         self._move_on = False  # the node in use failed: the next connect tries another
@@ -304,7 +308,8 @@ class SQLBackend(Backend):
         )
 
     def _read_table_layout(self, cursor: Any) -> None:
-        """The data table's engine and the precision of its ``time`` column."""
+        """The data table's engine and the precision of its ``time`` column (a
+        data-set table's doubles are exact)."""
         where = "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
         self.engine = (
             self._one(
@@ -314,6 +319,9 @@ class SQLBackend(Backend):
             )
             or "unknown"
         )
+        if not self.rows.timed:
+            self.precision = EXACT
+            return
         self.precision = int(
             self._one(
                 cursor,
@@ -448,11 +456,38 @@ class SQLBackend(Backend):
             raise translated from None
         return list(rows)
 
+    def insert_row(self, table: str, values: Mapping[str, tuple[Any, str]]) -> int:
+        """One INSERT of one row and its COMMIT, under the deadline; the row's id."""
+        conn = self._require()
+        columns = ", ".join(quote_identifier(column) for column in values)
+        markers = ", ".join(marker for _, marker in values.values())
+        statement = f"INSERT INTO {quote_identifier(table)} ({columns}) VALUES ({markers})"
+        sent = False
+        try:
+            with self._guarded(), self._cursor(conn) as cursor:
+                sent = True
+                self._execute(cursor, statement, [value for value, _ in values.values()])
+                row_id = self._last_insert_id(cursor)
+                conn.commit()
+        except Exception as error:
+            translated = self._failed(error, outcome_unknown=sent)
+            if isinstance(translated, (BatchRejected, MayHeal)):
+                self._rollback()
+            else:
+                self.close()
+            raise translated from None
+        return row_id
+
+    def distinct_values(self, table: str, expression: str) -> set[Any]:
+        return {
+            row[0] for row in self._read(f"SELECT DISTINCT {expression} FROM {quote_identifier(table)}", [])
+        }
+
     def prepare(self, points: Sequence[Point]) -> tuple[int, str]:
         """The VALUES list of ``points`` (pure; the drain renders the next batch with it
         while the current one is in flight)."""
         precision = self.precision
-        return precision, render_rows(points, precision)
+        return precision, self.rows.render(points, precision)
 
     def checkpoint(self) -> dict:
         """Non-transactional tables: the highest row id known to hold our points."""
@@ -490,7 +525,7 @@ class SQLBackend(Backend):
                 return
         if prepared is None or prepared[0] != self.precision:
             prepared = self.prepare(points)
-        sql = f"INSERT INTO {self._table_sql} (time, type, value) VALUES " + prepared[1]
+        sql = self.rows.insert_head(self._table_sql) + prepared[1]
         sent = False
         in_ledger = False
         try:
@@ -546,7 +581,7 @@ class SQLBackend(Backend):
     def _stored_prefix(self, points: Sequence[Point]) -> int:
         """Non-transactional tables: how many leading ``points`` the table holds
         after the watermark (a killed multi-row INSERT leaves a prefix)."""
-        rows = self._read(*self._watermark.select_after(self._table_sql, points))
+        rows = self._read(*self._watermark.select_after(self._table_sql, points, self.rows))
         return self._watermark.match(rows, points, self.precision, self.table)
 
     def _prune_ledger(self, below_seq: int) -> None:
