@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from ..backends.memory import MemoryBackend, MemoryDatabase
+from ..backends.rows import DATA_SET
 
 LOG = logging.getLogger(__name__)
 
@@ -60,6 +61,17 @@ class MockDatabase(MemoryDatabase):
         kw.setdefault("backend", self.backend())
         return ContinuousLogger(table, "mock", "mock", codenames, **kw)
 
+    def data_set_backend(self) -> MemoryBackend:
+        """A new client that writes data sets (``DataSetSaver(..., backend=...)``)."""
+        backend = MemoryBackend(self, timeout=self.timeout, rows=DATA_SET)
+        self.backends.append(backend)
+        return backend
+
+    def _data_set_factory(self, table: str) -> MemoryBackend:
+        """``database_saver.data_set_backend_factory``: every data-set saver of a script
+        writes into this mock."""
+        return self.data_set_backend()
+
     def _factory(self, table: str) -> MemoryBackend:
         """``loggers.backend_factory``: every table of a script goes into this mock."""
         return self.backend()
@@ -69,10 +81,11 @@ class MockDatabase(MemoryDatabase):
 def mock_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockDatabase]:
     """An in-memory mock of the lab database; loggers built without ``backend=`` (lab
     scripts as they are) write into it while the test runs."""
-    from ..common import loggers
+    from ..common import database_saver, loggers
 
     database = MockDatabase()
     monkeypatch.setattr(loggers, "backend_factory", database._factory)
+    monkeypatch.setattr(database_saver, "data_set_backend_factory", database._data_set_factory)
     try:
         yield database
     finally:
