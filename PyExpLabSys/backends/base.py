@@ -134,6 +134,9 @@ class Backend(abc.ABC):
 
     #: Smallest and largest unix time the time column can store.
     time_range: tuple[float, float] = (1.0, 2147483647.0)
+    #: The second item of a point is a unix time (status ages and commit latencies are
+    #: taken from it); False where it is a data set's x value.
+    time_stamped: bool = True
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> Backend:

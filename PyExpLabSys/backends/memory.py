@@ -195,6 +195,7 @@ class MemoryBackend(Backend):
         self.database = database
         self.rows = rows
         self.time_range = rows.x_range
+        self.time_stamped = rows.timed
         # names this client's batches in the ledger (the spool sets a lasting one)
         self._logger_id = ledger_key or f"memory:{uuid.uuid4().hex[:12]}"
         self.timeout = timeout

@@ -94,6 +94,7 @@ class SQLBackend(Backend):
         self.tls = tls
         self.rows = rows  # which columns a point fills (continuous or data-set table)
         self.time_range = rows.x_range
+        self.time_stamped = rows.timed
         # None: the server the library's own settings name (an ODBC data source).
         self._ring = NodeRing(nodes) if nodes else None
         self._move_on = False  # the node in use failed: the next connect tries another

@@ -481,7 +481,9 @@ class DataLogger(threading.Thread):
             reconciled_batches=drain.reconciled_batches,
             dead_lettered=drain.dead_lettered,
             last_commit_time=drain.last_commit_time,
-            oldest_queued_age=None if oldest is None else max(0.0, _now() - oldest[1]),
+            oldest_queued_age=(
+                None if oldest is None or not self.backend.time_stamped else max(0.0, _now() - oldest[1])
+            ),
             nonfinite_seen=self._validator.nonfinite_seen,
             nonfinite_dropped=self._validator.nonfinite_dropped,
             current_backoff=drain.current_backoff,

@@ -132,3 +132,15 @@ def test_an_outage_waits_and_the_points_arrive_once():
     s.wait_for_queue_to_empty()
     assert [y for _, y in db.xy_values(1)] == [float(v) for v in range(150)]
     assert s.stop().delivered_all
+
+
+def test_status_has_no_ages_made_of_x_values():
+    db = MemoryDatabase()
+    s = saver(db, [("a", {"type": 1})])
+    s.save_points_batch("a", [0.5, 1.5], [1.0, 2.0])
+    assert s.status().queued == 2 and s.status().oldest_queued_age is None
+    s.start()
+    s.wait_for_queue_to_empty()
+    status = s.status()
+    assert status.committed == 2 and status.commit_latency_max is None
+    s.stop()
