@@ -14,8 +14,9 @@ harmless), with the codenames declared in the test, rows readable back as
 While the fixture is active, every ``ContinuousLogger`` and ``DataSetSaver`` built
 without ``backend=`` writes into the mock, so scripts run unchanged; a data set's rows
 are read back with ``measurements(table)`` and ``xy_values(measurement_id)``.
-Faults: ``unreachable_for(seconds)``, ``with outage():``, ``hang()``/``unhang()``, ``lose_next_commit_answer()``,
-``reject(value or function)``. The project's own fast tests use the same fixture.
+Faults: ``unreachable_for(seconds)``, ``with outage():``, ``hang()``/``unhang()``,
+``lose_next_commit_answer()``, ``reject(value or function)``. The project's own fast
+tests use the same fixture.
 """
 
 from __future__ import annotations
