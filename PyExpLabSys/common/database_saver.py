@@ -85,6 +85,8 @@ class ContinuousDataSaver(ContinuousLogger):
         )
         self.continuous_data_table = continuous_data_table
         self.username = username
+        #: ``sql_saver.queue.qsize()``: the points not yet committed (as upstream's).
+        self.sql_saver = _SqlSaver(self)
 
     def add_continuous_measurement(self, codename: str) -> None:
         """Save points for ``codename`` too (any thread, also while running).

@@ -144,3 +144,16 @@ def test_status_has_no_ages_made_of_x_values():
     status = s.status()
     assert status.committed == 2 and status.commit_latency_max is None
     s.stop()
+
+
+def test_continuous_data_saver_has_the_sql_saver_queue_too():
+    from PyExpLabSys.common.database_saver import ContinuousDataSaver
+
+    db = MemoryDatabase(["p"])
+    s = ContinuousDataSaver("dateplots_x", "u", "p", ["p"], backend=MemoryBackend(db), timeouts=FAST)
+    s.save_point_now("p", 1.0)
+    assert s.sql_saver.queue.qsize() == 1
+    s.start()
+    s.sql_saver.wait_for_queue_to_empty()
+    assert s.sql_saver.queue.qsize() == 0 and s.sql_saver.queue.empty() and db.values("p") == [1.0]
+    s.stop()
