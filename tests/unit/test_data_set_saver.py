@@ -157,3 +157,22 @@ def test_continuous_data_saver_has_the_sql_saver_queue_too():
     s.sql_saver.wait_for_queue_to_empty()
     assert s.sql_saver.queue.qsize() == 0 and s.sql_saver.queue.empty() and db.values("p") == [1.0]
     s.stop()
+
+
+def test_add_measurement_waits_out_a_short_outage_and_reports_a_long_one():
+    from PyExpLabSys.backends.base import ConnectionFailed
+
+    db = MemoryDatabase()
+    s = saver(db, [("a", {"type": 1})])
+    s.start()
+    s.save_points_batch("a", [1.0, 2.0], [1.0, 2.0])
+    db.unreachable_for(0.2)  # shorter than timeouts.startup (0.5 s)
+    assert s.add_measurement("b", {"type": 2}) == 2
+    with db.outage(), pytest.raises(ConnectionFailed):
+        s.add_measurement("c", {"type": 3})
+    assert [row["type"] for row in db.measurements("measurements_x")] == [1, 2]
+    assert "c" not in s.measurement_ids
+    s.save_point("b", (5.0, 6.0))
+    s.wait_for_queue_to_empty()
+    assert db.xy_values(1) == [(1.0, 1.0), (2.0, 2.0)] and db.xy_values(2) == [(5.0, 6.0)]
+    assert s.stop().delivered_all
