@@ -198,6 +198,9 @@ def _python3_problems(tree: ast.AST) -> list[Finding]:
             elif isinstance(node.value, ast.Name) and (node.value.id, node.attr) in GONE_FUNCTIONS:
                 message = GONE_FUNCTIONS[(node.value.id, node.attr)]
                 findings.append(Finding(node.lineno, "python3", node.attr, message))
+        elif isinstance(node, ast.Call) and _called(node) == "python2_only":
+            message = "the script marks itself Python 2 only (python2_only): check that it runs on Python 3"
+            findings.append(Finding(node.lineno, "python3", "python2_only", message))
         elif isinstance(node, ast.Name) and node.id in GONE_BUILTINS and isinstance(node.ctx, ast.Load):
             findings.append(Finding(node.lineno, "python3", node.id, GONE_BUILTINS[node.id]))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -211,6 +214,14 @@ def _python3_problems(tree: ast.AST) -> list[Finding]:
     defined |= {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
     defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     return [f for f in findings if not (f.what in GONE_BUILTINS and f.what in defined)]
+
+
+def _called(node: ast.Call) -> str | None:
+    """The name of the function a call calls (``f(...)`` or ``module.f(...)``)."""
+    function = node.func
+    if isinstance(function, ast.Name):
+        return function.id
+    return function.attr if isinstance(function, ast.Attribute) else None
 
 
 def check_script(path: str | Path) -> ScriptReport:

@@ -123,3 +123,19 @@ def test_a_python2_script_and_a_name_this_package_lacks(no_checkout, tmp_path, c
     assert "line 2: PyExpLabSys.drivers.xgs600: this package (" in out
     assert "line 3: PyExpLabSys.common.loggers: this package (" in out
     assert "cannot check: cannot read it: No such file or directory" in out
+
+
+def test_a_script_that_marks_itself_python2_only(no_checkout, tmp_path, capsys):
+    script = tmp_path / "old.py"
+    script.write_text(
+        "from PyExpLabSys.common.supported_versions import python2_only\npython2_only(__file__)\n"
+        "d = {}\nif d.has_key('x'):\n    pass\n"
+    )
+    assert main(["check-script", str(script)]) == 1
+    out = capsys.readouterr().out
+    assert "line 2: warning: the script marks itself Python 2 only (python2_only)" in out
+    assert "line 4: warning: dict.has_key() is gone in Python 3: use `key in d`" in out
+    assert (
+        "1 PyExpLabSys import(s): 1 from this package, 0 from the checkout, 0 missing; 2 Python 3 problem(s)"
+        in out
+    )
