@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
+from .backends.nodes import DEFAULT_HOST, DEFAULT_PORT  # the defaults, written once there
+from .backends.schema import DEFAULT_DATABASE
+
 LOG = logging.getLogger(__name__)
 
 __all__ = ["DEFAULTS", "ServerLocation", "Settings", "resolve_server_location", "user_settings_path"]
-
-DEFAULT_HOST = "localhost"
-DEFAULT_PORT = 3306
-DEFAULT_DATABASE = "cinfdata"
 
 _ENV = {
     "host": "PYEXPLABSYS_SQL_SERVER_HOST",
@@ -65,6 +64,12 @@ class ServerLocation:
     host: str  # one host, or several nodes: "db1:3306,db2:3306,db3"
     port: int
     database: str
+    #: The host entries as given (a list stays a list): what a backend parses into nodes.
+    hosts: str | tuple[str, ...] = ""
+
+    def __post_init__(self) -> None:
+        if not self.hosts:
+            object.__setattr__(self, "hosts", self.host)
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}/{self.database}"
@@ -112,14 +117,16 @@ def resolve_server_location(
             if settings is None:
                 settings = _read_user_settings(settings_file or user_settings_path())
             value = settings.get(_SETTINGS_KEYS[key])
-        if key == "host" and isinstance(value, (list, tuple)):  # several nodes
-            value = ",".join(str(entry) for entry in value)
         resolved[key] = defaults[key] if value is None else value
+    hosts = resolved["host"]
+    if isinstance(hosts, (list, tuple)):  # several nodes: shown joined, parsed as a list
+        hosts = tuple(str(entry) for entry in hosts)
+        resolved["host"] = ",".join(hosts)
     try:
         resolved["port"] = int(resolved["port"])
     except (TypeError, ValueError):
         raise ValueError(f"database port must be an integer, got {resolved['port']!r}") from None
-    return ServerLocation(str(resolved["host"]), resolved["port"], str(resolved["database"]))
+    return ServerLocation(str(resolved["host"]), resolved["port"], str(resolved["database"]), hosts)
 
 
 class Settings:

@@ -29,9 +29,9 @@ import pytest
 
 from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.datalog.policies import Timeouts
-from PyExpLabSys.testing.debian import DebianInstallError, apt_install
-from PyExpLabSys.testing.galera_cluster import GaleraCluster
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from tests.support.debian import DebianInstallError, apt_install
+from tests.support.galera_cluster import GaleraCluster
+from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 DATABASE = "loggertest"
 #: The smallest [[instruments]] part of a service configuration (one gauge, one channel).

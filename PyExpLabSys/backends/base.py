@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..datalog.policies import Timeouts
+from ..values import TIMESTAMP_RANGE, Point, Timeouts
 
 __all__ = [
     "Backend",
@@ -39,8 +39,6 @@ __all__ = [
     "OutcomeUnknown",
     "SetupRejected",
 ]
-
-Point = tuple[int, float, "float | None"]  # (type_id, unixtime, value): see datalog.points
 
 
 class BackendError(Exception):
@@ -133,7 +131,7 @@ class Backend(abc.ABC):
     _logger_id: str = ""
 
     #: Smallest and largest unix time the time column can store.
-    time_range: tuple[float, float] = (1.0, 2147483647.0)
+    time_range: tuple[float, float] = TIMESTAMP_RANGE
     #: The second item of a point is a unix time (status ages and commit latencies are
     #: taken from it); False where it is a data set's x value.
     time_stamped: bool = True

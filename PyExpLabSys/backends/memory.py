@@ -133,9 +133,11 @@ class MemoryDatabase:
         with self.lock:
             return [(x, y) for _, measurement, x, y in self.xy_stored if measurement == measurement_id]
 
-    # -- used by MemoryBackend ----------------------------------------------------------
+    # -- what a client (MemoryBackend) meets ----------------------------------------------
 
-    def _wait_running(self, timeout: float) -> None:
+    def wait_running(self, timeout: float) -> None:
+        """What every connect and statement meets first: wait up to ``timeout`` while
+        the server hangs; ConnectionFailed when it still hangs or is unreachable."""
         if not self._running.wait(timeout):
             raise ConnectionFailed(
                 f"statement timed out after {timeout:.1f} s (server hangs)", timed_out=True
@@ -143,7 +145,8 @@ class MemoryDatabase:
         if self.unreachable or time.monotonic() < self._unreachable_until:
             raise ConnectionFailed("database unreachable")
 
-    def _insert_row(self, table: str, values: Mapping[str, tuple[Any, str]]) -> int:
+    def insert_row(self, table: str, values: Mapping[str, tuple[Any, str]]) -> int:
+        """One row of a measurements table (column → (value, SQL marker)); its id."""
         with self.lock:
             rows = self.tables.setdefault(table, [])
             row: dict[str, Any] = {"id": len(rows) + 1}
@@ -152,8 +155,10 @@ class MemoryDatabase:
             rows.append(row)
             return int(row["id"])
 
-    def _commit(self, key: tuple[str, int], points: Sequence[Point], data_set: bool = False) -> bool:
-        """Store a batch atomically; returns whether the answer is lost."""
+    def commit_batch(self, key: tuple[str, int], points: Sequence[Point], data_set: bool = False) -> bool:
+        """Store the batch named ``key`` (logger id, first position) atomically, or
+        raise (already committed, rejected); returns whether the answer is lost. A data
+        set's points go to ``xy_stored``."""
         with self.lock:
             if key in self.ledger:
                 raise OutcomeUnknown(f"batch {key[1]} was already committed")
@@ -175,6 +180,17 @@ class MemoryDatabase:
             if lose:
                 self._lose_answers -= 1
             return lose
+
+    def codename_rows(self) -> list[tuple[int, str]]:
+        """The descriptions table: (type id, codename) rows."""
+        with self.lock:
+            return [(type_id, name) for name, type_id in self.codenames.items()]
+
+    def committed(self, key: tuple[str, int]) -> int:
+        """How many points the batch named ``key`` stored (0: none was committed); the
+        whole batch of that name, which may be larger than a resend after a restart."""
+        with self.lock:
+            return self.ledger.get(key, 0)
 
 
 class MemoryBackend(Backend):
@@ -213,7 +229,7 @@ class MemoryBackend(Backend):
 
     def connect(self) -> None:
         self._connected = False
-        self.database._wait_running(self.timeout)
+        self.database.wait_running(self.timeout)
         self._connected = True
 
     def close(self) -> None:
@@ -223,26 +239,24 @@ class MemoryBackend(Backend):
         if not self._connected:
             raise ConnectionFailed("not connected")
         try:
-            self.database._wait_running(self.timeout)
+            self.database.wait_running(self.timeout)
         except ConnectionFailed:
             self._connected = False
             raise
 
     def resolve_codenames(self, codenames: Iterable[str]) -> dict[str, int]:
         self._require()
-        with self.database.lock:
-            rows = [(type_id, name) for name, type_id in self.database.codenames.items()]
-        return map_codenames(list(codenames), rows, "dateplots_descriptions")
+        return map_codenames(list(codenames), self.database.codename_rows(), "dateplots_descriptions")
 
     def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: object = None) -> None:
         self._require()
-        if self.database._commit((self.logger_id, first_seq), points, self.rows is DATA_SET):
+        if self.database.commit_batch((self.logger_id, first_seq), points, self.rows is DATA_SET):
             self._connected = False
             raise OutcomeUnknown("connection lost before the COMMIT answer arrived")
 
     def insert_row(self, table: str, values: Mapping[str, tuple[Any, str]]) -> int:
         self._require()
-        return self.database._insert_row(table, values)
+        return self.database.insert_row(table, values)
 
     def distinct_values(self, table: str, expression: str) -> set[Any]:
         self._require()
@@ -255,6 +269,4 @@ class MemoryBackend(Backend):
 
     def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
         self._require()
-        with self.database.lock:
-            # the whole batch of that name: it may be larger than ``points`` after a restart
-            return self.database.ledger.get((self.logger_id, first_seq), 0)
+        return self.database.committed((self.logger_id, first_seq))

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..assembly import script_backend
 from ..backends.base import Backend
 from ..backends.rows import DATA_SET
 from ..backends.sqltext import quote_identifier
@@ -37,8 +38,7 @@ from ..datalog.deadletter import default_dead_letter_path
 from ..datalog.logger import DataLogger
 from ..datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, Timeouts
 from ..datalog.status import LoggerStatus, StopReport
-from ..settings import resolve_server_location
-from .loggers import ContinuousLogger, _registered_backend
+from .loggers import ContinuousLogger
 
 LOG = logging.getLogger(__name__)
 
@@ -49,10 +49,6 @@ COLUMN_NAME = re.compile(r"^[0-9a-zA-Z$_]+$")
 #: What ``get_unique_values_from_measurements`` accepts: a column, or one SQL function
 #: of one column (``UNIX_TIMESTAMP(time)``).
 _COLUMN_EXPRESSION = re.compile(r"^(?:[0-9a-zA-Z$_]+|[A-Za-z_][A-Za-z0-9_]*\(\s*[0-9a-zA-Z$_]+\s*\))$")
-
-#: When set, builds the backend of every DataSetSaver made without ``backend=`` from
-#: its x-y table's name (the ``mock_database`` fixture sets it).
-data_set_backend_factory: Callable[[str], Backend] | None = None
 
 
 class CustomColumn(NamedTuple):
@@ -80,9 +76,9 @@ class ContinuousDataSaver(ContinuousLogger):
         measurement_codenames: Iterable[str] | None = None,
         **options: Any,
     ) -> None:
-        super().__init__(
-            continuous_data_table, username, password, list(measurement_codenames or ()), **options
-        )
+        if measurement_codenames is None:
+            measurement_codenames = ()
+        super().__init__(continuous_data_table, username, password, measurement_codenames, **options)
         self.continuous_data_table = continuous_data_table
         self.username = username
         #: ``sql_saver.queue.qsize()``: the points not yet committed (as upstream's).
@@ -206,17 +202,20 @@ class DataSetSaver:
         self.measurements_table = measurements_table
         self.xy_values_table = xy_values_table
         self.username = username
-        if backend is None and data_set_backend_factory is not None:
-            backend = data_set_backend_factory(xy_values_table)
-        if backend is None:
-            options: dict[str, Any] = {"user": username, "rows": DATA_SET, **tls}
-            if dsn is not None:
-                options.update(dsn=dsn, host=host, port=port, database=database)
-            else:
-                location = resolve_server_location(host, port, database)
-                options.update(host=location.host, port=location.port, database=location.database)
-            kind = "mysql" if dsn is None else "odbc"
-            backend = _registered_backend(kind, xy_values_table, password, timeouts, logger_id, **options)
+        if backend is None:  # chosen where every logger's backend is: PyExpLabSys.assembly
+            backend = script_backend(
+                xy_values_table,
+                username,
+                password,
+                dsn=dsn,
+                host=host,
+                port=port,
+                database=database,
+                tls=tls,
+                timeouts=timeouts,
+                logger_id=logger_id,
+                rows=DATA_SET,
+            )
         #: The logging core that carries the points (status, flush, stop).
         self.logger = DataLogger(
             backend,

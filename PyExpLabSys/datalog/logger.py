@@ -48,6 +48,20 @@ def _here(lookup: _Lookup, codenames: list[str], timeout: float) -> dict[str, in
     return lookup(codenames)
 
 
+def _codename_list(codenames: Iterable[str]) -> list[str]:
+    """``codenames`` as a list; TypeError for a single string (which ``list()`` would
+    split into one codename per character) or anything that is not strings."""
+    if isinstance(codenames, (str, bytes)):
+        raise TypeError(
+            f"codenames must be a list of codenames, not the single string {codenames!r:.80} "
+            f"(for one codename write [{codenames!r:.80}])"
+        )
+    wanted = list(codenames)
+    if not all(isinstance(c, str) for c in wanted):
+        raise TypeError("codenames must be an iterable of strings")
+    return wanted
+
+
 class StartupException(Exception):
     """The logger could not start: the database is unreachable or a codename is wrong."""
 
@@ -83,9 +97,7 @@ class DataLogger(threading.Thread):
         name: str | None = None,
     ) -> None:
         super().__init__(name=name or "DataLogger", daemon=True)
-        codenames = list(codenames)
-        if isinstance(codenames, str) or not all(isinstance(c, str) for c in codenames):
-            raise TypeError("codenames must be an iterable of strings")
+        codenames = _codename_list(codenames)
         self.backend = backend
         self.retry = retry
         self.timeouts = timeouts
@@ -136,9 +148,7 @@ class DataLogger(threading.Thread):
         reached; raises :class:`CodenameLookupError` for a codename without exactly one
         row, :class:`StartupException` when the database stays unreachable.
         """
-        wanted = list(codenames)
-        if isinstance(codenames, str) or not all(isinstance(c, str) for c in wanted):
-            raise TypeError("codenames must be an iterable of strings")
+        wanted = _codename_list(codenames)
         timeout = self.timeouts.startup if timeout is None else timeout
         with self._codenames_lock:
             new = [c for c in dict.fromkeys(wanted) if c not in self._codename_translation]

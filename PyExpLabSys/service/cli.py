@@ -110,11 +110,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _check_database(config: ServiceConfig, out: TextIO) -> int:
+    from ..assembly import database_backend
     from ..backends.base import BackendError
-    from .runner import build_backend
 
     try:
-        backend = build_backend(config)
+        backend = database_backend(config.database)
         backend.connect()
         try:
             ids = backend.resolve_codenames(config.codenames)
@@ -129,9 +129,10 @@ def _check_database(config: ServiceConfig, out: TextIO) -> int:
 
 def _check_instrument(instrument: Any, out: TextIO) -> int:
     from ..drivers.base import InstrumentError, reading_name
+    from .instruments import open_instrument
 
     try:
-        driver = instrument.open()
+        driver = open_instrument(instrument)
     except InstrumentError as error:
         out.write(f"FAIL {instrument.name} ({instrument.driver}) on {instrument.port}: {error}\n")
         return 1

@@ -39,10 +39,8 @@ from typing import Any
 
 import serial
 
-from ..backends.base import Backend, BackendSettings
 from ..backends.registry import REGISTRY as BACKEND_REGISTRY
 from ..backends.registry import BackendEntry
-from ..backends.registry import build as build_backend
 from ..backends.registry import entry as backend_entry
 from ..backends.sqltext import quote_identifier
 from ..datalog.aggregation import FUNCTIONS, AggregationPolicy
@@ -70,7 +68,6 @@ __all__ = [
 ]
 
 OVERFLOW = ("drop_oldest", "drop_newest")
-DEFAULT_CREDENTIAL = "db-password"
 #: Where a systemd unit's StateDirectory= lives, per config name.
 SYSTEM_STATE_ROOT = Path("/var/lib/pyexplabsys-logger")
 
@@ -88,8 +85,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class DatabaseConfig:
     """Where points go: a registered backend (see :mod:`~..backends.registry`), its
-    data table and its options. The password is read only when it is needed, never
-    stored here (only where it comes from)."""
+    data table and its options. The password is not read here, only where it comes
+    from is kept (:func:`PyExpLabSys.assembly.read_password` reads it when a backend is
+    built)."""
 
     backend: str = "sqlite"
     table: str = ""
@@ -107,46 +105,8 @@ class DatabaseConfig:
     def needs_password(self) -> bool:
         return self.entry.needs_password
 
-    def password(self, environ: Mapping[str, str] | None = None) -> str:
-        """Read the password from its file or systemd credential (``$CREDENTIALS_DIRECTORY``).
-
-        Raises ``ValueError`` naming where it looked, never the secret.
-        """
-        environ = os.environ if environ is None else environ
-        if self.password_inline is not None:
-            return self.password_inline
-        if self.password_file is not None:
-            source = self.password_file
-        else:
-            credential = self.password_credential or DEFAULT_CREDENTIAL
-            directory = environ.get("CREDENTIALS_DIRECTORY")
-            if not directory:
-                raise ValueError(
-                    f"no database password: credential {credential!r} needs "
-                    "$CREDENTIALS_DIRECTORY (systemd LoadCredential=); outside systemd "
-                    "set database.password_file"
-                )
-            source = Path(directory) / credential
-        try:
-            return source.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as error:
-            raise ValueError(
-                f"cannot read the database password from {source}: {error.strerror or error}"
-            ) from None
-
     def describe(self) -> str:
         return self.entry.describe(self.table, self.options)
-
-    def build(self, environ: Mapping[str, str] | None = None) -> Backend:
-        """The backend, not connected (reads the password if the backend needs one)."""
-        password = self.password(environ) if self.needs_password else None
-        return build_backend(self.backend, BackendSettings(self.table, self.options, password, self.timeouts))
-
-    def create_tables(
-        self, descriptions: Mapping[str, str], environ: Mapping[str, str] | None = None
-    ) -> dict[str, int]:
-        """Create the tables if missing and register ``descriptions`` (``init-db``)."""
-        return self.build(environ).create_tables(descriptions, **self.entry.layout_options(self.options))
 
 
 @dataclass(frozen=True)
@@ -234,7 +194,8 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class InstrumentConfig:
-    """One serial instrument: its driver, port and the channels polled from it."""
+    """One serial instrument: its driver, port and the channels polled from it
+    (:func:`~.instruments.open_instrument` opens it)."""
 
     name: str
     driver: str
@@ -242,19 +203,6 @@ class InstrumentConfig:
     channels: tuple[ChannelConfig, ...]
     serial: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
-
-    def open(self) -> SerialInstrument:
-        """Open the driver on the port (raises :class:`~..drivers.base.PortGone`); a
-        ``sim://`` port is served by the driver's simulator, started on first use."""
-        kwargs = dict(self.serial)
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
-        port = self.port
-        if port.startswith(SIM_SCHEME):
-            from ..simulators.registry import simulated_port
-
-            port = simulated_port(port, self.driver)
-        return driver_class(self.driver)(port, **kwargs)
 
 
 @dataclass(frozen=True)

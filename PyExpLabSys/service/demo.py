@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backends.sqlite import create_tables
+from ..assembly import create_tables
 from ..simulators import PtySimulator, start_simulator
 from .config import ServiceConfig, parse_config
 from .runner import Service
@@ -165,12 +165,6 @@ def run_demo(
     """
     path = Path(path)
     stop = stop or threading.Event()
-    create_tables(
-        path,
-        TABLE,
-        SIGNALS,  # the unit in brackets, for `plot` of the file
-        descriptions={c: f"{DESCRIPTIONS[c]} [{UNITS[c]}]" for c in SIGNALS},
-    )
     on_tick: Callable[[dict[str, Any]], None] | None
     if callable(progress):
         on_tick = progress
@@ -180,6 +174,8 @@ def run_demo(
         on_tick = None
     with tempfile.TemporaryDirectory(prefix="pyexplabsys-demo-") as state, _simulators() as sims:
         config = demo_config({name: sim.port for name, sim in sims.items()}, path, Path(state), http)
+        # the unit in brackets, for `plot` of the file
+        create_tables(config.database, {c: f"{DESCRIPTIONS[c]} [{UNITS[c]}]" for c in SIGNALS}, {})
         service = Service(config, environ={})
         started = time.monotonic()
         try:

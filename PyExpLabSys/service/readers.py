@@ -23,6 +23,7 @@ part of a window only.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -43,6 +44,7 @@ from ..drivers.base import (
     reading_name,
 )
 from .config import ChannelConfig, InstrumentConfig
+from .instruments import open_instrument
 
 LOG = logging.getLogger(__name__)
 
@@ -144,7 +146,7 @@ class InstrumentReader(threading.Thread):
         self.config = config
         self.sink = sink
         self.policy = policy
-        self._open = opener or config.open
+        self._open = opener or functools.partial(open_instrument, config)
         self._clock = clock
         self._wall_clock = wall_clock
         self.point_sink = point_sink

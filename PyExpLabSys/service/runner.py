@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import assembly
 from ..backends.base import Backend
 from ..datalog.logger import DataLogger
-from ..datalog.policies import SpoolPolicy
 from ..datalog.status import StopReport
 from .config import InstrumentConfig, ServiceConfig, state_directory
 from .health import channel_state, stale_after
@@ -36,18 +36,13 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["STATUS_FILE", "Service", "build_backend", "read_status", "run_service"]
+__all__ = ["STATUS_FILE", "Service", "read_status", "run_service"]
 
 STATUS_FILE = "status.json"
 
 #: Exit codes of ``run``: stopped cleanly (everything delivered or kept in the spool) /
 #: bad config or start-up / logger died / stopped with points lost (no spool).
 EXIT_OK, EXIT_START, EXIT_DIED, EXIT_UNDELIVERED = 0, 1, 2, 3
-
-
-def build_backend(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> Backend:
-    """The backend the ``[database]`` section describes (reads the password if needed)."""
-    return config.database.build(environ)
 
 
 def socket_path(config: ServiceConfig, environ: Mapping[str, str], state_dir: Path) -> Path:
@@ -59,18 +54,6 @@ def socket_path(config: ServiceConfig, environ: Mapping[str, str], state_dir: Pa
         return path
     runtime = environ.get("RUNTIME_DIRECTORY")
     return (Path(runtime.split(":")[0]) if runtime else state_dir) / path
-
-
-def _spool_kwargs(config: ServiceConfig, state_dir: Path) -> dict[str, Any]:
-    """``spool_path``/``spool`` for DataLogger, when configured."""
-    if not config.spool.enabled:
-        return {}
-    path = config.spool.path
-    assert path is not None
-    return {
-        "spool_path": path if path.is_absolute() else state_dir / path,
-        "spool": SpoolPolicy(**config.spool.options),
-    }
 
 
 class Service:
@@ -111,17 +94,7 @@ class Service:
         ``ValueError`` (password) before any reader starts.
         """
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        backend = self._backend or build_backend(self.config, self.environ)
-        self.logger = DataLogger(
-            backend,
-            self.config.codenames,
-            timeouts=self.config.database.timeouts,
-            batch=self.config.batch,
-            stop_timeout=self.config.service.stop_timeout,
-            dead_letter_path=self.state_dir / "dead_letters.jsonl",
-            name=f"logger-{self.config.name}",
-            **_spool_kwargs(self.config, self.state_dir),
-        )
+        self.logger = assembly.service_logger(self.config, self.state_dir, self.environ, self._backend)
         self.logger.start()
         enqueue = self.logger.enqueue_point_now
         self.readers = [

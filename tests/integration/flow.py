@@ -16,7 +16,7 @@ from typing import Any
 from PyExpLabSys.common.database_saver import CustomColumn, DataSetSaver
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.policies import RetryPolicy, Timeouts
-from PyExpLabSys.testing.fault_proxy import FaultProxy
+from tests.support.fault_proxy import FaultProxy
 
 from ..conftest import LOGGER_PASSWORD, LOGGER_USER, ClassicTable, DataSetTables, connection_kwargs
 

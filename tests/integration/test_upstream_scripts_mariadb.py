@@ -84,12 +84,12 @@ def test_data_set_script_with_custom_column_runs_unchanged(mariadb, dummy_user, 
 
 def test_value_logger_script_runs_unchanged(mariadb, dummy_user, tmp_path):
     with mariadb.connect(DATABASE) as conn:
-        create_tables(conn, "dateplots_dummy")
+        create_tables(conn, "dateplots_pressures")
         ids = register_codenames(conn, {"dummy_pressure": "pressure", "dummy_temperature": "temperature"})
     out = run_script(mariadb, "value_logger_pressures.py", tmp_path)
     assert "saved: 2 1\n" in out
     rows = mariadb.query(
-        f"SELECT type, value FROM dateplots_dummy WHERE type IN ({ids['dummy_pressure']}, "
+        f"SELECT type, value FROM dateplots_pressures WHERE type IN ({ids['dummy_pressure']}, "
         f"{ids['dummy_temperature']}) ORDER BY id",
         database=DATABASE,
     )

@@ -52,7 +52,7 @@ def main():
             reader, comp_val=comp_val, comp_type=comp_type, maximumtime=600, channel=codename
         )
         loggers[codename].start()
-    saver = ContinuousDataSaver("dateplots_dummy", "dummy", "dummy", measurement_codenames=CODENAMES)
+    saver = ContinuousDataSaver("dateplots_pressures", "dummy", "dummy", measurement_codenames=CODENAMES)
     saver.start()
     saved = dict.fromkeys(CODENAMES, 0)
     started = time.time()
