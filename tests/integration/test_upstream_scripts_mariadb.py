@@ -1,6 +1,7 @@
 """Upstream-style scripts against the throw-away MariaDB, unchanged: a DataSetSaver run
 with CustomColumn metadata, and ValueLoggers feeding a ContinuousDataSaver. The server
-comes from PyExpLabSys's settings (here the environment), the user is ``dummy``."""
+comes from PyExpLabSys's settings (here the environment), the user is ``dummy``. And the
+DataSetSaver calls one by one through each client library (PyMySQL, ODBC)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,17 @@ import numpy
 import pytest
 
 from PyExpLabSys.backends.schema import create_tables, register_codenames
+from PyExpLabSys.common.database_saver import CustomColumn, DataSetSaver
 
-from ..conftest import DATABASE, create_data_set_tables
+from ..conftest import (
+    DATABASE,
+    FAST_TIMEOUTS,
+    LOGGER_PASSWORD,
+    LOGGER_USER,
+    connection_kwargs,
+    create_data_set_tables,
+    make_data_set_tables,
+)
 
 pytestmark = pytest.mark.mariadb
 
@@ -95,3 +105,33 @@ def test_value_logger_script_runs_unchanged(mariadb, dummy_user, tmp_path):
     )
     assert [v for t, v in rows if t == ids["dummy_pressure"]] == [1e-7, 1e-6]
     assert [v for t, v in rows if t == ids["dummy_temperature"]] == [300.0]
+
+
+def test_data_set_saver_api_through_each_client(mariadb, backend_kind):
+    """The DataSetSaver calls one by one, through PyMySQL and through ODBC."""
+    tables = make_data_set_tables(mariadb, "InnoDB", kind=backend_kind)
+    saver = DataSetSaver(
+        tables.measurements,
+        tables.table,
+        LOGGER_USER,
+        LOGGER_PASSWORD,
+        [("first", {"type": 3, "comment": "one", "time": CustomColumn(1700000000, "FROM_UNIXTIME(%s)")})],
+        **connection_kwargs(backend_kind, mariadb.host, mariadb.port),
+        timeouts=FAST_TIMEOUTS,
+    )
+    saver.add_measurement(
+        "second", {"type": 3, "comment": "two", "time": CustomColumn(1700000100, "FROM_UNIXTIME(%s)")}
+    )
+    tables.codenames.update(saver.measurement_ids)
+    saver.start()
+    x = numpy.linspace(-1.0, 1.0, 2001)
+    assert saver.save_points_batch("first", x, x**2) == 2001
+    saver.save_point("second", (numpy.float32(0.5), numpy.nan))
+    saver.wait_for_queue_to_empty()
+    assert saver.sql_saver.queue.qsize() == 0
+    assert saver.get_unique_values_from_measurements("UNIX_TIMESTAMP(time)") == {1700000000, 1700000100}
+    assert saver.get_unique_values_from_measurements("comment") == {"one", "two"}
+    assert saver.stop().delivered_all
+    rows = tables.rows()
+    assert [(x_, y_) for name, x_, y_ in rows if name == "first"] == [(a, a**2) for a in x.tolist()]
+    assert [(x_, y_) for name, x_, y_ in rows if name == "second"] == [(0.5, None)]
