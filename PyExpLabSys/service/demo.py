@@ -3,8 +3,10 @@
 Five instrument simulators serve real ptys; the service (:class:`~.runner.Service`, the
 same code ``pyexplabsys-logger run`` uses) reads them through the real drivers, applies
 the logging criteria and commits the points into an SQLite file. Half-way through, one
-instrument is unplugged and plugged back in and another answers garbage once, so the
-live table shows the readers surviving. The summary is read back from the file itself.
+instrument is unplugged and plugged back in, another answers garbage once and the ion
+gauge's channel is switched off for a while (readings without a number: counted as not
+OK, not logged), so the live table shows the readers surviving. The summary is read
+back from the file itself.
 """
 
 from __future__ import annotations
@@ -134,14 +136,18 @@ def _simulators() -> Iterator[dict[str, PtySimulator]]:
 
 
 def _fault_script(sims: dict[str, PtySimulator], seconds: float, stop: threading.Event) -> threading.Thread:
-    """Unplug the temperature controller for a fifth of the run; garble one flow reply."""
+    """Unplug the temperature controller and switch the ion gauge's channel off for a
+    fifth of the run; garble one flow reply."""
+    gauge: Any = sims["mks937b"]
 
     def play() -> None:
         if stop.wait(seconds * 0.4):
             return
         sims["mksg"].inject("corrupt")
         sims["omega"].vanish()
+        channel, gauge.channels[0] = gauge.channels[0], "OFF"
         stop.wait(seconds * 0.2)
+        gauge.channels[0] = channel
         sims["omega"].reappear()
 
     thread = threading.Thread(target=play, name="demo-faults", daemon=True)
