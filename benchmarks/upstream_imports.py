@@ -60,7 +60,7 @@ def import_statements(path: Path) -> list[str] | None:
 
 
 def probe(statements: list[str], package_root: Path, checkout: Path | None) -> list[list[str]]:
-    path = [str(package_root)] + ([str(checkout)] if checkout else [])
+    path = [str(package_root.resolve())] + ([str(checkout.resolve())] if checkout else [])
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYEXPLABSYS_UPSTREAM")}
     env["PYTHONPATH"] = os.pathsep.join(path)
     done = subprocess.run(
