@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .backends import registry
 from .backends.base import Backend, BackendConfigError, BackendSettings
+from .backends.rows import CLASSIC, RowShape
 from .datalog.logger import DataLogger, StartupException
 from .datalog.policies import SpoolPolicy
 from .settings import resolve_server_location
@@ -60,8 +61,8 @@ SERVICE_SOCKET_ENV = "PYEXPLABSYS_LOGGER_SOCKET"
 DEFAULT_CREDENTIAL = "db-password"
 
 #: Builds the backend of a lab script's logger from its table name (see
-#: :func:`backends_from`).
-BackendFactory = Callable[[str], Backend]
+#: :func:`backends_from`); a data-set saver's is asked for with ``rows=DATA_SET``.
+BackendFactory = Callable[..., Backend]
 
 _factories: list[BackendFactory] = []
 _factories_lock = threading.Lock()
@@ -113,6 +114,7 @@ def script_backend(
     service: str | Path | None = None,
     timeouts: Timeouts = Timeouts(),
     logger_id: str | None = None,
+    rows: RowShape = CLASSIC,
 ) -> Backend:
     """The backend of a lab script's logger, from its arguments.
 
@@ -120,14 +122,17 @@ def script_backend(
     socket (``service``, else ``$PYEXPLABSYS_LOGGER_SOCKET``); the ODBC data source
     ``dsn``; else MySQL/MariaDB through PyMySQL at the server that the arguments, the
     environment or the user settings name (:func:`~.settings.resolve_server_location`).
-    Raises :class:`~.datalog.logger.StartupException` naming what is wrong.
+    ``rows`` is the shape of the table (:mod:`.backends.rows`): a data-set saver's
+    x-y values table is written directly, never through the service (whose points
+    socket carries continuous points). Raises
+    :class:`~.datalog.logger.StartupException` naming what is wrong.
     """
     with _factories_lock:
         factory = _factories[-1] if _factories else None
     if factory is not None:
-        return factory(table)
+        return factory(table) if rows is CLASSIC else factory(table, rows=rows)
     tls = dict(tls or {})
-    service = service or os.environ.get(SERVICE_SOCKET_ENV) or None
+    service = None if rows is not CLASSIC else service or os.environ.get(SERVICE_SOCKET_ENV) or None
     options: dict[str, Any]
     if service is not None:
         name, options = "service", {"socket": service}
@@ -144,6 +149,8 @@ def script_backend(
             "database": location.database,
             **tls,
         }
+    if rows is not CLASSIC:  # not a configuration option: the SQL backends take it as is
+        options["rows"] = rows
     try:
         return build_backend(name, table, options, password, timeouts, logger_id)
     except BackendConfigError as error:

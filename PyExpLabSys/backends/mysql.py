@@ -22,6 +22,7 @@ from ..values import Timeouts
 from .base import BackendSettings
 from .ledger import LEDGER_TABLE
 from .nodes import DEFAULT_HOST, DEFAULT_PORT, parse_nodes
+from .rows import CLASSIC, RowShape
 from .schema import DEFAULT_DATABASE, DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 from .tls import TLSSettings, tls_of
@@ -69,6 +70,7 @@ class MySQLBackend(SQLBackend):
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
         tls: TLSSettings | None = None,
+        rows: RowShape = CLASSIC,
     ) -> None:
         super().__init__(
             table,
@@ -82,6 +84,7 @@ class MySQLBackend(SQLBackend):
             guard_name="mysql",
             nodes=parse_nodes(host, port),
             tls=tls,
+            rows=rows,
         )
         self._connect = connect
 
@@ -98,6 +101,7 @@ class MySQLBackend(SQLBackend):
             timeouts=settings.timeouts,
             logger_id=settings.logger_id,
             tls=tls_of(options),
+            rows=options.get("rows", CLASSIC),
         )
 
     @property

@@ -10,7 +10,9 @@ Sub-commands:
 * ``status CONFIG`` (or ``--state-dir DIR``): print the running service's status file;
 * ``demo``: simulated instruments on pseudo-terminals, logged through the real drivers
   into an SQLite file, with a live status table;
-* ``plot SOURCE CODENAME...``: a PNG of logged values (:mod:`.plot`).
+* ``plot SOURCE CODENAME...``: a PNG of logged values (:mod:`.plot`);
+* ``check-script SCRIPT.py...``: each PyExpLabSys import of a lab script and where it
+  comes from, and what Python 3 no longer has (:mod:`.script_check`).
 
 ``run`` and ``demo`` take ``--http ADDR`` to serve the live page (:mod:`.web`); on a
 terminal their table is redrawn in place (:mod:`.terminal`).
@@ -309,6 +311,21 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_script(args: argparse.Namespace) -> int:
+    from .script_check import check_script
+
+    reports = [check_script(path) for path in args.scripts]
+    for report in reports:
+        sys.stdout.write(report.render())
+    ready = sum(report.ready for report in reports)
+    if any(report.needs_checkout for report in reports):
+        from ..upstream import HOW_TO_ADD
+
+        sys.stdout.write(f"missing modules: {HOW_TO_ADD}\n")
+    sys.stdout.write(f"{ready} of {len(reports)} script(s) ready\n")
+    return 0 if ready == len(reports) else 1
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -370,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--table", help="the data table of an SQLite file (when it has several)")
     plot.set_defaults(func=_plot)
+
+    script = commands.add_parser(
+        "check-script", help="where each PyExpLabSys import of lab scripts comes from; Python 3 problems"
+    )
+    script.add_argument("scripts", nargs="+", metavar="SCRIPT.py")
+    script.set_defaults(func=_check_script)
     return parser
 
 

@@ -11,9 +11,11 @@ harmless), with the codenames declared in the test, rows readable back as
         run_my_script()                     # builds ContinuousLogger(table, user, pw, ...)
         assert mock_database.values("mysetup_pressure") == [1.2e-7]
 
-While the fixture is active, every ``ContinuousLogger`` built without ``backend=`` writes
-into the mock, so scripts run unchanged: the fixture gives the composition root its
-documented parameter :func:`PyExpLabSys.assembly.backends_from` for the test's duration.
+While the fixture is active, every ``ContinuousLogger`` and ``DataSetSaver`` built
+without ``backend=`` writes into the mock, so scripts run unchanged: the fixture gives the
+composition root its documented parameter :func:`PyExpLabSys.assembly.backends_from` for
+the test's duration. A data set's rows are read back with ``measurements(table)`` and
+``xy_values(measurement_id)``.
 Faults: ``unreachable_for(seconds)``, ``with outage():``, ``hang()``/``unhang()``,
 ``lose_next_commit_answer()``, ``reject(value or function)``. The project's own fast
 tests use the same fixture.
@@ -29,6 +31,7 @@ import pytest
 
 from ..assembly import backends_from
 from ..backends.memory import MemoryBackend, MemoryDatabase
+from ..backends.rows import CLASSIC, RowShape
 
 LOG = logging.getLogger(__name__)
 
@@ -47,9 +50,10 @@ class MockDatabase(MemoryDatabase):
         self.timeout = timeout
         self.backends: list[MemoryBackend] = []
 
-    def backend(self) -> MemoryBackend:
-        """A new client of this database, for ``ContinuousLogger(..., backend=...)``."""
-        backend = MemoryBackend(self, timeout=self.timeout)
+    def backend(self, rows: RowShape = CLASSIC) -> MemoryBackend:
+        """A new client of this database, for ``ContinuousLogger(..., backend=...)``
+        (``rows=DATA_SET``: for ``DataSetSaver(..., backend=...)``)."""
+        backend = MemoryBackend(self, timeout=self.timeout, rows=rows)
         self.backends.append(backend)
         return backend
 
@@ -63,10 +67,10 @@ class MockDatabase(MemoryDatabase):
         kw.setdefault("backend", self.backend())
         return ContinuousLogger(table, "mock", "mock", codenames, **kw)
 
-    def backend_for(self, table: str) -> MemoryBackend:
+    def backend_for(self, table: str, rows: RowShape = CLASSIC) -> MemoryBackend:
         """A new client for a script's logger of ``table``: every table of a script
         goes into this mock (a :data:`~PyExpLabSys.assembly.BackendFactory`)."""
-        return self.backend()
+        return self.backend(rows)
 
 
 @pytest.fixture
