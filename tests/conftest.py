@@ -29,6 +29,7 @@ import pytest
 
 from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.datalog.policies import Timeouts
+from PyExpLabSys.settings import Settings
 from tests.support.debian import DebianInstallError, apt_install
 from tests.support.galera_cluster import GaleraCluster
 from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
@@ -51,6 +52,23 @@ ODBC_DSN = "pyexplabsys_test"
 BACKEND_KINDS = ["pymysql", "odbc"]
 
 _table_numbers = itertools.count(1)
+
+
+#: The environment variables that name the server (they win over the user settings file).
+SETTINGS_ENV = ("PYEXPLABSYS_SQL_SERVER_HOST", "PYEXPLABSYS_SQL_SERVER_PORT", "PYEXPLABSYS_SQL_DATABASE")
+
+
+@pytest.fixture
+def settings_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A user settings folder of the test's own; the shared Settings state is forgotten
+    before and after."""
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "PyExpLabSys").mkdir()
+    Settings.settings = None
+    yield tmp_path / "PyExpLabSys" / "user_settings.yaml"
+    Settings.settings = None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..settings import _read_user_settings, user_settings_path
+from ..settings import Settings, user_settings_path
 from .pull import PullSocket, dumps
 
 LOG = logging.getLogger(__name__)
@@ -32,14 +32,15 @@ HOST_KEY, PORT_KEY = "common_liveserver_host", "common_liveserver_port"
 
 
 def live_server_from_settings() -> tuple[str, int]:
-    """``(host, port)`` of the live server from the user settings file; ValueError
-    naming the file and keys when they are not set."""
-    path = user_settings_path()
-    settings = _read_user_settings(path)
-    host, port = settings.get(HOST_KEY), settings.get(PORT_KEY)
+    """``(host, port)`` of the live server from the settings (what a script assigned to
+    :class:`~PyExpLabSys.settings.Settings`, else the user settings file), as upstream;
+    ValueError naming the file and keys when they are not set."""
+    settings = Settings()
+    host, port = (getattr(settings, key, None) for key in (HOST_KEY, PORT_KEY))
     if not host or port is None:
         raise ValueError(
-            f"no live server given: pass live_server=(host, port), or set {HOST_KEY} and {PORT_KEY} in {path}"
+            f"no live server given: pass live_server=(host, port), or set {HOST_KEY} and "
+            f"{PORT_KEY} in {user_settings_path()}"
         )
     return str(host), int(port)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from PyExpLabSys.common.sockets import LiveSocket
+from PyExpLabSys.settings import Settings
 
 from .udp_client import Client, LiveServer
 
@@ -86,15 +87,22 @@ def test_internal_pull_socket_serves_the_points(live_server: LiveServer, client:
         live.stop()
 
 
-def test_live_server_from_the_user_settings(
-    live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    settings = tmp_path / "PyExpLabSys" / "user_settings.yaml"
-    settings.parent.mkdir()
+def test_live_server_from_the_user_settings(live_server: LiveServer, settings_home: Path) -> None:
     with pytest.raises(ValueError, match="common_liveserver_host and common_liveserver_port"):
         LiveSocket(NAME, ["a"], no_internal_data_pull_socket=True)
-    settings.write_text(f"common_liveserver_host: 127.0.0.1\ncommon_liveserver_port: {live_server.port}\n")
+    settings_home.write_text(
+        f"common_liveserver_host: 127.0.0.1\ncommon_liveserver_port: {live_server.port}\n"
+    )
+    Settings.load()  # the settings file is read once per process, as upstream's Settings does
+    live = LiveSocket(NAME, ["a"], no_internal_data_pull_socket=True)
+    live.set_point("a", (1.0, 2.0))
+    assert live_server.wait_for(lambda m: len(m) == 1)[0] == {"host": HOSTNAME, "data": {"a": [1.0, 2.0]}}
+
+
+def test_live_server_a_script_assigned_to_the_settings(live_server: LiveServer, settings_home: Path) -> None:
+    settings = Settings()
+    settings.common_liveserver_host = "127.0.0.1"
+    settings.common_liveserver_port = live_server.port
     live = LiveSocket(NAME, ["a"], no_internal_data_pull_socket=True)
     live.set_point("a", (1.0, 2.0))
     assert live_server.wait_for(lambda m: len(m) == 1)[0] == {"host": HOSTNAME, "data": {"a": [1.0, 2.0]}}

@@ -19,20 +19,6 @@ from PyExpLabSys.common.value_logger import ValueLogger
 from PyExpLabSys.settings import DEFAULTS, Settings, resolve_server_location
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = ("PYEXPLABSYS_SQL_SERVER_HOST", "PYEXPLABSYS_SQL_SERVER_PORT", "PYEXPLABSYS_SQL_DATABASE")
-
-
-@pytest.fixture
-def settings_home(monkeypatch, tmp_path):
-    """A user settings folder of the test's own; the shared Settings state is forgotten
-    before and after."""
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    (tmp_path / "PyExpLabSys").mkdir()
-    Settings.settings = None
-    yield tmp_path / "PyExpLabSys" / "user_settings.yaml"
-    Settings.settings = None
 
 
 # -- supported_versions ----------------------------------------------------------------------
