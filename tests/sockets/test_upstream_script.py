@@ -29,15 +29,12 @@ def run_script_and_check(
     values_of: Callable[[str], list[float]],
     client: Client,
     live_server: LiveServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    settings_home: Path,
 ) -> None:
     """Run the script (in a thread, as on a lab PC but with free ports), talk to it over
     UDP, stop it; then check the database through ``values_of(codename)``."""
     # The lab PC's user settings name the live server (here: the listener).
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    (tmp_path / "PyExpLabSys").mkdir()
-    (tmp_path / "PyExpLabSys" / "user_settings.yaml").write_text(
+    settings_home.write_text(
         f"common_liveserver_host: 127.0.0.1\ncommon_liveserver_port: {live_server.port}\n"
     )
     setup = socket_setup.Setup(pull_port=0, live_pull_port=0, push_ports=(0, 0, 0, 0))
@@ -97,14 +94,10 @@ def run_script_and_check(
 
 
 def test_upstream_style_script_against_the_mock_database(
-    mock_database: MockDatabase,
-    client: Client,
-    live_server: LiveServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    mock_database: MockDatabase, client: Client, live_server: LiveServer, settings_home: Path
 ) -> None:
     mock_database.declare(*CODENAMES)
-    run_script_and_check(mock_database.values, client, live_server, tmp_path, monkeypatch)
+    run_script_and_check(mock_database.values, client, live_server, settings_home)
 
 
 @pytest.mark.mariadb
@@ -112,7 +105,7 @@ def test_upstream_style_script_against_mariadb(
     mariadb: Any,
     client: Client,
     live_server: LiveServer,
-    tmp_path: Path,
+    settings_home: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The script's ContinuousDataSaver (user moon, table dateplots_moon) finds the server
@@ -136,4 +129,4 @@ def test_upstream_style_script_against_mariadb(
         )
         return [float(value) for (value,) in rows]
 
-    run_script_and_check(values_of, client, live_server, tmp_path, monkeypatch)
+    run_script_and_check(values_of, client, live_server, settings_home)
