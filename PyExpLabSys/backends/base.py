@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from ..datalog.policies import Timeouts
+from ..values import TIMESTAMP_RANGE, Point, Timeouts
 
 __all__ = [
     "Backend",
@@ -39,8 +39,6 @@ __all__ = [
     "OutcomeUnknown",
     "SetupRejected",
 ]
-
-Point = tuple[int, float, "float | None"]  # (type_id, unixtime, value): see datalog.points
 
 
 class BackendError(Exception):
@@ -152,7 +150,10 @@ class Backend(abc.ABC):
     _logger_id: str = ""
 
     #: Smallest and largest unix time the time column can store.
-    time_range: tuple[float, float] = (1.0, 2147483647.0)
+    time_range: tuple[float, float] = TIMESTAMP_RANGE
+    #: The second item of a point is a unix time (status ages and commit latencies are
+    #: taken from it); False where it is a data set's x value.
+    time_stamped: bool = True
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> Backend:
@@ -166,6 +167,16 @@ class Backend(abc.ABC):
         """The stored ``(unix time, value)`` points of ``codenames`` from ``since`` on, in
         time order (for ``plot``; connected first). Backends that cannot read back say so."""
         raise BackendConfigError(f"{self.describe()} cannot read stored values back")
+
+    def insert_row(self, table: str, values: Mapping[str, tuple[Any, str]]) -> int:
+        """INSERT one row into ``table`` and commit it; its id (a data set's row in the
+        measurements table). ``values`` maps each column to ``(value, marker)``, the
+        marker being the SQL the value is put into, with one ``%s`` (``FROM_UNIXTIME(%s)``)."""
+        raise BackendConfigError(f"{self.describe()} cannot insert single rows")
+
+    def distinct_values(self, table: str, expression: str) -> set[Any]:
+        """The distinct values of ``expression`` (a column, or a function of one) in ``table``."""
+        raise BackendConfigError(f"{self.describe()} cannot read rows back")
 
     def create_tables(self, descriptions: Mapping[str, str], **layout: Any) -> dict[str, int]:
         """Create the table layout if missing and register the codenames of

@@ -1,10 +1,11 @@
 """MySQL / MariaDB backend through PyMySQL.
 
 The SQL (multi-row INSERT, batch ledger, read-back reconciliation, KILL of stale
-connections, error classification by MySQL error code) lives in :mod:`.sql`, shared with
-the ODBC backend. This module adds what is PyMySQL's own: connecting with connect, read
-and write time-outs (PyMySQL waits forever without them), and interrupting a blocked
-call by shutting the connection's socket down.
+connections, error classification by MySQL error code) lives in :mod:`.sql` and the
+session and batch writer under it, shared with the ODBC backend. This module adds what
+is PyMySQL's own: connecting with connect, read and write time-outs (PyMySQL waits
+forever without them), and interrupting a blocked call by shutting the connection's
+socket down.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 import pymysql
 import pymysql.err
 
-from ..datalog.policies import Timeouts
+from ..values import Timeouts
 from .base import BackendSettings
 from .ledger import LEDGER_TABLE
-from .nodes import parse_nodes
-from .schema import DESCRIPTIONS_TABLE
+from .nodes import DEFAULT_HOST, DEFAULT_PORT, parse_nodes
+from .rows import CLASSIC, RowShape
+from .schema import DEFAULT_DATABASE, DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 from .tls import TLSSettings, tls_of
 
@@ -59,15 +61,16 @@ class MySQLBackend(SQLBackend):
         table: str,
         user: str,
         password: str,
-        host: str | Sequence[str] = "localhost",
-        port: int = 3306,
-        database: str = "cinfdata",
+        host: str | Sequence[str] = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        database: str = DEFAULT_DATABASE,
         timeouts: Timeouts = Timeouts(),
         descriptions_table: str = DESCRIPTIONS_TABLE,
         connect: Callable[..., Any] = pymysql.connect,
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
         tls: TLSSettings | None = None,
+        rows: RowShape = CLASSIC,
     ) -> None:
         super().__init__(
             table,
@@ -81,6 +84,7 @@ class MySQLBackend(SQLBackend):
             guard_name="mysql",
             nodes=parse_nodes(host, port),
             tls=tls,
+            rows=rows,
         )
         self._connect = connect
 
@@ -97,6 +101,7 @@ class MySQLBackend(SQLBackend):
             timeouts=settings.timeouts,
             logger_id=settings.logger_id,
             tls=tls_of(options),
+            rows=options.get("rows", CLASSIC),
         )
 
     @property
@@ -113,7 +118,7 @@ class MySQLBackend(SQLBackend):
         over = f" over {self.tls.describe()}" if self.tls is not None else ""
         return f"MySQL {self.user}@{self._node()}/{self.database}.{self.table}{over}"
 
-    def _open(self) -> Any:
+    def open_connection(self) -> Any:
         timeouts = self.timeouts
         return self._connect(
             host=self.host,
@@ -129,18 +134,18 @@ class MySQLBackend(SQLBackend):
             **(self.tls.pymysql_kwargs() if self.tls is not None else {}),
         )
 
-    def _error_code(self, error: BaseException) -> int | None:
+    def error_code(self, error: BaseException) -> int | None:
         return _pymysql_code(error)
 
-    def _is_rejected(self, error: BaseException) -> bool:
+    def rejects_data(self, error: BaseException) -> bool:
         return isinstance(error, _REJECTED_TYPES)
 
-    def _last_insert_id(self, cursor: Any) -> int:
+    def last_insert_id(self, cursor: Any) -> int:
         return int(cursor.lastrowid or 0)
 
-    def _discard(self, conn: Any) -> None:
+    def discard_connection(self, conn: Any) -> None:
         shutdown_socket(conn)  # do not wait for a polite QUIT on a dead line
         conn.close()
 
-    def _interrupt(self, conn: Any) -> None:
+    def interrupt_connection(self, conn: Any) -> None:
         shutdown_socket(conn)

@@ -1,17 +1,22 @@
 """MySQL/MariaDB error codes, by name, and what each means for the drain.
 
 The codes are the server's (``ER``) and the client library's (``CR``); each number is
-written once, here, under the name MySQL's documentation gives it. The three sets below
-sort them by what the drain must do next, and :func:`classify_code` turns a driver
-error into the matching :mod:`~.base` error. The PyMySQL and ODBC backends both use it:
-they differ only in how they read the code out of their library's exceptions.
+written once, here, under the name MySQL's documentation gives it. One table,
+:data:`ACTIONS`, says for each code what the drain must do next (:class:`Action`), and
+:func:`classify_code` turns a driver error into the matching :mod:`~.base` error. The
+PyMySQL and ODBC backends both use it: they differ only in how they read the code out
+of their library's exceptions.
 """
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from .base import BatchRejected, ConnectionFailed, MayHeal, OutcomeUnknown, describe_error
 
-__all__ = ["CONNECTION_ERRORS", "CR", "ER", "MAY_HEAL_ERRORS", "REJECTED_ERRORS", "classify_code"]
+__all__ = ["ACTIONS", "CR", "ER", "Action", "action_of", "classify_code"]
 
 
 class ER:
@@ -64,64 +69,79 @@ class CR:
     SERVER_LOST_EXTENDED = 2055  # lost connection (system error)
 
 
-#: The conversation with the server broke, or the node cannot serve (not a verdict on the
-#: data): reconnect, to another node where there are several, and retry.
-CONNECTION_ERRORS = frozenset(
-    {
-        ER.CON_COUNT_ERROR,
-        ER.UNKNOWN_COM_ERROR,
-        ER.SERVER_SHUTDOWN,
-        ER.ABORTING_CONNECTION,
-        ER.NET_READ_INTERRUPTED,
-        ER.NET_WRITE_INTERRUPTED,
-        ER.LOCK_WAIT_TIMEOUT,
-        ER.LOCK_DEADLOCK,
-        ER.QUERY_INTERRUPTED,
-        ER.CONNECTION_KILLED,
-        ER.STATEMENT_TIMEOUT,
-        CR.CONN_HOST_ERROR,
-        CR.SERVER_GONE_ERROR,
-        CR.SERVER_LOST,
-        CR.COMMANDS_OUT_OF_SYNC,
-        CR.SERVER_LOST_EXTENDED,
-    }
-)
+class Action(enum.Enum):
+    """What the drain does after an error with a given code."""
 
-#: Refusals an operator can fix (privilege, missing table, full disk, crashed table):
-#: retried with back-off, nothing dropped.
-MAY_HEAL_ERRORS = frozenset(
-    {
-        ER.DBACCESS_DENIED_ERROR,
-        ER.ACCESS_DENIED_ERROR,
-        ER.NO_DB_ERROR,
-        ER.BAD_DB_ERROR,
-        ER.TABLEACCESS_DENIED_ERROR,
-        ER.NO_SUCH_TABLE,
-        ER.OPEN_AS_READONLY,
-        ER.RECORD_FILE_FULL,
-        ER.DISK_FULL,
-        ER.GET_ERRNO,
-        ER.CRASHED_TABLE,
-        ER.CRASHED_ON_USAGE,
-        ER.CRASHED_ON_REPAIR,
-    }
-)
+    #: The conversation with the server broke, or the node cannot serve (not a verdict on
+    #: the data): reconnect, to another node where there are several, and retry; a
+    #: statement whose answer was lost has an unknown outcome (reconciled).
+    RECONNECT = "reconnect"
+    #: A deadlock, a Galera certification conflict or a lock wait on a healthy node: the
+    #: server rolled the whole transaction back. On InnoDB the batch is sent again on the
+    #: same connection; elsewhere the backend reconnects, to the same node (moving on
+    #: would spread a fleet over the nodes, where their writes conflict all the more).
+    STAY_AND_RETRY = "stay and retry"
+    #: A refusal an operator can fix (privilege, missing table, full disk, crashed
+    #: table): retried with back-off, nothing dropped.
+    MAY_HEAL = "may heal"
+    #: A verdict on the data of a batch: retrying the same points cannot succeed.
+    REJECTED = "rejected"
 
-#: Verdicts on the data of a batch: retrying the same points cannot succeed.
-REJECTED_ERRORS = frozenset(
+
+#: The one table of error codes: what each known code means for the drain. A code not
+#: listed is a refusal kept and retried when the server sent it, a broken conversation
+#: otherwise (see :func:`classify_code`).
+ACTIONS: Mapping[int, Action] = MappingProxyType(
     {
-        ER.BAD_NULL_ERROR,
-        ER.DUP_ENTRY,
-        ER.WARN_DATA_OUT_OF_RANGE,
-        ER.WARN_DATA_TRUNCATED,
-        ER.TRUNCATED_WRONG_VALUE,
-        ER.TRUNCATED_WRONG_VALUE_FOR_FIELD,
-        ER.DATA_TOO_LONG,
-        ER.SIGNAL_EXCEPTION,
-        ER.CHECK_CONSTRAINT_VIOLATED,
-        ER.CONSTRAINT_FAILED,
+        ER.CON_COUNT_ERROR: Action.RECONNECT,
+        ER.UNKNOWN_COM_ERROR: Action.RECONNECT,
+        ER.SERVER_SHUTDOWN: Action.RECONNECT,
+        ER.ABORTING_CONNECTION: Action.RECONNECT,
+        ER.NET_READ_INTERRUPTED: Action.RECONNECT,
+        ER.NET_WRITE_INTERRUPTED: Action.RECONNECT,
+        ER.QUERY_INTERRUPTED: Action.RECONNECT,
+        ER.CONNECTION_KILLED: Action.RECONNECT,
+        ER.STATEMENT_TIMEOUT: Action.RECONNECT,
+        CR.CONN_HOST_ERROR: Action.RECONNECT,
+        CR.SERVER_GONE_ERROR: Action.RECONNECT,
+        CR.SERVER_LOST: Action.RECONNECT,
+        CR.COMMANDS_OUT_OF_SYNC: Action.RECONNECT,
+        CR.SERVER_LOST_EXTENDED: Action.RECONNECT,
+        ER.LOCK_WAIT_TIMEOUT: Action.STAY_AND_RETRY,
+        ER.LOCK_DEADLOCK: Action.STAY_AND_RETRY,
+        ER.DBACCESS_DENIED_ERROR: Action.MAY_HEAL,
+        ER.ACCESS_DENIED_ERROR: Action.MAY_HEAL,
+        ER.NO_DB_ERROR: Action.MAY_HEAL,
+        ER.BAD_DB_ERROR: Action.MAY_HEAL,
+        ER.TABLEACCESS_DENIED_ERROR: Action.MAY_HEAL,
+        ER.NO_SUCH_TABLE: Action.MAY_HEAL,
+        ER.OPEN_AS_READONLY: Action.MAY_HEAL,
+        ER.RECORD_FILE_FULL: Action.MAY_HEAL,
+        ER.DISK_FULL: Action.MAY_HEAL,
+        ER.GET_ERRNO: Action.MAY_HEAL,
+        ER.CRASHED_TABLE: Action.MAY_HEAL,
+        ER.CRASHED_ON_USAGE: Action.MAY_HEAL,
+        ER.CRASHED_ON_REPAIR: Action.MAY_HEAL,
+        ER.BAD_NULL_ERROR: Action.REJECTED,
+        ER.DUP_ENTRY: Action.REJECTED,
+        ER.WARN_DATA_OUT_OF_RANGE: Action.REJECTED,
+        ER.WARN_DATA_TRUNCATED: Action.REJECTED,
+        ER.TRUNCATED_WRONG_VALUE: Action.REJECTED,
+        ER.TRUNCATED_WRONG_VALUE_FOR_FIELD: Action.REJECTED,
+        ER.DATA_TOO_LONG: Action.REJECTED,
+        ER.SIGNAL_EXCEPTION: Action.REJECTED,
+        ER.CHECK_CONSTRAINT_VIOLATED: Action.REJECTED,
+        ER.CONSTRAINT_FAILED: Action.REJECTED,
     }
 )
+#: Actions after which the conversation is not a verdict on the data or the setup.
+_NOT_A_VERDICT = (Action.RECONNECT, Action.STAY_AND_RETRY)
+
+
+def action_of(code: int | None) -> Action | None:
+    """The action for a MySQL error code, None for a code not in the table."""
+    return None if code is None else ACTIONS.get(code)
+
 
 #: Codes below this are the server's; from it on, the client library's.
 _FIRST_CLIENT_CODE = 2000
@@ -145,11 +165,12 @@ def classify_code(
     timed_out = (
         timed_out or code == ER.STATEMENT_TIMEOUT or isinstance(error, TimeoutError) or "timed out" in text
     )
-    if code in MAY_HEAL_ERRORS:
+    action = action_of(code)
+    if action is Action.MAY_HEAL:
         return MayHeal(text)
-    if code in REJECTED_ERRORS or (rejected and code not in CONNECTION_ERRORS):
+    if action is Action.REJECTED or (rejected and action not in _NOT_A_VERDICT):
         return BatchRejected(text)
-    if server_error and code is not None and 0 < code < _FIRST_CLIENT_CODE and code not in CONNECTION_ERRORS:
+    if server_error and code is not None and 0 < code < _FIRST_CLIENT_CODE and action not in _NOT_A_VERDICT:
         return MayHeal(text)  # an unknown server refusal: keep the points, retry
     kind = OutcomeUnknown if outcome_unknown else ConnectionFailed
     return kind(text, timed_out=timed_out)

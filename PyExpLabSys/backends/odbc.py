@@ -37,10 +37,11 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-from ..datalog.policies import Timeouts
+from ..values import Timeouts
 from .base import BackendConfigError, BackendSettings, MayHeal, describe_error
 from .ledger import LEDGER_TABLE
-from .nodes import parse_nodes
+from .nodes import DEFAULT_PORT, parse_nodes
+from .rows import CLASSIC, RowShape
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 from .tls import TLSSettings, tls_of
@@ -209,6 +210,7 @@ class OdbcBackend(SQLBackend):
         ledger_table: str = LEDGER_TABLE,
         options: Mapping[str, Any] | None = None,
         tls: TLSSettings | None = None,
+        rows: RowShape = CLASSIC,
     ) -> None:
         if not (dsn or driver):
             raise ValueError("OdbcBackend needs a dsn or a driver")
@@ -224,8 +226,9 @@ class OdbcBackend(SQLBackend):
             logger_id=logger_id,
             ledger_table=ledger_table,
             guard_name="odbc",
-            nodes=None if host is None else parse_nodes(host, 3306 if port is None else port),
+            nodes=None if host is None else parse_nodes(host, DEFAULT_PORT if port is None else port),
             tls=tls,
+            rows=rows,
         )
         self.dsn, self.driver = dsn, driver
         self.options = dict(options or {})
@@ -249,6 +252,7 @@ class OdbcBackend(SQLBackend):
                 timeouts=settings.timeouts,
                 logger_id=settings.logger_id,
                 tls=tls_of(options),
+                rows=options.get("rows", CLASSIC),
             )
         except ImportError as error:
             raise BackendConfigError(f"ODBC data source {dsn!r}: {error}") from None
@@ -296,7 +300,7 @@ class OdbcBackend(SQLBackend):
         parts.update(self.options)
         return parts
 
-    def _open(self) -> Any:
+    def open_connection(self) -> Any:
         text = connection_string(self._connection_parts())
         login = max(1, math.ceil(self.timeouts.connect))
         with _CONNECT_LOCK:
@@ -319,20 +323,20 @@ class OdbcBackend(SQLBackend):
             LOG.debug("driver refused the query time-out attribute")
         return conn
 
-    def _error_code(self, error: BaseException) -> int | None:
+    def error_code(self, error: BaseException) -> int | None:
         return odbc_error_code(error)
 
-    def _is_rejected(self, error: BaseException) -> bool:
+    def rejects_data(self, error: BaseException) -> bool:
         pyodbc = self.pyodbc
         return isinstance(error, (pyodbc.DataError, pyodbc.IntegrityError, pyodbc.ProgrammingError))
 
-    def _classify(self, error: BaseException, outcome_unknown: bool, timed_out: bool) -> Exception:
+    def setup_error(self, error: BaseException) -> Exception | None:
         state = odbc_sqlstate(error)
         if state.startswith("IM"):  # driver manager: DSN or driver not found, not loadable
             return MayHeal(f"{self.describe()}: {describe_error(error)}")
-        return super()._classify(error, outcome_unknown, timed_out)
+        return None
 
-    def _discard(self, conn: Any) -> None:
+    def discard_connection(self, conn: Any) -> None:
         handle, self._socket = self._socket, None
         if handle is not None:  # a dead line: do not wait for the rollback and QUIT
             handle.shutdown()
@@ -341,7 +345,7 @@ class OdbcBackend(SQLBackend):
         except self.pyodbc.Error:
             pass
 
-    def _interrupt(self, conn: Any) -> None:
+    def interrupt_connection(self, conn: Any) -> None:
         handle = self._socket
         if handle is not None:
             handle.shutdown()

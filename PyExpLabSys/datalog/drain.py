@@ -314,7 +314,8 @@ class Drain:
         return (recent[len(recent) // 2], recent[min(len(recent) - 1, int(len(recent) * 0.99))], recent[-1])
 
     def _acknowledge(self, count: int, oldest_time: float) -> None:
-        self._latencies.append(max(0.0, time.time() - oldest_time))
+        if self.backend.time_stamped:  # a data set's points carry x values, not times
+            self._latencies.append(max(0.0, time.time() - oldest_time))
         self.buffer.ack(count, self.backend.checkpoint())
         self._moved()
         self.backend.keep_ledger_from(self.buffer.durable_seq())

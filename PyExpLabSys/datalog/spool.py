@@ -30,6 +30,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from ..values import Point
 from .buffer import first_item
 from .policies import Overflow, SpoolPolicy
 
@@ -231,9 +232,9 @@ class SpoolBuffer:
     def __init__(self, spool: Spool, checkpoint: dict[str, Any] | None = None) -> None:
         self.spool = spool
         self.policy = spool.policy
-        self._incoming: deque[Any] = deque()
+        self._incoming: deque[Point] = deque()
         self.append = self._incoming.append
-        self._points: list[Any] = []  # the oldest waiting points, in RAM …
+        self._points: list[Point] = []  # the oldest waiting points, in RAM …
         self._seqs: list[int] = []  # … and their stream positions
         self._disk_from: int | None = None  # first seq waiting on disk only
         # Points on disk below this seq are the buffer's to read back: a group commit
@@ -271,7 +272,7 @@ class SpoolBuffer:
         """Stream position of the oldest waiting point (after a non-empty peek)."""
         return self._seqs[0] if self._seqs else self._acked
 
-    def peek(self, max_points: int) -> list[Any]:
+    def peek(self, max_points: int) -> list[Point]:
         with self._lock:
             if len(self._points) < max_points and self._disk_from is not None:
                 self._refill()
@@ -289,7 +290,7 @@ class SpoolBuffer:
             if checkpoint is not None:
                 self._checkpoint = checkpoint
 
-    def oldest(self) -> Any | None:
+    def oldest(self) -> Point | None:
         point = first_item(self._points, self._incoming)
         if point is not None:
             return point
@@ -298,7 +299,7 @@ class SpoolBuffer:
             return rows[0][1:] if rows else None
         return None
 
-    def snapshot(self) -> list[Any]:
+    def snapshot(self) -> list[Point]:
         """Waiting points held in RAM (those on disk only are counted, not listed)."""
         return self._points + list(self._incoming)
 

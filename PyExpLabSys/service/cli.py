@@ -10,7 +10,9 @@ Sub-commands:
 * ``status CONFIG`` (or ``--state-dir DIR``): print the running service's status file;
 * ``demo``: simulated instruments on pseudo-terminals, logged through the real drivers
   into an SQLite file, with a live status table;
-* ``plot SOURCE CODENAME...``: a PNG of logged values (:mod:`.plot`).
+* ``plot SOURCE CODENAME...``: a PNG of logged values (:mod:`.plot`);
+* ``check-script SCRIPT.py...``: each PyExpLabSys import of a lab script and where it
+  comes from, and what Python 3 no longer has (:mod:`.script_check`).
 
 ``run`` and ``demo`` take ``--http ADDR`` to serve the live page (:mod:`.web`); on a
 terminal their table is redrawn in place (:mod:`.terminal`).
@@ -108,11 +110,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _check_database(config: ServiceConfig, out: TextIO) -> int:
+    from ..assembly import database_backend
     from ..backends.base import BackendError
-    from .runner import build_backend
 
     try:
-        backend = build_backend(config)
+        backend = database_backend(config.database)
         backend.connect()
         try:
             ids = backend.resolve_codenames(config.codenames)
@@ -127,9 +129,10 @@ def _check_database(config: ServiceConfig, out: TextIO) -> int:
 
 def _check_instrument(instrument: Any, out: TextIO) -> int:
     from ..drivers.base import InstrumentError, reading_name
+    from .instruments import open_instrument
 
     try:
-        driver = instrument.open()
+        driver = open_instrument(instrument)
     except InstrumentError as error:
         out.write(f"FAIL {instrument.name} ({instrument.driver}) on {instrument.port}: {error}\n")
         return 1
@@ -230,6 +233,16 @@ def format_status(status: dict[str, Any]) -> str:
             f"database {'connected' if logger['connected'] else 'DISCONNECTED'}"
             + (f", last error: {logger['last_error']}" if logger["last_error"] else "")
         )
+    pull, live = status.get("pull_socket"), status.get("live_server")
+    if pull:
+        lines.append(
+            f"  UDP pull socket {pull['host'] or '*'}:{pull['port']}: {pull.get('answered', 0)} answered, "
+            f"{pull.get('refused', 0)} refused"
+        )
+    if live:
+        lines.append(
+            f"  live server {live['host']}:{live['port']}: {live['sent']} sent, {live['failed']} failed"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -298,6 +311,21 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_script(args: argparse.Namespace) -> int:
+    from .script_check import check_script
+
+    reports = [check_script(path) for path in args.scripts]
+    for report in reports:
+        sys.stdout.write(report.render())
+    ready = sum(report.ready for report in reports)
+    if any(report.needs_checkout for report in reports):
+        from ..upstream import HOW_TO_ADD
+
+        sys.stdout.write(f"missing modules: {HOW_TO_ADD}\n")
+    sys.stdout.write(f"{ready} of {len(reports)} script(s) ready\n")
+    return 0 if ready == len(reports) else 1
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -359,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--table", help="the data table of an SQLite file (when it has several)")
     plot.set_defaults(func=_plot)
+
+    script = commands.add_parser(
+        "check-script", help="where each PyExpLabSys import of lab scripts comes from; Python 3 problems"
+    )
+    script.add_argument("scripts", nargs="+", metavar="SCRIPT.py")
+    script.set_defaults(func=_check_script)
     return parser
 
 

@@ -11,7 +11,8 @@ Layout (see ``config/*.toml`` for complete examples)::
                         overflow = "drop_oldest" | "drop_newest", synchronous
     [service]           state_directory, status_interval, stop_timeout,
                         metrics_port, metrics_host, http ("host:port" of the local
-                        page), health_max_waiting, health_max_silence
+                        page), health_max_waiting, health_max_silence; pull_socket,
+                        pull_host, pull_timeout, live_server (upstream's UDP sockets)
     [[instruments]]     name, driver, port, timeout, [instruments.serial] (baudrate,
                         bytesize, parity, stopbits: only where they differ)
     [[instruments.channels]]
@@ -39,10 +40,8 @@ from typing import Any
 
 import serial
 
-from ..backends.base import Backend, BackendSettings
 from ..backends.registry import REGISTRY as BACKEND_REGISTRY
 from ..backends.registry import BackendEntry
-from ..backends.registry import build as build_backend
 from ..backends.registry import entry as backend_entry
 from ..backends.sqltext import quote_identifier
 from ..datalog.aggregation import FUNCTIONS, AggregationPolicy
@@ -82,7 +81,6 @@ SOCKET_LIMITS = (
     "max_identities_per_user",
     "accept_error_hold",
 )
-DEFAULT_CREDENTIAL = "db-password"
 #: Where a systemd unit's StateDirectory= lives, per config name.
 SYSTEM_STATE_ROOT = Path("/var/lib/pyexplabsys-logger")
 
@@ -100,8 +98,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class DatabaseConfig:
     """Where points go: a registered backend (see :mod:`~..backends.registry`), its
-    data table and its options. The password is read only when it is needed, never
-    stored here (only where it comes from)."""
+    data table and its options. The password is not read here, only where it comes
+    from is kept (:func:`PyExpLabSys.assembly.read_password` reads it when a backend is
+    built)."""
 
     backend: str = "sqlite"
     table: str = ""
@@ -119,46 +118,8 @@ class DatabaseConfig:
     def needs_password(self) -> bool:
         return self.entry.needs_password
 
-    def password(self, environ: Mapping[str, str] | None = None) -> str:
-        """Read the password from its file or systemd credential (``$CREDENTIALS_DIRECTORY``).
-
-        Raises ``ValueError`` naming where it looked, never the secret.
-        """
-        environ = os.environ if environ is None else environ
-        if self.password_inline is not None:
-            return self.password_inline
-        if self.password_file is not None:
-            source = self.password_file
-        else:
-            credential = self.password_credential or DEFAULT_CREDENTIAL
-            directory = environ.get("CREDENTIALS_DIRECTORY")
-            if not directory:
-                raise ValueError(
-                    f"no database password: credential {credential!r} needs "
-                    "$CREDENTIALS_DIRECTORY (systemd LoadCredential=); outside systemd "
-                    "set database.password_file"
-                )
-            source = Path(directory) / credential
-        try:
-            return source.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as error:
-            raise ValueError(
-                f"cannot read the database password from {source}: {error.strerror or error}"
-            ) from None
-
     def describe(self) -> str:
         return self.entry.describe(self.table, self.options)
-
-    def build(self, environ: Mapping[str, str] | None = None) -> Backend:
-        """The backend, not connected (reads the password if the backend needs one)."""
-        password = self.password(environ) if self.needs_password else None
-        return build_backend(self.backend, BackendSettings(self.table, self.options, password, self.timeouts))
-
-    def create_tables(
-        self, descriptions: Mapping[str, str], environ: Mapping[str, str] | None = None
-    ) -> dict[str, int]:
-        """Create the tables if missing and register ``descriptions`` (``init-db``)."""
-        return self.build(environ).create_tables(descriptions, **self.entry.layout_options(self.options))
 
 
 @dataclass(frozen=True)
@@ -198,6 +159,14 @@ class ServiceSettings:
     #: ``[service.socket_limits]``: the points socket's limits by name (seconds or
     #: counts; see :class:`PyExpLabSys.points.server.ClientLimits`), as given.
     socket_limits: tuple[tuple[str, float], ...] = ()
+    #: Upstream's UDP sockets for other PCs (off when None): a DateDataPullSocket on
+    #: ``pull_host:pull_socket`` ("" = all interfaces, as upstream), values older than
+    #: ``pull_timeout`` (None: each channel's stale time, no limit for client codenames)
+    #: served as OLD_DATA; and LiveSocket messages to ``live_server`` (host, port).
+    pull_socket: int | None = None
+    pull_host: str = ""
+    pull_timeout: float | None = None
+    live_server: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -252,7 +221,8 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class InstrumentConfig:
-    """One serial instrument: its driver, port and the channels polled from it."""
+    """One serial instrument: its driver, port and the channels polled from it
+    (:func:`~.instruments.open_instrument` opens it)."""
 
     name: str
     driver: str
@@ -260,19 +230,6 @@ class InstrumentConfig:
     channels: tuple[ChannelConfig, ...]
     serial: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
-
-    def open(self) -> SerialInstrument:
-        """Open the driver on the port (raises :class:`~..drivers.base.PortGone`); a
-        ``sim://`` port is served by the driver's simulator, started on first use."""
-        kwargs = dict(self.serial)
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
-        port = self.port
-        if port.startswith(SIM_SCHEME):
-            from ..simulators.registry import simulated_port
-
-            port = simulated_port(port, self.driver)
-        return driver_class(self.driver)(port, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -452,6 +409,8 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
         problems.append(
             "service.socket: needs a [spool]: clients' points are acknowledged once they are in the spool"
         )
+    if service.pull_socket is not None or service.live_server is not None:
+        problems += _udp_codename_problems(instruments, service.client_codenames)
     if problems:
         raise ConfigError(path, problems)
     for warning in warnings:
@@ -459,6 +418,19 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     return ServiceConfig(
         path, data.get("name") or path.stem, database, spool, service, instruments, tuple(warnings), batch
     )
+
+
+def _udp_codename_problems(instruments: tuple[InstrumentConfig, ...], clients: tuple[str, ...]) -> list[str]:
+    """The UDP sockets' protocol cannot carry a codename holding one of # , ; : &."""
+    from ..udp.wire import has_bad_char
+
+    names = [n for inst in instruments for ch in inst.channels for n in ch.all_codenames] + list(clients)
+    return [
+        f"codename {name!r}: the UDP sockets (pull_socket, live_server) cannot serve a codename "
+        "holding any of # , ; : &"
+        for name in names
+        if has_bad_char(name)
+    ]
 
 
 def _check_unique(problems: list[str], keyed: list[tuple[str, str]], noun: str) -> None:
@@ -642,6 +614,7 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
             if value is not None:
                 socket_limits.append((key, value))
         limits.finish()
+    udp = _udp_sockets(r)
     r.finish()
     return ServiceSettings(
         _path(state, base),
@@ -657,6 +630,7 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
         socket_group,
         owners,
         tuple(socket_limits),
+        *udp,
     )
 
 
@@ -687,6 +661,25 @@ def _client_codenames(entries: list[Any]) -> tuple[list[str] | None, tuple[tuple
         if kinds:
             owners.append((entry["codename"], kinds[0], entry[kinds[0]]))
     return codenames, tuple(owners)
+
+
+def _udp_sockets(r: _Reader) -> tuple[int | None, str, float | None, tuple[str, int] | None]:
+    """``pull_socket``, ``pull_host``, ``pull_timeout``, ``live_server`` of ``[service]``."""
+    from ..udp.live import parse_live_server
+
+    pull_socket = r.get("pull_socket", int)
+    if pull_socket is not None and not 0 <= pull_socket < 65536:
+        r.fail("pull_socket", f"must be a UDP port 0..65535 (upstream's is 9000), not {pull_socket}")
+    pull_host = r.get("pull_host", str, "")
+    pull_timeout = r.positive("pull_timeout", None)
+    live_server = None
+    text = r.get("live_server", str)
+    if text is not None:
+        try:
+            live_server = parse_live_server(text)
+        except ValueError as error:
+            r.fail("live_server", str(error))
+    return pull_socket, pull_host, pull_timeout, live_server
 
 
 def parse_http_address(text: str) -> tuple[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..assembly import create_tables
 from .config import ServiceConfig
 
 __all__ = ["init_database"]
@@ -19,4 +20,4 @@ __all__ = ["init_database"]
 def init_database(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """Create the tables if missing and register the codenames; returns codename → id."""
     descriptions = {name: text for ch in config.channels for name, text in ch.descriptions().items()}
-    return config.database.create_tables(descriptions, environ)
+    return create_tables(config.database, descriptions, environ)

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 import pymysql
 import pytest
 
-from PyExpLabSys.testing.fault_proxy import FaultProxy, MySQLCommandScanner, sql_starts_with
-from PyExpLabSys.testing.mariadb_server import (
+from tests.support.fault_proxy import FaultProxy, MySQLCommandScanner, sql_starts_with
+from tests.support.mariadb_server import (
     MariaDBServer,
     MariaDBUnavailable,
     ensure_mariadb_installed,

@@ -126,6 +126,25 @@ function database(status) {
   document.getElementById("database").replaceWith(list);
 }
 
+// [service] pull_socket and live_server: where they are and what they handled.
+function udp(status) {
+  const list = el("dl", "facts");
+  list.id = "udp";
+  const pull = status.pull_socket, live = status.live_server;
+  if (pull) {
+    fact(list, "pull socket", "UDP " + (pull.host || "all interfaces") + ":" + pull.port + ", " + pull.codenames + " codenames");
+    fact(list, "pull requests", (pull.answered || 0) + " answered, " + (pull.refused || 0) + " refused");
+    const dropped = (pull.flood_dropped || 0) + (pull.oversized || 0) + (pull.undecodable || 0);
+    if (dropped) fact(list, "pull bad datagrams", dropped);
+  }
+  if (live) {
+    fact(list, "live server", live.host + ":" + live.port);
+    fact(list, "live messages", live.sent + " sent" + (live.failed ? ", " + live.failed + " failed" : ""));
+  }
+  document.getElementById("udp-section").hidden = !pull && !live;
+  document.getElementById("udp").replaceWith(list);
+}
+
 function render(status) {
   document.getElementById("summary").textContent =
     status.summary + " · updated " + clock(status.updated);
@@ -136,6 +155,7 @@ function render(status) {
   }
   document.getElementById("channels").replaceWith(cards);
   database(status);
+  udp(status);
 }
 
 function problem(text) {
