@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ..values import TIMESTAMP_RANGE, Point, Timeouts
 
@@ -121,6 +121,25 @@ class Capabilities:
     #: :meth:`Backend.resolve_codenames` works without a connection (the logger then
     #: starts without waiting for the other side).
     resolves_offline: bool = False
+    #: Batches the backend takes in flight before their acknowledgement (0: one at a
+    #: time through :meth:`Backend.insert_batch`); such a backend is a
+    #: :class:`PipelinedBackend` too.
+    pipeline: int = 0
+
+
+class PipelinedBackend(Protocol):
+    """What a backend declaring ``capabilities.pipeline`` does besides the interface:
+    batches go out without waiting, and the other side acknowledges them in order by
+    stream position (a service holding its clients' positions)."""
+
+    def send_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+        """Send the batch at ``first_seq``; ConnectionFailed when it cannot."""
+
+    def acknowledged(self, wait: float) -> int:
+        """The stream position before which every point is durable at the other side,
+        after waiting up to ``wait`` seconds for news; OutcomeUnknown when the line
+        broke or an acknowledgement is overdue (then closed: the next connection tells
+        the position)."""
 
 
 class Backend(abc.ABC):
@@ -215,11 +234,6 @@ class Backend(abc.ABC):
         """Before connecting: continue the batches of an earlier run, named
         ``logger_id``, with the :meth:`checkpoint` it saved (the durable spool's)."""
         self._logger_id = logger_id
-
-    def settle(self, timeout: float | None) -> bool:
-        """After everything was delivered: whatever more "committed" takes (a service
-        that forwards the points commits them); True when done (in the logger's thread)."""
-        return True
 
     def keep_ledger_from(self, seq: float) -> None:  # noqa: B027 (a hook: no-op by default)
         """Batches at or after stream position ``seq`` may be resent after a restart:

@@ -184,7 +184,7 @@ REGISTRY: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             "service",
-            "PyExpLabSys.backends.service:ServiceBackend",
+            "PyExpLabSys.points.client:ServiceBackend",
             (Option("socket", str, required="the points socket of the service", is_path=True),),
             needs_password=False,
             describe_format="the service at {socket}",

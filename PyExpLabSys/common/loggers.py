@@ -24,6 +24,7 @@ from ..datalog.logger import DataLogger, LoggerStoppedError, StartupException
 from ..datalog.points import UnknownCodenameError
 from ..datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, SpoolPolicy, Timeouts
 from ..datalog.status import LoggerStatus, StopReport
+from ..points.client import ServiceBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ class ContinuousLogger(DataLogger):
             )
         if dead_letter_path is None:
             dead_letter_path = default_dead_letter_path(table)
+        # Through the points socket, flush() also waits for the service's commit.
+        settle = backend.settle if isinstance(backend, ServiceBackend) else None
         super().__init__(
             backend,
             measurement_codenames,
@@ -134,6 +137,7 @@ class ContinuousLogger(DataLogger):
             spool_path=spool_path,
             spool=spool,
             name=f"ContinuousLogger({table})",
+            settle=settle,
         )
 
 

@@ -55,18 +55,6 @@ class PointBuffer(Protocol):
     def stats(self) -> dict[str, Any]:
         """Extra figures for the logger's status (e.g. the spool's), by field name."""
 
-    def append_from(self, source: str, position: int, points: list[Any]) -> None:
-        """Append ``points`` of ``source`` (a client of the service), after which its
-        points before ``position`` in its own stream are all here; one step with respect
-        to what survives a crash (the points and the position, or neither)."""
-
-    def durable_sources(self) -> dict[str, int]:
-        """Each source's position before which its points survive a crash."""
-
-    def wait_flushed(self, timeout: float) -> bool:
-        """Wait until every point appended so far survives a crash; False if it
-        cannot (in RAM) or after ``timeout`` seconds."""
-
     def close(self) -> int:
         """Stop; returns how many waiting points are kept for the next start."""
 
@@ -130,18 +118,6 @@ class RamBuffer:
     def stats(self) -> dict[str, Any]:
         """Nothing beyond the queue length: no spool."""
         return {}
-
-    def append_from(self, source: str, position: int, points: list[Any]) -> None:
-        """Nothing in RAM survives a crash: the position is not recorded."""
-        self._incoming.extend(points)
-
-    def durable_sources(self) -> dict[str, int]:
-        """Nothing in RAM survives a crash."""
-        return {}
-
-    def wait_flushed(self, timeout: float) -> bool:
-        """Nothing in RAM survives a crash."""
-        return False
 
     def close(self) -> int:
         """Nothing survives the process: no point is kept for the next start."""

@@ -27,6 +27,7 @@ from ..backends.base import Backend, BackendError, CodenameError, ConnectionFail
 from .buffer import PointBuffer, RamBuffer
 from .deadletter import DeadLetterStore
 from .drain import Drain
+from .intake import Intake
 from .points import PointValidator, UnknownCodenameError
 from .policies import BatchPolicy, NonFinitePolicy, RetryPolicy, SpoolPolicy, Timeouts
 from .spool import Spool, SpoolBuffer, SpoolError
@@ -78,7 +79,10 @@ class DataLogger(threading.Thread):
     """Logs (codename, time, value) points into a database through ``backend``.
 
     The constructor connects (retrying for ``timeouts.startup`` seconds) and translates
-    the codenames once; it raises :class:`StartupException` if either fails.
+    the codenames once; it raises :class:`StartupException` if either fails. ``settle``
+    is what "committed" takes beyond the backend's acknowledgements, called by
+    :meth:`flush` with its time-out (the points socket's client asks the service to
+    commit what it holds); None: nothing more.
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class DataLogger(threading.Thread):
         spool_path: str | Path | None = None,
         spool: SpoolPolicy = SpoolPolicy(),
         name: str | None = None,
+        settle: Callable[[float | None], bool] | None = None,
     ) -> None:
         super().__init__(name=name or "DataLogger", daemon=True)
         codenames = _codename_list(codenames)
@@ -102,6 +107,7 @@ class DataLogger(threading.Thread):
         self.retry = retry
         self.timeouts = timeouts
         self.stop_timeout = stop_timeout
+        self._settle = settle
         self._spool: Spool | None = None
         if spool_path is not None:
             try:
@@ -109,6 +115,11 @@ class DataLogger(threading.Thread):
             except SpoolError as error:
                 raise StartupException(str(error)) from None
             backend.resume(self._spool.logger_id, self._spool.checkpoint)
+            # Kept before the backend is used: it may hold an identity the other side
+            # remembers from now on (the points socket client's secret). Added to what
+            # was saved, which stays until the first group commit (a watermark the
+            # backend knows only once connected must not be lost to a kill before it).
+            self._spool.keep_checkpoint({**self._spool.checkpoint, **backend.checkpoint()})
         try:
             self._codename_translation = self._look_up(codenames, _here, timeouts.startup)
         except StartupException:
@@ -120,9 +131,8 @@ class DataLogger(threading.Thread):
             self._codename_translation, NonFinitePolicy(nonfinite), backend.time_range
         )
         self._type_names = {v: k for k, v in self._codename_translation.items()}
-        self._buffer: PointBuffer = (
-            RamBuffer() if self._spool is None else SpoolBuffer(self._spool, backend.checkpoint())
-        )
+        self._spool_buffer = None if self._spool is None else SpoolBuffer(self._spool, backend.checkpoint())
+        self._buffer: PointBuffer = RamBuffer() if self._spool_buffer is None else self._spool_buffer
         self._append = self._buffer.append
         self._wake = threading.Event()
         self.dead_letters = DeadLetterStore(dead_letter_path)
@@ -384,32 +394,24 @@ class DataLogger(threading.Thread):
             return self._report is not None and self._report.delivered_all
         if not self._drain.wait_settled(position, remaining()):
             return False
-        settled = self._drain.call(lambda: self.backend.settle(remaining()))
+        settle = self._settle
+        if settle is None:
+            return True
+        settled = self._drain.call(lambda: settle(remaining()))
         try:
             return bool(settled.result(remaining()))
         except (FutureTimeout, CancelledError):
             settled.cancel()
             return False
 
-    # -- points of other sources (the service's clients) -------------------------------
+    # -- points of other streams (the points socket's clients) -------------------------
 
-    def enqueue_from(self, source: str, position: int, points: list[tuple[Any, Any, Any]]) -> None:
-        """Queue ``(codename, unix time, value)`` points of ``source`` (a client of the
-        service), after which its points before ``position`` in its own stream are all
-        queued; the spool saves the points and the position together. Each point is
-        checked as ``enqueue_point`` checks it; a bad one raises and queues none."""
-        if not self._accepting:
-            raise LoggerStoppedError("the logger is stopped: the points were not queued")
-        checked = [self._validator.check(codename, stamp, value) for codename, stamp, value in points]
-        self._buffer.append_from(source, position, [p for p in checked if p is not None])
-
-    def durable_sources(self) -> dict[str, int]:
-        """Each source's position before which its points survive a crash (the spool's)."""
-        return self._buffer.durable_sources()
-
-    def wait_durable(self, timeout: float) -> bool:
-        """Wait until every point enqueued so far survives a crash (is in the spool)."""
-        return self._buffer.wait_flushed(timeout)
+    def intake(self) -> Intake:
+        """Where points of other streams are taken in exactly once (see
+        :mod:`.intake`); the logger needs a spool for it."""
+        if self._spool_buffer is None:
+            raise ValueError("an intake of other streams needs a spool (spool_path=...)")
+        return Intake(self._spool_buffer, self._validator, self.dead_letters, lambda: self._accepting)
 
     def wait_for_queue_to_empty(self) -> None:
         """PyExpLabSys's name: block until everything enqueued so far is committed."""

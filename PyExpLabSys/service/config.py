@@ -69,6 +69,18 @@ __all__ = [
 ]
 
 OVERFLOW = ("drop_oldest", "drop_newest")
+#: The points socket's limits a configuration may set (``[service.socket_limits]``).
+SOCKET_LIMITS = (
+    "hello_timeout",
+    "frame_timeout",
+    "idle_timeout",
+    "max_clients",
+    "max_points_per_second",
+    "identity_ttl",
+    "max_identities",
+    "max_identities_per_user",
+    "accept_error_hold",
+)
 #: Where a systemd unit's StateDirectory= lives, per config name.
 SYSTEM_STATE_ROOT = Path("/var/lib/pyexplabsys-logger")
 
@@ -141,6 +153,12 @@ class ServiceSettings:
     socket: Path | None = None
     client_codenames: tuple[str, ...] = ()
     socket_group: str | None = None
+    #: Codenames that belong to one Unix user or one client id:
+    #: ``(codename, "user" or "client", name)`` (``{ codename = "...", user = "..." }``).
+    client_codename_owners: tuple[tuple[str, str, str], ...] = ()
+    #: ``[service.socket_limits]``: the points socket's limits by name (seconds or
+    #: counts; see :class:`PyExpLabSys.points.server.ClientLimits`), as given.
+    socket_limits: tuple[tuple[str, float], ...] = ()
     #: Upstream's UDP sockets for other PCs (off when None): a DateDataPullSocket on
     #: ``pull_host:pull_socket`` ("" = all interfaces, as upstream), values older than
     #: ``pull_timeout`` (None: each channel's stale time, no limit for client codenames)
@@ -574,15 +592,28 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
     max_waiting = r.positive("health_max_waiting", 300.0)
     max_silence = r.positive("health_max_silence", 120.0)
     socket = r.get("socket", str)
-    client_codenames = r.get("client_codenames", list, [])
-    if not all(isinstance(c, str) and 0 < len(c) <= 128 for c in client_codenames):
-        r.fail("client_codenames", "must be a list of codenames (strings of 1 to 128 characters)")
+    client_codenames, owners = _client_codenames(r.get("client_codenames", list, []))
+    if client_codenames is None:
+        r.fail(
+            "client_codenames",
+            "must be a list of codenames (strings of 1 to 128 characters), or of tables "
+            '{ codename = "...", user = "..." } / { codename = "...", client = "..." }',
+        )
         client_codenames = []
     if socket is not None and not client_codenames:
         r.fail("client_codenames", "missing: the socket needs the codenames its clients may send")
     if client_codenames and socket is None:
         r.fail("socket", "missing: client_codenames are for the points socket; give its path")
     socket_group = r.get("socket_group", str)
+    limits_table = r.get("socket_limits", dict, {})
+    socket_limits: list[tuple[str, float]] = []
+    if limits_table:
+        limits = _Reader(r.problems, r.key("socket_limits"), limits_table)
+        for key in SOCKET_LIMITS:
+            value = limits.positive(key, None)
+            if value is not None:
+                socket_limits.append((key, value))
+        limits.finish()
     udp = _udp_sockets(r)
     r.finish()
     return ServiceSettings(
@@ -597,8 +628,39 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
         None if socket is None else Path(socket).expanduser(),
         tuple(client_codenames),
         socket_group,
+        owners,
+        tuple(socket_limits),
         *udp,
     )
+
+
+def _client_codenames(entries: list[Any]) -> tuple[list[str] | None, tuple[tuple[str, str, str], ...]]:
+    """The codenames of ``client_codenames`` and their owners; None when malformed.
+
+    An entry is a codename (any client may send it), or a table naming the codename and
+    at most one owner: ``user`` (a Unix user whose processes may send it) or ``client``
+    (one client id); an optional ``description`` is allowed."""
+
+    def name(value: Any) -> bool:
+        return isinstance(value, str) and 0 < len(value) <= 128
+
+    codenames: list[str] = []
+    owners: list[tuple[str, str, str]] = []
+    for entry in entries:
+        if name(entry):
+            codenames.append(entry)
+            continue
+        if not isinstance(entry, dict) or not name(entry.get("codename")):
+            return None, ()
+        kinds = [kind for kind in ("user", "client") if kind in entry]
+        if set(entry) - {"codename", "user", "client", "description"} or len(kinds) > 1:
+            return None, ()
+        if kinds and not name(entry[kinds[0]]):
+            return None, ()
+        codenames.append(entry["codename"])
+        if kinds:
+            owners.append((entry["codename"], kinds[0], entry[kinds[0]]))
+    return codenames, tuple(owners)
 
 
 def _udp_sockets(r: _Reader) -> tuple[int | None, str, float | None, tuple[str, int] | None]:

@@ -8,8 +8,9 @@ One rule for the page, ``status.json`` and the health endpoint, so they never di
   was unplugged, or reports no valid value); **error** when it never gave a valid value
   and its instrument is failing, or its reader thread is dead;
 * the service is unhealthy when the logger thread is dead, the oldest point waiting
-  for the database is older than ``health_max_waiting``, or an instrument has given
-  nothing valid for ``health_max_silence`` seconds.
+  for the database is older than ``health_max_waiting``, an instrument has given
+  nothing valid for ``health_max_silence`` seconds, or the points socket cannot accept
+  new clients (e.g. out of file descriptors).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def judge(snapshot: Mapping[str, Any], max_waiting: float, max_silence: float, n
         ]
         if waiting and max(waiting) > max_waiting:
             reasons.append(f"oldest waiting point is {max(waiting):.0f} s old (limit {max_waiting:g} s)")
+    points = snapshot.get("points_socket") or {}
+    if points.get("accept_error"):
+        reasons.append(f"points socket: {points['accept_error']}")
     started = float(snapshot.get("started") or now)
     for instrument in snapshot.get("instruments", []):
         times = [

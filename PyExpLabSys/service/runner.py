@@ -23,11 +23,11 @@ from .. import assembly
 from ..backends.base import Backend
 from ..datalog.logger import DataLogger
 from ..datalog.status import StopReport
+from ..points.server import ClientLimits, PointsServer
 from .config import InstrumentConfig, ServiceConfig, state_directory
 from .health import channel_state, stale_after
 from .metrics import MetricsServer
 from .notify import Notifier
-from .points_server import PointsServer
 from .readers import InstrumentReader, ReaderPolicy
 from .trend import TrendRing
 from .udp_feed import FeedingLogger, UdpFeed
@@ -116,6 +116,8 @@ class Service:
                 self.logger if self.udp is None else cast(DataLogger, FeedingLogger(self.logger, self.udp)),
                 self.config.service.client_codenames,
                 group=self.config.service.socket_group,
+                owners=self.config.service.client_codename_owners,
+                limits=_client_limits(self.config.service.socket_limits),
             ).start()
         if self.config.service.metrics_port is not None:
             self.metrics = MetricsServer(
@@ -256,6 +258,13 @@ class Service:
         except OSError as error:
             LOG.warning("cannot write %s: %s", self.status_path, error)
         return snapshot
+
+
+def _client_limits(given: tuple[tuple[str, float], ...]) -> ClientLimits:
+    """The points socket's limits: the defaults, with those the configuration sets."""
+    counts = {"max_clients", "max_identities", "max_identities_per_user"}
+    values: dict[str, Any] = {key: int(value) if key in counts else value for key, value in given}
+    return ClientLimits(**values)
 
 
 def _with_channel_states(

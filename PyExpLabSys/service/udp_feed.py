@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..common.sockets import DateDataPullSocket, LiveSocket
+from ..datalog.intake import Intake
 from ..datalog.logger import DataLogger
 from .config import ServiceConfig
 from .health import stale_after
@@ -157,17 +158,33 @@ class UdpFeed:
 
 
 class FeedingLogger:
-    """The logger as the points server sees it: clients' points go to ``logger`` as
-    before, and the newest of each batch also to ``feed``. Everything else is the
-    logger's own."""
+    """The logger as the points server sees it: clients' points go to ``logger``'s
+    intake as before, and the newest of each batch also to ``feed``. Everything else
+    is the logger's own."""
 
     def __init__(self, logger: DataLogger, feed: UdpFeed) -> None:
         self._logger = logger
         self._feed = feed
 
-    def enqueue_from(self, source: str, position: int, points: list[tuple[Any, Any, Any]]) -> None:
-        self._logger.enqueue_from(source, position, points)
-        self._feed.observe_batch(points)
+    def intake(self) -> Intake:
+        return cast(Intake, _FeedingIntake(self._logger.intake(), self._feed))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._logger, name)
+
+
+class _FeedingIntake:
+    """The logger's intake, feeding the points it takes to the UDP sockets too."""
+
+    def __init__(self, intake: Intake, feed: UdpFeed) -> None:
+        self._intake = intake
+        self._feed = feed
+
+    def append(self, source: str, position: int, points: list[tuple[Any, Any, Any]]) -> list[tuple[int, str]]:
+        refused = self._intake.append(source, position, points)
+        skipped = {index for index, _ in refused}
+        self._feed.observe_batch(p for i, p in enumerate(points) if i not in skipped and p[2] is not None)
+        return refused
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._intake, name)

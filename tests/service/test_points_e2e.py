@@ -31,7 +31,11 @@ SECONDS = 6.0
 CODENAMES = [f"script_{n}" for n in range(CLIENTS)]
 
 
-def write_config(tmp_path: Path, database: list[str]) -> Path:
+def write_config(
+    tmp_path: Path, database: list[str], codenames: list[str] = CODENAMES, service: tuple[str, ...] = ()
+) -> Path:
+    """A service configuration with the points socket; ``service``: more lines of
+    ``[service]`` (and its sub-tables)."""
     config = tmp_path / "points.toml"
     config.write_text(
         "\n".join(
@@ -46,7 +50,8 @@ def write_config(tmp_path: Path, database: list[str]) -> Path:
                 "status_interval = 0.2",
                 "stop_timeout = 10",
                 'socket = "points.sock"',
-                f"client_codenames = {json.dumps(CODENAMES)}",
+                f"client_codenames = {json.dumps(codenames)}",
+                *service,
                 "[[instruments]]",
                 'name = "bath"',
                 'driver = "polyscience"',

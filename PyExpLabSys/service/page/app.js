@@ -118,6 +118,11 @@ function database(status) {
   if (lg.overflowed) fact(list, "OVERFLOWED", lg.overflowed);
   if (lg.dead_lettered) fact(list, "dead-lettered", lg.dead_lettered);
   fact(list, "last error", lg.last_error);
+  const ps = status.points_socket;
+  if (ps) {
+    fact(list, "points socket", ps.accepting ? ps.connected + " client(s) connected"
+         : "NOT ACCEPTING: " + ps.accept_error);
+  }
   document.getElementById("database").replaceWith(list);
 }
 
