@@ -11,9 +11,13 @@ Layout (see ``config/*.toml`` for complete examples)::
                         overflow = "drop_oldest" | "drop_newest", synchronous
     [service]           state_directory, status_interval, stop_timeout,
                         metrics_port, metrics_host, http ("host:port" of the local
-                        page), health_max_waiting, health_max_silence
+                        page), health_max_waiting, health_max_silence; socket,
+                        client_codenames (each a codename, or a table: codename =
+                        "description", or codename = "...", description = "..."),
+                        socket_group
     [[instruments]]     name, driver, port, timeout, [instruments.serial] (baudrate,
-                        bytesize, parity, stopbits: only where they differ)
+                        bytesize, parity, stopbits: only where they differ); none
+                        when [service] socket is set (a service for scripts only)
     [[instruments.channels]]
                         codename, interval, read, args, criterion, threshold,
                         max_interval, low_compare, description, unit; aggregate
@@ -55,6 +59,7 @@ LOG = logging.getLogger(__name__)
 
 __all__ = [
     "ChannelConfig",
+    "ClientCodename",
     "ConfigError",
     "DatabaseConfig",
     "InstrumentConfig",
@@ -162,6 +167,19 @@ class SpoolConfig:
 
 
 @dataclass(frozen=True)
+class ClientCodename:
+    """A codename that scripts send through the points socket (``client_codenames``),
+    with what ``init-db`` registers for it."""
+
+    codename: str
+    description: str | None = None
+
+    def descriptions(self) -> dict[str, str]:
+        """Codename → description for ``init-db`` (the codename when none is given)."""
+        return {self.codename: self.description or self.codename}
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     """How the service runs: its state directory, status cadence, stop bound, metrics,
     the local web page (``http``: host and port, None when off) and the limits of
@@ -180,6 +198,8 @@ class ServiceSettings:
     socket: Path | None = None
     client_codenames: tuple[str, ...] = ()
     socket_group: str | None = None
+    #: ``client_codenames`` as written: each with its description (if any).
+    clients: tuple[ClientCodename, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -282,6 +302,18 @@ class ServiceConfig:
         its clients'."""
         channels = [name for channel in self.channels for name in channel.all_codenames]
         return channels + list(self.service.client_codenames)
+
+    @property
+    def clients_only(self) -> bool:
+        """True for a service without instruments: it logs what scripts send."""
+        return not self.instruments
+
+    def descriptions(self) -> dict[str, str]:
+        """Codename → description of every codename (what ``init-db`` registers)."""
+        found = {name: text for ch in self.channels for name, text in ch.descriptions().items()}
+        for client in self.service.clients:
+            found.update(client.descriptions())
+        return found
 
 
 # --------------------------------------------------------------------------- helpers
@@ -404,9 +436,13 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     spool = _spool(_Reader(problems, "spool", top.get("spool", dict, {})), base, warnings)
     service = _service(_Reader(problems, "service", top.get("service", dict, {})), base, warnings)
     batch = _batch(_Reader(problems, "batch", top.get("batch", dict, {})))
-    raw_instruments = top.get("instruments", list, required=True) or []
-    if "instruments" in data and not raw_instruments:
-        top.fail("instruments", "needs at least one [[instruments]] table")
+    raw_instruments = top.get("instruments", list) or []
+    if not raw_instruments and service.socket is None:
+        top.fail(
+            "instruments",
+            "needs at least one [[instruments]] table (or [service] socket and client_codenames "
+            "for a service that logs what scripts send)",
+        )
     instruments = tuple(
         inst
         for index, raw in enumerate(raw_instruments)
@@ -427,7 +463,7 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
             for j, ch in enumerate(inst.channels)
             for key, name in (("codename", ch.codename), *((f"codenames.{f}", n) for f, n in ch.codenames))
         ]
-        + [(f"service.client_codenames[{k}]", name) for k, name in enumerate(service.client_codenames)],
+        + [("service.client_codenames", name) for name in service.client_codenames],
         "codename",
     )
     if service.socket is not None and spool.path is None:
@@ -602,11 +638,9 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
     max_waiting = r.positive("health_max_waiting", 300.0)
     max_silence = r.positive("health_max_silence", 120.0)
     socket = r.get("socket", str)
-    client_codenames = r.get("client_codenames", list, [])
-    if not all(isinstance(c, str) and 0 < len(c) <= 128 for c in client_codenames):
-        r.fail("client_codenames", "must be a list of codenames (strings of 1 to 128 characters)")
-        client_codenames = []
-    if socket is not None and not client_codenames:
+    clients = _client_codenames(r)
+    client_codenames = [client.codename for client in clients]
+    if socket is not None and not r.table.get("client_codenames"):
         r.fail("client_codenames", "missing: the socket needs the codenames its clients may send")
     if client_codenames and socket is None:
         r.fail("socket", "missing: client_codenames are for the points socket; give its path")
@@ -624,7 +658,42 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
         None if socket is None else Path(socket).expanduser(),
         tuple(client_codenames),
         socket_group,
+        clients,
     )
+
+
+def _client_codenames(r: _Reader) -> tuple[ClientCodename, ...]:
+    """``client_codenames``: a list whose items are a codename, a table of codename =
+    "description" pairs, or one codename's own table (its key ``codename``, then
+    ``description``; more keys of a client codename go there); a table alone stands for
+    a list of that one table."""
+    raw = r.get("client_codenames", (list, dict), [])
+    items = [raw] if isinstance(raw, dict) else raw
+    clients: list[ClientCodename] = []
+    for index, item in enumerate(items):
+        where = "client_codenames" if isinstance(raw, dict) else f"client_codenames[{index}]"
+        if isinstance(item, str):
+            pairs: list[tuple[str, str, Any]] = [(where, item, None)]
+        elif isinstance(item, dict) and "codename" in item:
+            c = _Reader(r.problems, r.key(where), item)
+            codename = c.get("codename", str)
+            description = c.get("description", str)
+            c.finish()
+            pairs = [] if codename is None else [(f"{where}.codename", codename, description)]
+        elif isinstance(item, dict) and item:
+            pairs = [(f"{where}.{name}", name, text) for name, text in item.items()]
+        else:
+            r.fail(where, f'must be a codename or a table (codename = "description"), not {item!r}')
+            continue
+        for key, codename, description in pairs:
+            problem = _codename_problem(codename) if isinstance(codename, str) else "must be a string"
+            if description is not None and not isinstance(description, str):
+                r.fail(key, f"the description must be a string, not {_type_name(description)}")
+            elif problem:
+                r.fail(key, problem)
+            else:
+                clients.append(ClientCodename(codename, description))
+    return tuple(clients)
 
 
 def parse_http_address(text: str) -> tuple[str, int]:

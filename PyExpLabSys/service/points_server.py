@@ -20,6 +20,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,10 @@ class PointsServer:
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.stats = {"clients": 0, "connected": 0, "refused": 0, "cut_off": 0, "points": 0, "duplicates": 0}
+        # For the status page: per codename [points, newest time, its value] (under the
+        # positions lock), and the clients that said hello and are still connected.
+        self._codenames: dict[str, list[Any]] = {}
+        self._sessions: set[_Session] = set()
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -113,7 +118,30 @@ class PointsServer:
             pass
 
     def snapshot(self) -> dict[str, Any]:
-        return {"socket": str(self.path), **self.stats}
+        """The counters, each codename's points and newest point (``last_time``,
+        ``last_value``) since the start, and the connected clients."""
+        with self._positions_lock:
+            codenames = {
+                name: {"points": n, "last_time": t, "last_value": v}
+                for name, (n, t, v) in self._codenames.items()
+            }
+            connected = [
+                {
+                    "client": session.client,
+                    "codenames": list(session.codenames),
+                    "since": session.since,
+                    "points": session.points,
+                    "position": self._positions.get(session.client or "", 0),
+                }
+                for session in self._sessions
+            ]
+        connected.sort(key=lambda c: (c["client"], c["since"]))
+        return {
+            "socket": str(self.path),
+            **self.stats,
+            "codenames": codenames,
+            "connected_clients": connected,
+        }
 
     # -- clients ----------------------------------------------------------------------
 
@@ -133,10 +161,10 @@ class PointsServer:
     def _serve(self, conn: socket.socket) -> None:
         self.stats["connected"] += 1
         client = "?"
+        session = _Session(self, conn)
         try:
             conn.settimeout(None)
             reader = FrameReader(self.limits.max_frame)
-            session = _Session(self, conn)
             while not self._stopping.is_set():
                 data = conn.recv(65536)
                 if not data:
@@ -155,6 +183,8 @@ class PointsServer:
             LOG.info("points client %s gone: %s", client, error)
         finally:
             self.stats["connected"] -= 1
+            with self._positions_lock:
+                self._sessions.discard(session)
             conn.close()
 
     def accept_batch(self, client: str, codenames: list[str], first: int, points: list[Any]) -> int:
@@ -176,8 +206,19 @@ class PointsServer:
             end = max(position, first + len(points))
             self.logger.enqueue_from(client, end, [(codenames[i], t, v) for i, t, v in fresh])
             self._positions[client] = end
+            self._note(codenames, fresh)
         self.stats["points"] += len(fresh)
         return end
+
+    def _note(self, codenames: list[str], points: list[Any]) -> None:
+        """Count each codename's points and keep its newest (under the positions lock)."""
+        newest = {i: (t, v) for i, t, v in points}
+        counts = Counter(i for i, _, _ in points) if len(newest) > 1 else dict.fromkeys(newest, len(points))
+        for index, (when, value) in newest.items():
+            entry = self._codenames.setdefault(codenames[index], [0, when, value])
+            entry[0] += counts[index]
+            if when >= entry[1]:
+                entry[1], entry[2] = when, value
 
 
 class _Session:
@@ -187,6 +228,8 @@ class _Session:
         self.server, self.conn = server, conn
         self.client: str | None = None
         self.codenames: list[str] = []
+        self.since = time.time()
+        self.points = 0  # accepted on this connection (duplicates included)
         self._window_start = time.monotonic()
         self._window_points = 0
 
@@ -218,6 +261,7 @@ class _Session:
         self.client, self.codenames = body["client"], codenames
         with self.server._positions_lock:
             position = self.server._positions.get(self.client, 0)
+            self.server._sessions.add(self)
         LOG.info("points client %s: %d codename(s), from %d", self.client, len(codenames), position)
         self.conn.sendall(encode({"welcome": {"next": position}}))
 
@@ -236,6 +280,7 @@ class _Session:
             raise ClientRefused(f"a point the logger refuses: {error}") from None
         except LoggerStoppedError:
             raise OSError("the service is stopping") from None
+        self.points += len(points)
         if self.server.logger.wait_durable(self.server.limits.durable_wait):
             self.conn.sendall(encode({"ack": end}))
 

@@ -24,7 +24,7 @@ from ..datalog.logger import DataLogger
 from ..datalog.policies import SpoolPolicy
 from ..datalog.status import StopReport
 from .config import InstrumentConfig, ServiceConfig, state_directory
-from .health import channel_state, stale_after
+from .health import channel_state, client_state, stale_after
 from .metrics import MetricsServer
 from .notify import Notifier
 from .points_server import PointsServer
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["STATUS_FILE", "Service", "build_backend", "read_status", "run_service"]
+__all__ = ["STATUS_FILE", "Service", "build_backend", "client_cards", "read_status", "run_service"]
 
 STATUS_FILE = "status.json"
 
@@ -149,10 +149,11 @@ class Service:
         self.write_status()
         self.notifier.ready(self.summary())
         LOG.info(
-            "service %s running: %d instrument(s), %d codename(s), state in %s",
+            "service %s running: %d instrument(s), %d codename(s)%s, state in %s",
             self.config.name,
             len(self.readers),
             len(self.config.codenames),
+            " (clients only)" if self.config.clients_only else "",
             self.state_dir,
         )
 
@@ -235,6 +236,7 @@ class Service:
         }
         if self.points is not None:
             snap["points_socket"] = self.points.snapshot()
+            snap["clients"] = client_cards(self.config, snap["points_socket"], now)
         if self.report is not None:
             report = self.report
             snap["stop_report"] = {
@@ -293,6 +295,31 @@ def _with_channel_states(
     return instrument
 
 
+def client_cards(config: ServiceConfig, socket: Mapping[str, Any], now: float) -> list[dict[str, Any]]:
+    """One entry per client codename, as a channel has one: its description, points,
+    newest value and its age, who sends it, and its state (:func:`~.health.client_state`)."""
+    senders: dict[str, list[str]] = {}
+    for client in socket.get("connected_clients", []):
+        for codename in client["codenames"]:
+            senders.setdefault(codename, []).append(client["client"])
+    cards = []
+    for client in config.service.clients:
+        seen = socket.get("codenames", {}).get(client.codename, {})
+        when = seen.get("last_time")
+        card = {
+            "codename": client.codename,
+            "description": client.description,
+            "points": seen.get("points", 0),
+            "last_value": seen.get("last_value"),
+            "last_time": when,
+            "age": None if when is None else max(0.0, now - when),
+            "clients": senders.get(client.codename, []),
+        }
+        card["state"] = client_state(card)
+        cards.append(card)
+    return cards
+
+
 def summary_line(snap: dict[str, Any]) -> str:
     """One line: instruments reading, points taken, and the logger's own summary."""
     instruments = snap.get("instruments", [])
@@ -306,6 +333,12 @@ def summary_line(snap: dict[str, Any]) -> str:
             f"; {state}, queued {logger['queued']}, committed {logger['committed']} "
             f"in {logger['batches']} batches"
         )
+    socket = snap.get("points_socket")
+    if socket is not None:
+        clients = f"{socket['connected']} client(s) connected, {socket['points']} client points"
+        if not instruments:  # a service for scripts only
+            return f"{snap.get('state', '?')}: {clients}{tail}"
+        tail = f", {clients}{tail}"
     return (
         f"{snap.get('state', '?')}: {reading}/{len(instruments)} instruments reading, {points} points{tail}"
     )
