@@ -91,7 +91,9 @@ class ServiceProcess:
         return self.proc.stderr.read() if self.proc.stderr else ""
 
 
-def run_clients_through_a_kill(tmp_path: Path, config: Path, rows) -> None:
+def run_clients_through_a_kill(tmp_path: Path, config: Path, rows, codenames: list[str] = CODENAMES) -> None:
+    """One client process per codename through the service at ``config``, which is
+    killed and started again mid-stream; ``rows()`` counts (codename, value) in the table."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.pop("PYEXPLABSYS_LOGGER_SOCKET", None)
     service = ServiceProcess(config, env)
@@ -106,10 +108,10 @@ def run_clients_through_a_kill(tmp_path: Path, config: Path, rows) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for n, codename in enumerate(CODENAMES)
+        for n, codename in enumerate(codenames)
     ]
     try:
-        assert wait_until(lambda: len(rows()) >= CLIENTS * 50, 20), "the clients' points do not arrive"
+        assert wait_until(lambda: len(rows()) >= len(codenames) * 50, 20), "the clients' points do not arrive"
         service.kill()  # mid-stream: some points in the spool, some in flight, some not sent
         time.sleep(0.5)  # the outage lasts a while: part of the fault, not a sync
         service.start()
@@ -122,16 +124,16 @@ def run_clients_through_a_kill(tmp_path: Path, config: Path, rows) -> None:
         for proc in clients:
             proc.kill()
         log = service.stop()
-    stored = Counter(value for codename, value in rows() if codename in CODENAMES)
+    stored = Counter(value for codename, value in rows() if codename in codenames)
     for n, result in enumerate(results):
         assert result["flushed"] is True, log[-2000:]
         want = [float(n * 1_000_000 + i) for i in range(result["sent"])]
-        got = [value for codename, value in rows() if codename == CODENAMES[n]]
+        got = [value for codename, value in rows() if codename == codenames[n]]
         twice = [v for v in want if stored[v] > 1]
         lost = [v for v in want if stored[v] == 0]
-        assert not twice, f"{CODENAMES[n]}: {len(twice)} stored twice, e.g. {twice[:5]}"
-        assert not lost, f"{CODENAMES[n]}: {len(lost)} lost, e.g. {lost[:5]}"
-        assert got == want, f"{CODENAMES[n]}: order not kept"
+        assert not twice, f"{codenames[n]}: {len(twice)} stored twice, e.g. {twice[:5]}"
+        assert not lost, f"{codenames[n]}: {len(lost)} lost, e.g. {lost[:5]}"
+        assert got == want, f"{codenames[n]}: order not kept"
         assert result["slowest"] < 0.05, f"an enqueue took {result['slowest'] * 1000:.1f} ms"
         assert result["sent"] >= SECONDS * 100 * 0.8
 
