@@ -9,6 +9,7 @@ newest value and age and the connected clients.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -24,6 +25,8 @@ from PyExpLabSys.service.config import ClientCodename, ConfigError, load_config
 from PyExpLabSys.service.health import FRESH, STALE
 from PyExpLabSys.service.runner import Service
 
+from ..conftest import DATABASE, LOGGER_PASSWORD, LOGGER_USER
+from . import test_points_e2e as e2e
 from .conftest import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,15 +48,19 @@ def with_database(text: str, database: str) -> str:
     return "\n".join(kept) + "\n[database]\n" + database + "\n"
 
 
-def example_on_sqlite(tmp_path: Path, http: str = "127.0.0.1:0") -> Path:
-    """The example config, on an SQLite file in ``tmp_path``, state there too, the page
-    on ``http``."""
+def example_with(tmp_path: Path, database: str) -> Path:
+    """The example config on ``database`` (TOML lines), its state in ``tmp_path``/state,
+    its page on a free port."""
     text = EXAMPLE.read_text()
     assert 'http = "127.0.0.1:8080"' in text
-    text = text.replace('http = "127.0.0.1:8080"', f'http = "{http}"\nstate_directory = "state"')
+    text = text.replace('http = "127.0.0.1:8080"', 'http = "127.0.0.1:0"\nstate_directory = "state"')
     path = tmp_path / "scripts-only.toml"
-    path.write_text(with_database(text, 'backend = "sqlite"\npath = "lab.sqlite"\ntable = "dateplots_uhv"'))
+    path.write_text(with_database(text, database))
     return path
+
+
+def example_on_sqlite(tmp_path: Path) -> Path:
+    return example_with(tmp_path, 'backend = "sqlite"\npath = "lab.sqlite"\ntable = "dateplots_uhv"')
 
 
 def descriptions(db: Path) -> dict[str, str]:
@@ -245,3 +252,57 @@ def test_the_page_shows_the_clients_codenames_and_who_is_connected(running, brow
     (name,) = [key for key in facts if key.startswith("client ")]
     assert facts[name].startswith("uhv_pirani · since ")
     assert hidden == [True, False]
+
+
+# --------------------------------------------------------------------------- killed mid-stream
+def run_three_scripts_through_a_kill(tmp_path: Path, config: Path, rows) -> None:
+    """``init-db``, then three client processes (one per client codename of the example)
+    through the service, killed with SIGKILL and started again while they log."""
+    assert main(["init-db", str(config)]) == 0
+    codenames = list(load_config(config).service.client_codenames)
+    assert len(codenames) == 3
+    e2e.run_clients_through_a_kill(tmp_path, config, rows, codenames)
+    status = json.loads((tmp_path / "state" / "status.json").read_text())
+    assert status["state"] == "stopped" and [c["codename"] for c in status["clients"]] == codenames
+
+
+def test_three_scripts_through_a_killed_scripts_only_service_on_sqlite(tmp_path):
+    config = example_on_sqlite(tmp_path)
+
+    def rows():
+        with sqlite3.connect(tmp_path / "lab.sqlite") as conn:
+            return conn.execute(
+                "SELECT d.codename, t.value FROM dateplots_uhv t JOIN dateplots_descriptions d "
+                "ON d.id = t.type ORDER BY t.id"
+            ).fetchall()
+
+    run_three_scripts_through_a_kill(tmp_path, config, rows)
+
+
+@pytest.mark.mariadb
+def test_three_scripts_through_a_killed_scripts_only_service_on_mariadb(tmp_path, mariadb):
+    table = f"dateplots_uhv_{os.getpid()}"
+    (tmp_path / "db.password").write_text(LOGGER_PASSWORD + "\n")
+    config = example_with(
+        tmp_path,
+        "\n".join(
+            [
+                'backend = "mysql"',
+                f'host = "{mariadb.host}"',
+                f"port = {mariadb.port}",
+                f'database = "{DATABASE}"',
+                f'user = "{LOGGER_USER}"',
+                f'table = "{table}"',
+                'password_file = "db.password"',
+            ]
+        ),
+    )
+
+    def rows():
+        return mariadb.query(
+            f"SELECT d.codename, t.value FROM {table} t JOIN dateplots_descriptions d "
+            "ON d.id = t.type ORDER BY t.id",
+            database=DATABASE,
+        )
+
+    run_three_scripts_through_a_kill(tmp_path, config, rows)
