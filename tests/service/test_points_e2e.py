@@ -138,21 +138,48 @@ def run_clients_through_a_kill(tmp_path: Path, config: Path, rows, codenames: li
         assert result["sent"] >= SECONDS * 100 * 0.8
 
 
+ROWS = (
+    "SELECT d.codename, t.value FROM {table} t JOIN dateplots_descriptions d ON d.id = t.type ORDER BY t.id"
+)
+
+
+def sqlite_rows(db: Path, table: str):
+    """``rows()`` for :func:`run_clients_through_a_kill`: (codename, value) from an SQLite table."""
+
+    def rows():
+        with sqlite3.connect(db) as conn:
+            return conn.execute(ROWS.format(table=table)).fetchall()
+
+    return rows
+
+
+def mariadb_database(tmp_path: Path, mariadb, table: str) -> list[str]:
+    """The ``[database]`` lines for ``table`` on the session's MariaDB as the logger user
+    (its password in a file in ``tmp_path``)."""
+    (tmp_path / "db.password").write_text(LOGGER_PASSWORD + "\n")
+    return [
+        'backend = "mysql"',
+        f'host = "{mariadb.host}"',
+        f"port = {mariadb.port}",
+        f'database = "{DATABASE}"',
+        f'user = "{LOGGER_USER}"',
+        f'table = "{table}"',
+        'password_file = "db.password"',
+    ]
+
+
+def mariadb_rows(mariadb, table: str):
+    """``rows()`` for :func:`run_clients_through_a_kill`: (codename, value) from a MariaDB table."""
+    return lambda: mariadb.query(ROWS.format(table=table), database=DATABASE)
+
+
 def test_clients_through_a_killed_service_on_sqlite(tmp_path):
     db = tmp_path / "lab.sqlite"
     config = write_config(tmp_path, ['backend = "sqlite"', f'path = "{db}"', 'table = "dateplots_lab"'])
     from PyExpLabSys.backends.sqlite import create_tables as create_sqlite
 
     create_sqlite(db, "dateplots_lab", ["bath_temperature", *CODENAMES])
-
-    def rows():
-        with sqlite3.connect(db) as conn:
-            return conn.execute(
-                "SELECT d.codename, t.value FROM dateplots_lab t JOIN dateplots_descriptions d "
-                "ON d.id = t.type ORDER BY t.id"
-            ).fetchall()
-
-    run_clients_through_a_kill(tmp_path, config, rows)
+    run_clients_through_a_kill(tmp_path, config, sqlite_rows(db, "dateplots_lab"))
 
 
 @pytest.mark.mariadb
@@ -161,25 +188,5 @@ def test_clients_through_a_killed_service_on_mariadb(tmp_path, mariadb):
     with mariadb.connect(DATABASE) as conn:
         create_tables(conn, table)
         register_codenames(conn, {name: name for name in ["bath_temperature", *CODENAMES]})
-    (tmp_path / "db.password").write_text(LOGGER_PASSWORD + "\n")
-    config = write_config(
-        tmp_path,
-        [
-            'backend = "mysql"',
-            f'host = "{mariadb.host}"',
-            f"port = {mariadb.port}",
-            f'database = "{DATABASE}"',
-            f'user = "{LOGGER_USER}"',
-            f'table = "{table}"',
-            'password_file = "db.password"',
-        ],
-    )
-
-    def rows():
-        return mariadb.query(
-            f"SELECT d.codename, t.value FROM {table} t JOIN dateplots_descriptions d "
-            "ON d.id = t.type ORDER BY t.id",
-            database=DATABASE,
-        )
-
-    run_clients_through_a_kill(tmp_path, config, rows)
+    config = write_config(tmp_path, mariadb_database(tmp_path, mariadb, table))
+    run_clients_through_a_kill(tmp_path, config, mariadb_rows(mariadb, table))
