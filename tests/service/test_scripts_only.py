@@ -25,7 +25,6 @@ from PyExpLabSys.service.config import ClientCodename, ConfigError, load_config
 from PyExpLabSys.service.health import FRESH, STALE
 from PyExpLabSys.service.runner import Service
 
-from ..conftest import DATABASE, LOGGER_PASSWORD, LOGGER_USER
 from . import test_points_e2e as e2e
 from .conftest import wait_until
 
@@ -268,41 +267,13 @@ def run_three_scripts_through_a_kill(tmp_path: Path, config: Path, rows) -> None
 
 def test_three_scripts_through_a_killed_scripts_only_service_on_sqlite(tmp_path):
     config = example_on_sqlite(tmp_path)
-
-    def rows():
-        with sqlite3.connect(tmp_path / "lab.sqlite") as conn:
-            return conn.execute(
-                "SELECT d.codename, t.value FROM dateplots_uhv t JOIN dateplots_descriptions d "
-                "ON d.id = t.type ORDER BY t.id"
-            ).fetchall()
-
-    run_three_scripts_through_a_kill(tmp_path, config, rows)
+    run_three_scripts_through_a_kill(
+        tmp_path, config, e2e.sqlite_rows(tmp_path / "lab.sqlite", "dateplots_uhv")
+    )
 
 
 @pytest.mark.mariadb
 def test_three_scripts_through_a_killed_scripts_only_service_on_mariadb(tmp_path, mariadb):
     table = f"dateplots_uhv_{os.getpid()}"
-    (tmp_path / "db.password").write_text(LOGGER_PASSWORD + "\n")
-    config = example_with(
-        tmp_path,
-        "\n".join(
-            [
-                'backend = "mysql"',
-                f'host = "{mariadb.host}"',
-                f"port = {mariadb.port}",
-                f'database = "{DATABASE}"',
-                f'user = "{LOGGER_USER}"',
-                f'table = "{table}"',
-                'password_file = "db.password"',
-            ]
-        ),
-    )
-
-    def rows():
-        return mariadb.query(
-            f"SELECT d.codename, t.value FROM {table} t JOIN dateplots_descriptions d "
-            "ON d.id = t.type ORDER BY t.id",
-            database=DATABASE,
-        )
-
-    run_three_scripts_through_a_kill(tmp_path, config, rows)
+    config = example_with(tmp_path, "\n".join(e2e.mariadb_database(tmp_path, mariadb, table)))
+    run_three_scripts_through_a_kill(tmp_path, config, e2e.mariadb_rows(mariadb, table))
