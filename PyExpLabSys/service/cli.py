@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import grp
 import logging
+import os
 import sys
 import threading
 import time
@@ -107,7 +109,8 @@ def _check(args: argparse.Namespace) -> int:
     simulated = any(i.port.startswith(SIM_SCHEME) for i in config.instruments)
     if simulated and not args.verbose:  # their start and stop lines are no news here
         logging.getLogger("PyExpLabSys.simulators").setLevel(logging.WARNING)
-    failures = _check_database(config, out) + sum(_check_instrument(i, out) for i in config.instruments)
+    failures = _check_database(config, out) + _check_socket(config, out)
+    failures += sum(_check_instrument(i, out) for i in config.instruments)
     if simulated:  # closed now, so that nothing they say follows the summary
         from ..simulators.registry import stop_served
 
@@ -131,6 +134,25 @@ def _check_database(config: ServiceConfig, out: TextIO) -> int:
         out.write(f"FAIL database {config.database.describe()}: {error}\n")
         return 1
     out.write(f"ok   database {backend.describe()}: {len(ids)} codename(s) known\n")
+    return 0
+
+
+def _check_socket(config: ServiceConfig, out: TextIO) -> int:
+    """Where the points socket will be, and whether its group exists (``run`` needs it)."""
+    if config.service.socket is None:
+        return 0
+    from .runner import socket_path
+
+    path = socket_path(config, os.environ, state_directory(config))
+    group = config.service.socket_group
+    if group is not None:
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            out.write(f"FAIL points socket {path}: socket_group {group!r} is not a group on this PC\n")
+            return 1
+    owners = f", group {group}" if group else ""
+    out.write(f"ok   points socket {path}: {len(config.service.clients)} client codename(s){owners}\n")
     return 0
 
 

@@ -23,8 +23,9 @@ from ..backends.base import Backend
 from ..datalog.logger import DataLogger
 from ..datalog.policies import SpoolPolicy
 from ..datalog.status import StopReport
+from .client_status import client_cards
 from .config import InstrumentConfig, ServiceConfig, state_directory
-from .health import channel_state, client_state, stale_after
+from .health import channel_state, stale_after
 from .metrics import MetricsServer
 from .notify import Notifier
 from .points_server import PointsServer
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["STATUS_FILE", "Service", "build_backend", "client_cards", "read_status", "run_service"]
+__all__ = ["STATUS_FILE", "Service", "build_backend", "read_status", "run_service"]
 
 STATUS_FILE = "status.json"
 
@@ -293,31 +294,6 @@ def _with_channel_states(
             state=channel_state(channel, instrument, now, limit),
         )
     return instrument
-
-
-def client_cards(config: ServiceConfig, socket: Mapping[str, Any], now: float) -> list[dict[str, Any]]:
-    """One entry per client codename, as a channel has one: its description, points,
-    newest value and its age, who sends it, and its state (:func:`~.health.client_state`)."""
-    senders: dict[str, list[str]] = {}
-    for client in socket.get("connected_clients", []):
-        for codename in client["codenames"]:
-            senders.setdefault(codename, []).append(client["client"])
-    cards = []
-    for client in config.service.clients:
-        seen = socket.get("codenames", {}).get(client.codename, {})
-        when = seen.get("last_time")
-        card = {
-            "codename": client.codename,
-            "description": client.description,
-            "points": seen.get("points", 0),
-            "last_value": seen.get("last_value"),
-            "last_time": when,
-            "age": None if when is None else max(0.0, now - when),
-            "clients": senders.get(client.codename, []),
-        }
-        card["state"] = client_state(card)
-        cards.append(card)
-    return cards
 
 
 def summary_line(snap: dict[str, Any]) -> str:

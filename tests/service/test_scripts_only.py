@@ -154,8 +154,20 @@ def test_init_db_registers_the_client_codenames_then_check_connect_passes(tmp_pa
     out = capsys.readouterr().out.splitlines()
     assert out[1:] == [
         f"ok   database SQLite {tmp_path / 'lab.sqlite'}:dateplots_uhv: 3 codename(s) known",
+        f"ok   points socket {tmp_path / 'state' / 'points.sock'}: 3 client codename(s)",
         "all checks passed",
     ]
+
+
+def test_check_connect_names_a_socket_group_that_does_not_exist(tmp_path, capsys):
+    config = example_on_sqlite(tmp_path)
+    config.write_text(
+        config.read_text().replace('# socket_group = "lab"', 'socket_group = "no-such-group-x"')
+    )
+    assert main(["init-db", str(config)]) == 0
+    assert main(["check", str(config), "--connect"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL points socket" in out and "socket_group 'no-such-group-x' is not a group on this PC" in out
 
 
 # --------------------------------------------------------------------------- the running service
@@ -207,6 +219,7 @@ def test_status_shows_client_codenames_and_connected_clients(running):
         assert connected["codenames"] == ["uhv_ion_gauge", "uhv_pirani"] and connected["points"] == 4
         assert ion["clients"] == [connected["client"]] and sample["clients"] == []
         assert status["summary"].startswith("running: 1 client(s) connected, 4 client points;")
+        assert wait_until(lambda: "uhv_ion_gauge" in running.trend.series(time.time()), what="a trend")
         table = format_status(status)
         assert any(line.split()[:1] == ["uhv_ion_gauge"] and "3e-09" in line for line in table.splitlines())
     finally:
