@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
+from operator import itemgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,9 +212,17 @@ class PointsServer:
         return end
 
     def _note(self, codenames: list[str], points: list[Any]) -> None:
-        """Count each codename's points and keep its newest (under the positions lock)."""
-        newest = {i: (t, v) for i, t, v in points}
-        counts = Counter(i for i, _, _ in points) if len(newest) > 1 else dict.fromkeys(newest, len(points))
+        """Count each codename's points and keep its newest (under the positions lock);
+        cheap for the usual client, whose codenames all appear near a batch's end."""
+        if not points:
+            return
+        newest: dict[int, tuple[float, Any]] = {}
+        for index, when, value in reversed(points):
+            if index not in newest:
+                newest[index] = (when, value)
+                if len(newest) == len(codenames):
+                    break
+        counts = Counter(map(itemgetter(0), points)) if len(codenames) > 1 else {0: len(points)}
         for index, (when, value) in newest.items():
             entry = self._codenames.setdefault(codenames[index], [0, when, value])
             entry[0] += counts[index]
