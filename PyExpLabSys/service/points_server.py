@@ -22,8 +22,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from operator import itemgetter
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
