@@ -311,7 +311,8 @@ def summary_line(snap: dict[str, Any]) -> str:
         )
     socket = snap.get("points_socket")
     if socket is not None:
-        clients = f"{socket['connected']} client(s) connected, {socket['points']} client points"
+        connected = len(socket.get("connected_clients", ()))
+        clients = f"{connected} client(s) connected, {socket['points']} client points"
         if not instruments:  # a service for scripts only
             return f"{snap.get('state', '?')}: {clients}{tail}"
         tail = f", {clients}{tail}"
