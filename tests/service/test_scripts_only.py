@@ -132,6 +132,58 @@ def test_each_client_codename_mistake_is_named(tmp_path, text, problem):
     assert any(p.startswith(problem) for p in found), found
 
 
+def test_a_codenames_own_table_takes_a_description_and_one_owner(tmp_path):
+    """The one parser: the owners of the points socket and the descriptions of init-db
+    in the same tables."""
+    config = load_config(
+        _write(
+            tmp_path,
+            'client_codenames = ["a", { b = "B gauge", c = "C gauge" },'
+            ' { codename = "d", description = "D gauge", user = "labuser" }, { codename = "e", client = "x" }]',
+        )
+    )
+    assert config.service.clients == (
+        ClientCodename("a"),
+        ClientCodename("b", "B gauge"),
+        ClientCodename("c", "C gauge"),
+        ClientCodename("d", "D gauge", ("user", "labuser")),
+        ClientCodename("e", None, ("client", "x")),
+    )
+    assert config.service.client_codename_owners == (("d", "user", "labuser"), ("e", "client", "x"))
+    assert config.descriptions()["d"] == "D gauge" and config.descriptions()["e"] == "e"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            'client_codenames = [{ codename = "a", usr = "lab" }]',
+            "service.client_codenames[0].usr: unknown key (did you mean 'user'?)",
+        ),
+        (
+            'client_codenames = [{ codenam = "a", user = "lab" }]',
+            "service.client_codenames[0].codenam: unknown key (did you mean 'codename'?)",
+        ),
+        ('client_codenames = [{ description = "x" }]', "service.client_codenames[0].codename: missing"),
+        (
+            'client_codenames = [{ codename = "a", user = "lab", client = "x" }]',
+            "service.client_codenames[0].client: one owner: user (a Unix user) or client",
+        ),
+        (
+            'client_codenames = [{ codename = "a", user = "" }]',
+            "service.client_codenames[0].user: must be 1 to",
+        ),
+        (
+            'client_codenames = [{ codename = "a", client = 3 }]',
+            "service.client_codenames[0].client: must be a",
+        ),
+    ],
+)
+def test_each_owner_mistake_is_named(tmp_path, text, problem):
+    found = _problems(tmp_path, text)
+    assert any(p.startswith(problem) for p in found), found
+
+
 def test_without_instruments_a_socket_is_needed(tmp_path):
     path = tmp_path / "empty.toml"
     path.write_text('[database]\npath = "x.sqlite"\ntable = "t"\n')
