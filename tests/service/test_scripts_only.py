@@ -139,7 +139,8 @@ def test_a_codenames_own_table_takes_a_description_and_one_owner(tmp_path):
         _write(
             tmp_path,
             'client_codenames = ["a", { b = "B gauge", c = "C gauge" },'
-            ' { codename = "d", description = "D gauge", user = "labuser" }, { codename = "e", client = "x" }]',
+            ' { codename = "d", description = "D gauge", user = "labuser" },'
+            ' { codename = "e", client = "x" }]',
         )
     )
     assert config.service.clients == (
