@@ -45,10 +45,12 @@ import selectors
 import socket
 import threading
 import time
+from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +227,10 @@ class PointsServer:
         #: ``capacity``, ``hello_timeout`` …).
         self.refusals: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
+        # For the status (under the stats lock): per codename [points, newest time, its
+        # value] since the start, and the sessions that said hello and are connected.
+        self._codenames: dict[str, list[Any]] = {}
+        self._sessions: set[_Session] = set()
 
     def count(self, name: str, amount: int = 1) -> None:
         with self._stats_lock:
@@ -276,17 +282,57 @@ class PointsServer:
             pass
 
     def snapshot(self) -> dict[str, Any]:
-        """Counters and state for the status (the socket's path as configured)."""
+        """Counters and state for the status (the socket's path as configured), each
+        codename's points and newest point (``last_time``, ``last_value``) since the
+        start, and the connected clients."""
         failing = self.accept_failure()
         with self._stats_lock:
-            return {
+            snap: dict[str, Any] = {
                 "socket": str(self.path),
                 **self.stats,
                 "identities": len(self.identities),
                 "refusals": dict(self.refusals),
                 "accepting": failing is None,
                 "accept_error": failing,
+                "codenames": {
+                    name: {"points": n, "last_time": t, "last_value": v}
+                    for name, (n, t, v) in self._codenames.items()
+                },
             }
+            sessions = list(self._sessions)
+        connected = [session.describe() for session in sessions]
+        snap["connected_clients"] = sorted(connected, key=lambda c: (c["client"], c["since"]))
+        return snap
+
+    def joined(self, session: _Session) -> None:
+        """A client said hello: it is listed as connected until :meth:`left`."""
+        with self._stats_lock:
+            self._sessions.add(session)
+
+    def left(self, session: _Session) -> None:
+        with self._stats_lock:
+            self._sessions.discard(session)
+
+    def record(self, points: list[tuple[int, str, Any, Any]], codenames: int) -> None:
+        """Count each codename's points (``(offset, codename, time, value)``, queued)
+        and keep its newest, for the status. Cheap for the usual client: the scan from
+        the batch's end stops once each of the client's ``codenames`` is seen, and one
+        codename needs no count per point."""
+        if not points:
+            return
+        newest: dict[str, tuple[Any, Any]] = {}
+        for _, codename, when, value in reversed(points):
+            if codename not in newest:
+                newest[codename] = (when, value)
+                if len(newest) == codenames:
+                    break
+        counts = Counter(map(itemgetter(1), points)) if codenames > 1 else {points[0][1]: len(points)}
+        with self._stats_lock:
+            for codename, (when, value) in newest.items():
+                entry = self._codenames.setdefault(codename, [0, when, value])
+                entry[0] += counts[codename]
+                if when >= entry[1]:
+                    entry[1], entry[2] = when, value
 
     def accept_failure(self) -> str | None:
         """Why new clients cannot be accepted now; None while they can."""
@@ -647,6 +693,8 @@ class _Session:
         self.pid, self.uid = peer
         self.identity: Identity | None = None
         self.codenames: tuple[str, ...] = ()
+        self.since = time.time()  # of the connection
+        self.points = 0  # taken on this connection (points it sent again included)
         self._window_start = time.monotonic()
         self._window_points = 0
 
@@ -656,8 +704,20 @@ class _Session:
 
     def close(self) -> None:
         if self.identity is not None:
+            self.server.left(self)
             self.server.identities.release(self.identity)
             self.identity = None
+
+    def describe(self) -> dict[str, Any]:
+        """The connected client as the status lists it (no pid: the page shows it)."""
+        identity = self.identity  # read once: the loop thread may close it meanwhile
+        return {
+            "client": "?" if identity is None else identity.client,
+            "codenames": list(self.codenames),
+            "since": self.since,
+            "points": self.points,
+            "position": 0 if identity is None else self.server.identities.position(identity),
+        }
 
     def handle(self, message: dict[str, Any]) -> None:
         ((kind, body),) = message.items()
@@ -685,6 +745,7 @@ class _Session:
         except NotOwner as error:
             raise ClientRefused(str(error), "identity") from None
         self.codenames = hello.codenames
+        self.server.joined(self)
         position = self.server.identities.position(self.identity)
         LOG.info(
             "points client %s (uid %d, pid %d): %d codename(s), from %d",
@@ -704,6 +765,8 @@ class _Session:
         codenames = self.codenames
         points = [(offset, codenames[index], stamp, value) for offset, index, stamp, value in batch.points]
         end, skip, fresh, refused = server.identities.advance(self.identity, batch.first, batch.count, points)
+        self.points += len(points)
+        self._record(points, skip, refused)
         schema_refused = [(o, reason, raw) for o, reason, raw in batch.refused if o >= skip]
         if schema_refused:
             server.intake.dead_letter(
@@ -731,6 +794,18 @@ class _Session:
                 }
             )
         self.conn.acks.append((server.intake.durable_ticket(), end))
+
+    def _record(
+        self, points: list[tuple[int, str, Any, Any]], skip: int, refused: list[tuple[int, str]]
+    ) -> None:
+        """Hand the server the batch's points that were queued (offsets from ``skip``
+        on, in order, less the ``refused`` ones) for its per-codename status."""
+        if skip:
+            points = points[bisect_left(points, skip, key=itemgetter(0)) :]
+        if refused:
+            gone = {offset for offset, _ in refused}
+            points = [p for p in points if p[0] not in gone]
+        self.server.record(points, len(self.codenames))
 
     def _count(self, points: int) -> None:
         """Cut off a client that sends more points per second than allowed."""

@@ -11,10 +11,14 @@ Layout (see ``config/*.toml`` for complete examples)::
                         overflow = "drop_oldest" | "drop_newest", synchronous
     [service]           state_directory, status_interval, stop_timeout,
                         metrics_port, metrics_host, http ("host:port" of the local
-                        page), health_max_waiting, health_max_silence; pull_socket,
+                        page), health_max_waiting, health_max_silence; socket,
+                        client_codenames (each a codename, a table of codename =
+                        "description", or a codename's own table: codename, and
+                        description, user or client), socket_group; pull_socket,
                         pull_host, pull_timeout, live_server (upstream's UDP sockets)
     [[instruments]]     name, driver, port, timeout, [instruments.serial] (baudrate,
-                        bytesize, parity, stopbits: only where they differ)
+                        bytesize, parity, stopbits: only where they differ); none
+                        when [service] socket is set (a service for scripts only)
     [[instruments.channels]]
                         codename, interval, read, args, criterion, threshold,
                         max_interval, low_compare, description, unit; aggregate
@@ -54,6 +58,7 @@ LOG = logging.getLogger(__name__)
 
 __all__ = [
     "ChannelConfig",
+    "ClientCodename",
     "ConfigError",
     "DatabaseConfig",
     "InstrumentConfig",
@@ -135,6 +140,22 @@ class SpoolConfig:
 
 
 @dataclass(frozen=True)
+class ClientCodename:
+    """A codename that scripts send through the points socket (``client_codenames``),
+    with what ``init-db`` registers for it and who may send it."""
+
+    codename: str
+    description: str | None = None
+    #: Who alone may send it: ``("user", unix user)`` or ``("client", client id)``;
+    #: None: any client.
+    owner: tuple[str, str] | None = None
+
+    def descriptions(self) -> dict[str, str]:
+        """Codename → description for ``init-db`` (the codename when none is given)."""
+        return {self.codename: self.description or self.codename}
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     """How the service runs: its state directory, status cadence, stop bound, metrics,
     the local web page (``http``: host and port, None when off) and the limits of
@@ -153,9 +174,8 @@ class ServiceSettings:
     socket: Path | None = None
     client_codenames: tuple[str, ...] = ()
     socket_group: str | None = None
-    #: Codenames that belong to one Unix user or one client id:
-    #: ``(codename, "user" or "client", name)`` (``{ codename = "...", user = "..." }``).
-    client_codename_owners: tuple[tuple[str, str, str], ...] = ()
+    #: ``client_codenames`` as written: each with its description and owner (if any).
+    clients: tuple[ClientCodename, ...] = ()
     #: ``[service.socket_limits]``: the points socket's limits by name (seconds or
     #: counts; see :class:`PyExpLabSys.points.server.ClientLimits`), as given.
     socket_limits: tuple[tuple[str, float], ...] = ()
@@ -167,6 +187,12 @@ class ServiceSettings:
     pull_host: str = ""
     pull_timeout: float | None = None
     live_server: tuple[str, int] | None = None
+
+    @property
+    def client_codename_owners(self) -> tuple[tuple[str, str, str], ...]:
+        """Codenames that belong to one Unix user or one client id:
+        ``(codename, "user" or "client", name)``."""
+        return tuple((c.codename, *c.owner) for c in self.clients if c.owner is not None)
 
 
 @dataclass(frozen=True)
@@ -257,6 +283,18 @@ class ServiceConfig:
         its clients'."""
         channels = [name for channel in self.channels for name in channel.all_codenames]
         return channels + list(self.service.client_codenames)
+
+    @property
+    def clients_only(self) -> bool:
+        """True for a service without instruments: it logs what scripts send."""
+        return not self.instruments
+
+    def descriptions(self) -> dict[str, str]:
+        """Codename → description of every codename (what ``init-db`` registers)."""
+        found = {name: text for ch in self.channels for name, text in ch.descriptions().items()}
+        for client in self.service.clients:
+            found.update(client.descriptions())
+        return found
 
 
 # --------------------------------------------------------------------------- helpers
@@ -379,9 +417,13 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     spool = _spool(_Reader(problems, "spool", top.get("spool", dict, {})), base, warnings)
     service = _service(_Reader(problems, "service", top.get("service", dict, {})), base, warnings)
     batch = _batch(_Reader(problems, "batch", top.get("batch", dict, {})))
-    raw_instruments = top.get("instruments", list, required=True) or []
-    if "instruments" in data and not raw_instruments:
-        top.fail("instruments", "needs at least one [[instruments]] table")
+    raw_instruments = top.get("instruments", list) or []
+    if not raw_instruments and service.socket is None:
+        top.fail(
+            "instruments",
+            "needs at least one [[instruments]] table (or [service] socket and client_codenames "
+            "for a service that logs what scripts send)",
+        )
     instruments = tuple(
         inst
         for index, raw in enumerate(raw_instruments)
@@ -402,7 +444,7 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
             for j, ch in enumerate(inst.channels)
             for key, name in (("codename", ch.codename), *((f"codenames.{f}", n) for f, n in ch.codenames))
         ]
-        + [(f"service.client_codenames[{k}]", name) for k, name in enumerate(service.client_codenames)],
+        + [("service.client_codenames", name) for name in service.client_codenames],
         "codename",
     )
     if service.socket is not None and spool.path is None:
@@ -592,15 +634,9 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
     max_waiting = r.positive("health_max_waiting", 300.0)
     max_silence = r.positive("health_max_silence", 120.0)
     socket = r.get("socket", str)
-    client_codenames, owners = _client_codenames(r.get("client_codenames", list, []))
-    if client_codenames is None:
-        r.fail(
-            "client_codenames",
-            "must be a list of codenames (strings of 1 to 128 characters), or of tables "
-            '{ codename = "...", user = "..." } / { codename = "...", client = "..." }',
-        )
-        client_codenames = []
-    if socket is not None and not client_codenames:
+    clients = _client_codenames(r)
+    client_codenames = [client.codename for client in clients]
+    if socket is not None and not r.table.get("client_codenames"):
         r.fail("client_codenames", "missing: the socket needs the codenames its clients may send")
     if client_codenames and socket is None:
         r.fail("socket", "missing: client_codenames are for the points socket; give its path")
@@ -628,39 +664,58 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
         None if socket is None else Path(socket).expanduser(),
         tuple(client_codenames),
         socket_group,
-        owners,
+        clients,
         tuple(socket_limits),
         *udp,
     )
 
 
-def _client_codenames(entries: list[Any]) -> tuple[list[str] | None, tuple[tuple[str, str, str], ...]]:
-    """The codenames of ``client_codenames`` and their owners; None when malformed.
+#: The keys of a client codename's own table; a table with any of them is one (so a
+#: misspelled key is named), not codename = "description" pairs.
+_OWN_TABLE_KEYS = frozenset({"codename", "description", "user", "client"})
 
-    An entry is a codename (any client may send it), or a table naming the codename and
-    at most one owner: ``user`` (a Unix user whose processes may send it) or ``client``
-    (one client id); an optional ``description`` is allowed."""
 
-    def name(value: Any) -> bool:
-        return isinstance(value, str) and 0 < len(value) <= 128
-
-    codenames: list[str] = []
-    owners: list[tuple[str, str, str]] = []
-    for entry in entries:
-        if name(entry):
-            codenames.append(entry)
+def _client_codenames(r: _Reader) -> tuple[ClientCodename, ...]:
+    """``client_codenames``: a list whose items are a codename (any client may send it),
+    a table of codename = "description" pairs, or one codename's own table (its key
+    ``codename``, then ``description`` and at most one owner: ``user``, a Unix user whose
+    processes may send it, or ``client``, one client id); a table alone stands for a list
+    of that one table."""
+    raw = r.get("client_codenames", (list, dict), [])
+    items = [raw] if isinstance(raw, dict) else raw
+    clients: list[ClientCodename] = []
+    for index, item in enumerate(items):
+        where = "client_codenames" if isinstance(raw, dict) else f"client_codenames[{index}]"
+        owner: tuple[str, str] | None = None
+        if isinstance(item, str):
+            pairs: list[tuple[str, str, Any]] = [(where, item, None)]
+        elif isinstance(item, dict) and _OWN_TABLE_KEYS & set(item):
+            c = _Reader(r.problems, r.key(where), item)
+            codename = c.get("codename", str, required=True)
+            description = c.get("description", str)
+            owners = [(kind, name) for kind in ("user", "client") if (name := c.get(kind, str)) is not None]
+            c.finish()
+            if len(owners) > 1:
+                c.fail("client", "one owner: user (a Unix user) or client (a client id), not both")
+            elif owners and not 0 < len(owners[0][1]) <= 128:
+                c.fail(owners[0][0], "must be 1 to 128 characters")
+            elif owners:
+                owner = owners[0]
+            pairs = [] if codename is None else [(f"{where}.codename", codename, description)]
+        elif isinstance(item, dict) and item:
+            pairs = [(f"{where}.{name}", name, text) for name, text in item.items()]
+        else:
+            r.fail(where, f'must be a codename or a table (codename = "description"), not {item!r}')
             continue
-        if not isinstance(entry, dict) or not name(entry.get("codename")):
-            return None, ()
-        kinds = [kind for kind in ("user", "client") if kind in entry]
-        if set(entry) - {"codename", "user", "client", "description"} or len(kinds) > 1:
-            return None, ()
-        if kinds and not name(entry[kinds[0]]):
-            return None, ()
-        codenames.append(entry["codename"])
-        if kinds:
-            owners.append((entry["codename"], kinds[0], entry[kinds[0]]))
-    return codenames, tuple(owners)
+        for key, codename, description in pairs:
+            problem = _codename_problem(codename) if isinstance(codename, str) else "must be a string"
+            if description is not None and not isinstance(description, str):
+                r.fail(key, f"the description must be a string, not {_type_name(description)}")
+            elif problem:
+                r.fail(key, problem)
+            else:
+                clients.append(ClientCodename(codename, description, owner))
+    return tuple(clients)
 
 
 def _udp_sockets(r: _Reader) -> tuple[int | None, str, float | None, tuple[str, int] | None]:

@@ -3,6 +3,9 @@ service is healthy (``/healthz``).
 
 One rule for the page, ``status.json`` and the health endpoint, so they never disagree:
 
+* a client codename (sent by scripts through the points socket) is **fresh** while a
+  connected client sends it and it has a value, **stale** otherwise (no client sends
+  it now, or none sent a point yet): the service cannot know how often a script logs;
 * a channel is **fresh** while its newest valid value is younger than
   :func:`stale_after`; **stale** once it is older (the instrument stopped answering,
   was unplugged, or reports no valid value); **error** when it never gave a valid value
@@ -22,7 +25,7 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["ERROR", "FRESH", "STALE", "Health", "channel_state", "judge", "stale_after"]
+__all__ = ["ERROR", "FRESH", "STALE", "Health", "channel_state", "client_state", "judge", "stale_after"]
 
 FRESH, STALE, ERROR = "fresh", "stale", "error"
 #: A value is never called stale sooner than this (seconds), however fast the polling.
@@ -44,6 +47,11 @@ def channel_state(channel: Mapping[str, Any], instrument: Mapping[str, Any], now
         failing = instrument.get("error_streak", 0) > 0 or not instrument.get("connected", True)
         return ERROR if failing else STALE
     return FRESH if now - valid <= limit else STALE
+
+
+def client_state(card: Mapping[str, Any]) -> str:
+    """FRESH or STALE for one client codename of a snapshot (see the module's rule)."""
+    return FRESH if card.get("clients") and card.get("last_time") is not None else STALE
 
 
 @dataclass(frozen=True)

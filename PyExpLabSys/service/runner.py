@@ -24,6 +24,7 @@ from ..backends.base import Backend
 from ..datalog.logger import DataLogger
 from ..datalog.status import StopReport
 from ..points.server import ClientLimits, PointsServer
+from .client_status import client_cards
 from .config import InstrumentConfig, ServiceConfig, state_directory
 from .health import channel_state, stale_after
 from .metrics import MetricsServer
@@ -131,10 +132,11 @@ class Service:
         self.write_status()
         self.notifier.ready(self.summary())
         LOG.info(
-            "service %s running: %d instrument(s), %d codename(s), state in %s",
+            "service %s running: %d instrument(s), %d codename(s)%s, state in %s",
             self.config.name,
             len(self.readers),
             len(self.config.codenames),
+            " (clients only)" if self.config.clients_only else "",
             self.state_dir,
         )
 
@@ -219,6 +221,7 @@ class Service:
         }
         if self.points is not None:
             snap["points_socket"] = self.points.snapshot()
+            snap["clients"] = client_cards(self.config, snap["points_socket"], now)
         if self.udp is not None:
             snap.update(self.udp.snapshot())  # pull_socket, live_server
         if self.report is not None:
@@ -299,6 +302,13 @@ def summary_line(snap: dict[str, Any]) -> str:
             f"; {state}, queued {logger['queued']}, committed {logger['committed']} "
             f"in {logger['batches']} batches"
         )
+    socket = snap.get("points_socket")
+    if socket is not None:
+        connected = len(socket.get("connected_clients", ()))
+        clients = f"{connected} client(s) connected, {socket['points']} client points"
+        if not instruments:  # a service for scripts only
+            return f"{snap.get('state', '?')}: {clients}{tail}"
+        tail = f", {clients}{tail}"
     return (
         f"{snap.get('state', '?')}: {reading}/{len(instruments)} instruments reading, {points} points{tail}"
     )

@@ -220,6 +220,38 @@ def test_the_socket_settings_are_checked(tmp_path):
 # -- issue 22: bad values, a strict schema, identities ---------------------------------
 
 
+def test_the_snapshot_counts_each_codenames_stored_points_once(service, db):
+    """Per codename: the points stored (a batch sent again with a new tail counts its
+    tail only; a point the logger refuses does not count) and the newest by time; the
+    connected clients while they are connected."""
+    t = 1.7e9
+    sock = raw(service.path)
+    assert hello(sock, "twice", ("script_a", "script_b")) == welcome(0)
+    sock.sendall(
+        encode({"batch": {"first": 0, "points": [[0, t + 1, 1.0], [1, t + 2, 2.0], [0, t + 3, 3.0]]}})
+    )
+    assert receive(sock, 1) == [{"ack": 3}]
+    sock.close()
+    sock = raw(service.path)
+    assert hello(sock, "twice", ("script_a", "script_b")) == welcome(3)
+    again = [[1, t + 2, 2.0], [0, t + 3, 3.0], [1, t + 5, 5.0], [0, 1e12, 9.0], [0, t + 2.5, 2.5]]
+    sock.sendall(encode({"batch": {"first": 1, "points": again}}))
+    rejected, ack = receive(sock, 2)
+    assert ack == {"ack": 6} and rejected["rejected"]["count"] == 1
+    snap = service.server.snapshot()
+    assert snap["codenames"] == {
+        "script_a": {"points": 3, "last_time": t + 3, "last_value": 3.0},
+        "script_b": {"points": 2, "last_time": t + 5, "last_value": 5.0},
+    }
+    (connected,) = snap["connected_clients"]
+    assert connected["client"] == "twice" and connected["codenames"] == ["script_a", "script_b"]
+    assert (connected["points"], connected["position"]) == (5, 6)
+    sock.close()
+    assert wait_until(lambda: not service.server.snapshot()["connected_clients"])
+    assert service.logger.flush(timeout=10)
+    assert db.values("script_a") == [1.0, 3.0, 2.5] and db.values("script_b") == [2.0, 5.0]
+
+
 def hello(sock: socket.socket, client: str, codenames=("script_b",), secret: str = SECRET) -> dict:
     sock.sendall(encode({"hello": {"client": client, "secret": secret, "codenames": list(codenames)}}))
     return receive(sock, 1)[0]
