@@ -108,6 +108,10 @@ def _is_ours(fullname: str) -> bool:
 class UpstreamFinder(importlib.abc.MetaPathFinder):
     """This package's modules first, the checkout's directories on each package's path."""
 
+    #: Found again by the next :func:`install`, also from another copy of this module (the
+    #: ``.pth`` file loads it under another name, so ``isinstance`` cannot tell).
+    pyexplabsys_upstream = True
+
     def find_spec(self, fullname: str, path: Any = None, target: ModuleType | None = None) -> Any:
         if not _is_ours(fullname):
             return None
@@ -157,10 +161,8 @@ def _from_here(module: ModuleType) -> bool:
 
 def install() -> None:
     """Put the finders on ``sys.meta_path`` (once per process; any copy of this module)."""
-    if not any(getattr(f, "_pyexplabsys_upstream", False) for f in sys.meta_path):
-        first = UpstreamFinder()
-        first._pyexplabsys_upstream = True  # type: ignore[attr-defined]  # found again by the next install()
-        sys.meta_path.insert(0, first)
+    if not any(getattr(f, "pyexplabsys_upstream", False) for f in sys.meta_path):
+        sys.meta_path.insert(0, UpstreamFinder())
         sys.meta_path.append(MissingModuleFinder())
     top = sys.modules.get(PACKAGE)
     if top is not None and _from_here(top):  # imported before the finder: widen its path

@@ -27,6 +27,7 @@ import queue
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from logging.handlers import QueueHandler, QueueListener, RotatingFileHandler, SMTPHandler
 from typing import Any
@@ -69,6 +70,8 @@ EMAIL_BACKLOG_LIMIT: int = int(_setting("util_log_backlog_limit") or 250)
 
 _FORMAT = "%(asctime)s:%(name)s: %(levelname)s: %(message)s"
 _MAIL_TIMEOUT = 10.0  # seconds for one SMTP exchange (in the mail thread)
+#: The handlers get_logger installed, replaced by the next call for the same logger.
+_INSTALLED: weakref.WeakSet[logging.Handler] = weakref.WeakSet()
 
 
 def _level(name: str | int) -> int:
@@ -228,11 +231,11 @@ def _configure(logger: logging.Logger, level: int, options: dict[str, Any]) -> N
         options["email_on_warnings"],
         options["email_on_errors"],
     )
-    for old in [h for h in logger.handlers if getattr(h, "_pyexplabsys_utilities", False)]:
+    for old in [h for h in logger.handlers if h in _INSTALLED]:
         logger.removeHandler(old)
         old.close()
     for handler in handlers:
-        handler._pyexplabsys_utilities = True  # type: ignore[attr-defined]  # our mark, to replace later
+        _INSTALLED.add(handler)  # replaced by the next get_logger of the same name
         logger.addHandler(handler)
 
 

@@ -94,7 +94,7 @@ class _Session:
                 break
             buf += data
             for request in self.owner.split_requests(buf):
-                if not self.owner._respond(request, self):
+                if not self.owner.respond(request, self):
                     return
 
     def write(self, data: bytes) -> bool:
@@ -235,7 +235,7 @@ class PtySimulator:
         return None
 
     # ------------------------------------------------------------------ serving
-    def _respond(self, request: bytes, session: _Session) -> bool:
+    def respond(self, request: bytes, session: _Session) -> bool:
         """Answer one request; False when the session ends meanwhile."""
         if not self.powered:
             return True
