@@ -9,11 +9,12 @@ keeps every point until then and resends after the service restarts; the service
 what it already holds (it keeps each client's position with its points).
 
 The logger's thread sends up to :data:`PIPELINE` batches ahead of their
-acknowledgements (``capabilities.pipeline``: see the drain), which come in order (packed column by column when the service's welcome
-offers it, see :mod:`.protocol`; JSON otherwise); after
-a broken connection the service's position at the next hello says what it holds, and
-the rest is sent again. While nothing is sent, a heartbeat keeps the connection (the
-service closes silent ones). The client proves its identity with a secret it draws
+acknowledgements (``capabilities.pipeline``: see the drain), which come in order; a
+batch is packed column by column when the service's welcome offers it (see
+:mod:`.protocol`), JSON otherwise. After a broken connection the service's position
+at the next hello says what it holds, and the rest is sent again. While nothing is
+sent, a heartbeat keeps the connection (the service closes silent ones). The client
+proves its identity with a secret it draws
 once and keeps in its spool (see :mod:`.identity`).
 
 A client started before the service waits for it: the codenames are numbered locally,
