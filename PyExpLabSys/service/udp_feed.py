@@ -186,17 +186,11 @@ class _FeedingIntake:
         self._feed.observe_batch(p for i, p in enumerate(points) if i not in skipped and p[2] is not None)
         return refused
 
-    def append_columns(
-        self,
-        source: str,
-        position: int,
-        codenames: Sequence[str],
-        indices: Sequence[int],
-        times: Sequence[float],
-        values: Sequence[float],
-    ) -> list[tuple[int, str]]:
-        """A packed batch: the newest finite point of each codename, found from the end."""
-        refused = self._intake.append_columns(source, position, codenames, indices, times, values)
+    def append_columns(self, source: str, position: int, *columns: Sequence[Any]) -> list[tuple[int, str]]:
+        """A packed batch (``codenames, indices, times, values``, as the intake's): the
+        newest finite point of each codename, found from the end."""
+        refused = self._intake.append_columns(source, position, *columns)
+        codenames, indices, times, values = columns
         skipped = {index for index, _ in refused}
         newest: dict[str, tuple[str, float, float]] = {}
         for i in reversed(range(len(times))):
