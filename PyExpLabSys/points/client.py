@@ -9,10 +9,12 @@ keeps every point until then and resends after the service restarts; the service
 what it already holds (it keeps each client's position with its points).
 
 The logger's thread sends up to :data:`PIPELINE` batches ahead of their
-acknowledgements (``capabilities.pipeline``: see the drain), which come in order; after
-a broken connection the service's position at the next hello says what it holds, and
-the rest is sent again. While nothing is sent, a heartbeat keeps the connection (the
-service closes silent ones). The client proves its identity with a secret it draws
+acknowledgements (``capabilities.pipeline``: see the drain), which come in order; a
+batch is packed column by column when the service's welcome offers it (see
+:mod:`.protocol`), JSON otherwise. After a broken connection the service's position
+at the next hello says what it holds, and the rest is sent again. While nothing is
+sent, a heartbeat keeps the connection (the service closes silent ones). The client
+proves its identity with a secret it draws
 once and keeps in its spool (see :mod:`.identity`).
 
 A client started before the service waits for it: the codenames are numbered locally,
@@ -45,7 +47,7 @@ from ..backends.base import (
     OutcomeUnknown,
     Point,
 )
-from .protocol import MAX_ID, FrameError, FrameReader, encode
+from .protocol import MAX_ID, PACKED, FrameError, FrameReader, encode, encode_packed_batch
 
 LOG = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class ServiceBackend(Backend):
         self._send_lock = threading.Lock()  # the heartbeat sends from its own thread
         self._last_send = 0.0
         self._heartbeat = 15.0  # as the welcome asks
+        self._packed = False  # the service takes packed batches (its welcome says so)
         self._beating: threading.Thread | None = None
         self._codenames: list[str] = []
         self._next_seq = 0  # the service's position in this client's stream
@@ -142,6 +145,7 @@ class ServiceBackend(Backend):
             raise CodenameError(f"the service at {self.path} refused: {answer['refused']}")
         self._next_seq = int(answer["welcome"]["next"])
         self._heartbeat = float(answer["welcome"].get("heartbeat", self._heartbeat))
+        self._packed = answer["welcome"].get("packed") == PACKED
         if self._beating is None or not self._beating.is_alive():
             self._beating = threading.Thread(target=self._beat, name="points-heartbeat", daemon=True)
             self._beating.start()
@@ -168,10 +172,12 @@ class ServiceBackend(Backend):
                 pass
 
     def _send(self, message: dict[str, Any]) -> None:
+        self._send_frame(encode(message))
+
+    def _send_frame(self, data: bytes) -> None:
         sock = self._sock
         if sock is None:
             raise ConnectionFailed("not connected")
-        data = encode(message)
         with self._send_lock:
             sock.sendall(data)
             self._last_send = time.monotonic()
@@ -236,7 +242,11 @@ class ServiceBackend(Backend):
         sends up to ``capabilities.pipeline`` batches ahead; :meth:`acknowledged` tells
         how far the service holds them)."""
         try:
-            self._send({"batch": {"first": first_seq, "points": points}})  # tuples are arrays
+            frame = encode_packed_batch(first_seq, points) if self._packed else None
+            if frame is None:
+                self._send({"batch": {"first": first_seq, "points": points}})  # tuples are arrays
+            else:
+                self._send_frame(frame)
         except OSError as error:
             self.close()
             raise ConnectionFailed(f"service at {self.path}: {error}") from None

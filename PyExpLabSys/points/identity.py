@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..datalog.intake import Intake
+from .protocol import Columns
 
 LOG = logging.getLogger(__name__)
 
@@ -143,11 +144,12 @@ class Identities:
             return self._positions.get(identity.source, 0)
 
     def advance(
-        self, identity: Identity, first: int, count: int, points: list[tuple[int, Any, Any, Any]]
+        self, identity: Identity, first: int, count: int, points: list[tuple[int, Any, Any, Any]] | Columns
     ) -> tuple[int, int, int, list[tuple[int, str]]]:
-        """Queue the batch's ``(offset, codename, time, value)`` points that the
-        logger does not hold yet; (new position, the offset before which the batch was
-        held already, points queued or refused, refused ``(offset, reason)``)."""
+        """Queue the batch's ``(offset, codename, time, value)`` points (or its
+        :class:`~.protocol.Columns`) that the logger does not hold yet; (new position,
+        the offset before which the batch was held already, points queued or refused,
+        refused ``(offset, reason)``)."""
         with self.lock:
             source = identity.source
             position = self._positions.get(source, 0)
@@ -160,12 +162,20 @@ class Identities:
                     position,
                     first - 1,
                 )
-            fresh = [p for p in points if p[0] >= skip]
             end = max(position, first + count)
-            refused = self.intake.append(source, end, [(c, t, v) for _, c, t, v in fresh])
+            if isinstance(points, Columns):
+                tail = points.tail(skip)
+                refused = self.intake.append_columns(
+                    source, end, tail.codenames, tail.indices, tail.times, tail.values
+                )
+                offsets: Any = range(tail.start, tail.start + len(tail))
+            else:
+                fresh = [p for p in points if p[0] >= skip]
+                refused = self.intake.append(source, end, [(c, t, v) for _, c, t, v in fresh])
+                offsets = [p[0] for p in fresh]
             self._positions[source] = end
             identity.last_seen = time.monotonic()
-        return end, skip, len(fresh), [(fresh[i][0], reason) for i, reason in refused]
+        return end, skip, len(offsets), [(offsets[i], reason) for i, reason in refused]
 
     def _expire(self, now: float) -> None:
         """Forget identities idle for longer than the limit."""

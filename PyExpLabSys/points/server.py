@@ -60,6 +60,7 @@ from .identity import Identities, Identity, NotOwner, peer_credentials
 from .protocol import (
     MAX_FRAME,
     MAX_REASONS,
+    PACKED,
     FrameError,
     FrameReader,
     SchemaError,
@@ -755,15 +756,16 @@ class _Session:
             len(hello.codenames),
             position,
         )
-        self.conn.send({"welcome": {"next": position, "heartbeat": self.server.limits.heartbeat}})
+        self.conn.send(
+            {"welcome": {"next": position, "heartbeat": self.server.limits.heartbeat, "packed": PACKED}}
+        )
 
     def _batch(self, body: Any) -> None:
         assert self.identity is not None  # handle() checks
         server = self.server
         batch = parse_batch(body, len(self.codenames))
         self._count(batch.count)
-        codenames = self.codenames
-        points = [(offset, codenames[index], stamp, value) for offset, index, stamp, value in batch.points]
+        points = batch.named(self.codenames)
         end, skip, fresh, refused = server.identities.advance(self.identity, batch.first, batch.count, points)
         self.points += len(points)
         self._record(points, skip, refused)

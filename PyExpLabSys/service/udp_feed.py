@@ -186,5 +186,24 @@ class _FeedingIntake:
         self._feed.observe_batch(p for i, p in enumerate(points) if i not in skipped and p[2] is not None)
         return refused
 
+    def append_columns(self, source: str, position: int, *columns: Sequence[Any]) -> list[tuple[int, str]]:
+        """A packed batch (``codenames, indices, times, values``, as the intake's): the
+        newest finite point of each codename, found from the end."""
+        refused = self._intake.append_columns(source, position, *columns)
+        codenames, indices, times, values = columns
+        skipped = {index for index, _ in refused}
+        newest: dict[str, tuple[str, float, float]] = {}
+        for i in reversed(range(len(times))):
+            value = values[i]
+            if i in skipped or value - value != 0.0:  # refused, or not finite (stored as NULL)
+                continue
+            codename = codenames[indices[i]]
+            if codename not in newest:
+                newest[codename] = (codename, times[i], value)
+                if len(newest) == len(codenames):
+                    break
+        self._feed.observe_batch(newest.values())
+        return refused
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._intake, name)

@@ -32,7 +32,7 @@ HEARTBEAT = ClientLimits().heartbeat
 
 def welcome(position: int) -> dict:
     """The answer to a good hello (with the heartbeat the service asks for since issue 22)."""
-    return {"welcome": {"next": position, "heartbeat": HEARTBEAT}}
+    return {"welcome": {"next": position, "heartbeat": HEARTBEAT, "packed": 1}}
 
 
 # a raw client's secret (hello requires one since issue 22)
@@ -317,6 +317,9 @@ def test_points_that_break_the_schema_are_dead_lettered_and_the_rest_stored(serv
         (b'{"batch": {"first": true, "points": []}}', "schema"),
         (b'{"batch": {"first": 0, "points": {}}}', "schema"),
         (b'{"batch": {"first": 0, "points": [], "more": 1}}', "schema"),
+        (b"\x00\x01" + struct.pack("<QI", 0, 2) + b"\x00" * 35, "schema"),  # packed, cut short
+        (b"\x00\x01" + struct.pack("<QI", 2**53, 0), "schema"),
+        (b"\x00\x09garbage", "frame"),
     ],
 )
 def test_malformed_frames_are_refused_counted_and_never_a_traceback(service, db, body, kind, caplog):
@@ -333,6 +336,45 @@ def test_malformed_frames_are_refused_counted_and_never_a_traceback(service, db,
     good = raw(service.path)  # the server goes on
     assert hello(good, "next") == welcome(0)
     good.close()
+
+
+def packed_batch(first: int, points: list[tuple[int, float, float]]) -> bytes:
+    """A packed batch frame as an independent client writes it from the protocol's
+    description: ``00 01``, first, count, then the columns, little-endian."""
+    count = len(points)
+    body = b"\x00\x01" + struct.pack("<QI", first, count)
+    body += struct.pack(f"<{count}H", *(p[0] for p in points))
+    body += struct.pack(f"<{count}d", *(p[1] for p in points))
+    body += struct.pack(f"<{count}d", *(p[2] for p in points))
+    return struct.pack(">I", len(body)) + body
+
+
+def test_packed_batches_are_stored_once_with_their_bad_points_dead_lettered(service, db):
+    """The welcome offers packed batches; a raw client sends them (a resent one
+    overlapping the first is stored once); non-finite values become NULL, a bad index
+    or time refuses only that point."""
+    sock = raw(service.path)
+    assert hello(sock, "packer", ["script_a", "script_b"]) == welcome(0)
+    t, nan, inf = 1.7e9, float("nan"), float("inf")
+    sock.sendall(packed_batch(0, [(0, t, 1.0), (1, t, 2.0), (0, t + 1, nan), (1, t + 1, inf)]))
+    assert receive(sock, 1) == [{"ack": 4}]
+    sock.sendall(packed_batch(2, [(0, t + 1, nan), (1, t + 1, inf), (0, t + 2, 3.0)]))  # resent tail
+    assert receive(sock, 1) == [{"ack": 5}]
+    sock.sendall(packed_batch(5, [(1, t + 2, 7.0), (5, t, 1.0)]))
+    rejected, ack = receive(sock, 2)
+    assert ack == {"ack": 7}
+    assert rejected["rejected"]["count"] == 1 and rejected["rejected"]["points"][0][0] == 1
+    sock.sendall(packed_batch(7, [(0, nan, 1.0), (1, 1e12, 2.0), (0, t + 3, 4.0)]))
+    rejected, ack = receive(sock, 2)
+    assert ack == {"ack": 10}
+    assert [offset for offset, _ in rejected["rejected"]["points"]] == [0, 1]
+    assert "outside what the time column can store" in rejected["rejected"]["points"][1][1]
+    sock.close()
+    assert service.logger.flush(timeout=10)
+    assert db.values("script_a") == [1.0, None, 3.0, 4.0]
+    assert db.values("script_b") == [2.0, None, 7.0]
+    assert service.server.stats["duplicates"] == 2 and service.server.stats["rejected_points"] == 3
+    assert service.logger.status().dead_lettered == 3 and service.server.stats["cut_off"] == 0
 
 
 def test_an_impostor_can_neither_send_as_a_client_nor_learn_its_position(service, db):
@@ -464,7 +506,7 @@ def test_silent_half_sent_and_idle_connections_are_closed_on_time(tmp_path, db):
         half_hello = raw(service.path)
         half_hello.sendall(struct.pack(">I", 1000) + b'{"hello"')
         half_frame = raw(service.path)
-        assert hello(half_frame, "half") == {"welcome": {"next": 0, "heartbeat": 0.1}}
+        assert hello(half_frame, "half") == {"welcome": {"next": 0, "heartbeat": 0.1, "packed": 1}}
         half_frame.sendall(struct.pack(">I", 1000) + b'{"batch"')
         idle = raw(service.path)
         assert "welcome" in hello(idle, "idle")
@@ -607,8 +649,8 @@ def test_the_client_sends_batches_ahead_and_takes_acknowledgements_in_order(tmp_
             if not data:
                 return
             for message in reader.feed(data):
-                if "hello" in message:
-                    conn.sendall(encode(welcome(0)))
+                if "hello" in message:  # a service without packed batches: JSON ones come
+                    conn.sendall(encode({"welcome": {"next": 0, "heartbeat": HEARTBEAT}}))
                 elif "batch" in message:
                     batches.append((message["batch"]["first"], len(message["batch"]["points"])))
                     if len(batches) >= 3:  # then everything so far, in order

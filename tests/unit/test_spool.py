@@ -214,3 +214,20 @@ def test_a_read_back_between_a_group_commit_and_its_publication_takes_no_point_t
     assert delivered == [float(value) for value in range(9)]
     assert len(buffer) == 0
     buffer.close()
+
+
+def test_groups_are_numbered_on_after_the_table_was_emptied_and_reopened(tmp_path):
+    """Only a group's first row names its seq (SQLite numbers the rest on): the seqs stay
+    the stream positions when acknowledgements emptied the table, and after a restart."""
+    from PyExpLabSys.datalog.spool import Spool
+
+    spool = Spool(tmp_path / "numbered.sqlite")
+    assert spool.write_group([(1, 1.0, 1.0), (2, 2.0, None), (3, 3.0, 3.0)], 0, {}, {}) == 0
+    assert spool.write_group([(4, 4.0, 4.0)], 3, {}, {}) == 3  # the first three deleted
+    assert spool.write_group([(5, 5.0, 5.0), (6, 6.0, 6.0)], 4, {}, {}) == 4
+    assert spool.read(0, 10) == [(4, 5, 5.0, 5.0), (5, 6, 6.0, 6.0)]
+    spool.close()
+    spool = Spool(tmp_path / "numbered.sqlite")
+    assert spool.write_group([(7, 7.0, 7.0), (8, 8.0, None)], 6, {}, {}) == 6
+    assert spool.read(0, 10) == [(6, 7, 7.0, 7.0), (7, 8, 8.0, None)]
+    spool.close()
