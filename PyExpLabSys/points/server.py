@@ -39,6 +39,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import logging
+import math
 import os
 import pwd
 import selectors
@@ -47,7 +48,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from operator import itemgetter
@@ -61,6 +62,7 @@ from .protocol import (
     MAX_FRAME,
     MAX_REASONS,
     PACKED,
+    Columns,
     FrameError,
     FrameReader,
     SchemaError,
@@ -328,6 +330,32 @@ class PointsServer:
                 if len(newest) == codenames:
                     break
         counts = Counter(map(itemgetter(1), points)) if codenames > 1 else {points[0][1]: len(points)}
+        self._note(newest, counts)
+
+    def record_columns(self, columns: Columns, refused: set[int], codenames: int) -> None:
+        """:meth:`record` for a packed batch's queued ``columns`` (less the batch offsets
+        in ``refused``), without a tuple per point: the scan from the end stops once each
+        codename is seen, and the counts are one C-level pass over the indices."""
+        start, names, indices = columns.start, columns.codenames, columns.indices
+        if not len(columns):
+            return
+        newest: dict[str, tuple[Any, Any]] = {}
+        for i in range(len(columns) - 1, -1, -1):
+            if start + i in refused:
+                continue
+            codename = names[indices[i]]
+            if codename not in newest:
+                value = columns.values[i]
+                newest[codename] = (columns.times[i], value if math.isfinite(value) else None)
+                if len(newest) == codenames:
+                    break
+        by_index = Counter(indices) if codenames > 1 else Counter({indices[0]: len(columns)})
+        for offset in refused:
+            if start <= offset < start + len(columns):
+                by_index[indices[offset - start]] -= 1
+        self._note(newest, {names[index]: count for index, count in by_index.items() if count > 0})
+
+    def _note(self, newest: dict[str, tuple[Any, Any]], counts: Mapping[str, int]) -> None:
         with self._stats_lock:
             for codename, (when, value) in newest.items():
                 entry = self._codenames.setdefault(codename, [0, when, value])
@@ -798,14 +826,17 @@ class _Session:
         self.conn.acks.append((server.intake.durable_ticket(), end))
 
     def _record(
-        self, points: list[tuple[int, str, Any, Any]], skip: int, refused: list[tuple[int, str]]
+        self, points: list[tuple[int, str, Any, Any]] | Columns, skip: int, refused: list[tuple[int, str]]
     ) -> None:
         """Hand the server the batch's points that were queued (offsets from ``skip``
         on, in order, less the ``refused`` ones) for its per-codename status."""
+        gone = {offset for offset, _ in refused}
+        if isinstance(points, Columns):
+            self.server.record_columns(points.tail(skip), gone, len(self.codenames))
+            return
         if skip:
             points = points[bisect_left(points, skip, key=itemgetter(0)) :]
-        if refused:
-            gone = {offset for offset, _ in refused}
+        if gone:
             points = [p for p in points if p[0] not in gone]
         self.server.record(points, len(self.codenames))
 

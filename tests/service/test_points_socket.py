@@ -369,6 +369,10 @@ def test_packed_batches_are_stored_once_with_their_bad_points_dead_lettered(serv
     assert ack == {"ack": 10}
     assert [offset for offset, _ in rejected["rejected"]["points"]] == [0, 1]
     assert "outside what the time column can store" in rejected["rejected"]["points"][1][1]
+    assert service.server.snapshot()["codenames"] == {  # what was stored, once; the newest
+        "script_a": {"points": 4, "last_time": t + 3, "last_value": 4.0},
+        "script_b": {"points": 3, "last_time": t + 2, "last_value": 7.0},
+    }
     sock.close()
     assert service.logger.flush(timeout=10)
     assert db.values("script_a") == [1.0, None, 3.0, 4.0]
