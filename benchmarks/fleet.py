@@ -7,7 +7,8 @@ MariaDB and (b) a throw-away 3-node Galera cluster whose node in use is killed (
 half-way; the loggers fail over to the next node by themselves. The killed node is
 restarted after the run has drained (outside the measured window; it rejoins by IST) so
 that the next run starts with three nodes again. Each server is measured with the
-default BatchPolicy.flush_interval and with a larger one (``--flush-intervals``).
+default BatchPolicy.flush_interval (the latency budget; that run comes first and is
+labelled "default") and with a larger one, or with those given (``--flush-intervals``).
 
 Printed per run, all measured in that run: points committed per second, commits per
 second (the loggers' ``status().batches``; Com_commit of the single server next to it),
@@ -497,7 +498,8 @@ def run_single(options: FleetOptions, intervals: Sequence[float], database: str)
     try:
         target = Target([server], f"{server.host}:{server.port}", database)
         return [
-            run_fleet(target, f"single {interval:g}s", _with(options, interval)) for interval in intervals
+            run_fleet(target, label_of("single", interval), _with(options, interval))
+            for interval in intervals
         ]
     finally:
         server.cleanup()
@@ -516,7 +518,9 @@ def run_galera(
         target = Target(cluster.nodes, cluster.hosts, database, sync=cluster.sync_all)
         for interval in intervals:
             victim = cluster.nodes[0]  # the first host: where every logger starts
-            result = run_fleet(target, f"galera {interval:g}s", _with(options, interval), kill=victim.kill)
+            result = run_fleet(
+                target, label_of("galera", interval), _with(options, interval), kill=victim.kill
+            )
             began = time.monotonic()
             victim.restart(60)
             cluster.wait_synced(3, timeout=60)
@@ -530,6 +534,12 @@ def run_galera(
 
 def _with(options: FleetOptions, interval: float) -> FleetOptions:
     return dataclasses.replace(options, flush_interval=interval)
+
+
+def label_of(server: str, interval: float) -> str:
+    """A run's column heading; the logger's default batching says so."""
+    default = " default" if interval == BatchPolicy().flush_interval else ""
+    return f"{server}{default} {interval:g}s"
 
 
 # -- printing ---------------------------------------------------------------------------------

@@ -123,6 +123,10 @@ class Capabilities:
     #: :meth:`Backend.resolve_codenames` works without a connection (the logger then
     #: starts without waiting for the other side).
     resolves_offline: bool = False
+    #: Each commit costs a (shared) server a fixed price: the drain holds a batch back
+    #: until its oldest point has waited the latency budget, so that it grows
+    #: (``BatchPolicy.flush_interval``). Without it a batch is sent as soon as points wait.
+    costly_commits: bool = False
 
 
 class Backend(abc.ABC):

@@ -2,9 +2,11 @@
 
 One multi-row INSERT (:mod:`.sqltext`) and an explicit COMMIT; on InnoDB the batch's
 ledger row goes in the same transaction (:mod:`.ledger`), on MyISAM the rows after a
-watermark id are read back (:mod:`.readback`). The writer sends its statements through
-a :class:`~.session.SQLSession`, which holds the connection, the deadline and the
-translation of errors.
+watermark id are read back (:mod:`.readback`). Where the client library allows it
+(PyMySQL), the ledger row, the rows and the COMMIT travel in one packet: one round trip
+per batch instead of three, which spares the server two reads and answers per commit.
+The writer sends its statements through a :class:`~.session.SQLSession`, which holds
+the connection, the deadline and the translation of errors.
 """
 
 from __future__ import annotations
@@ -114,7 +116,18 @@ class BatchWriter:
         in_ledger = False
         try:
             with session.guarded(), session.cursor(conn) as cursor:
-                if self.transactional:
+                if self.transactional and session.client.one_trip:
+                    # one packet: the server stops at the first failing statement, so
+                    # a duplicate ledger row (the batch is in) stores nothing more
+                    ledger = self.ledger.record_literal(
+                        first_seq, len(points), session.client.quote(conn, self.ledger.logger_id)
+                    )
+                    sent = in_ledger = True
+                    cursor.execute(f"{ledger};{sql};COMMIT")  # the ledger row's answer
+                    in_ledger = False
+                    while cursor.nextset():  # the rows', then the COMMIT's
+                        pass
+                elif self.transactional:
                     in_ledger = True
                     session.execute(cursor, *self.ledger.record(first_seq, len(points)))
                     in_ledger = False

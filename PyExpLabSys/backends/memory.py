@@ -152,7 +152,7 @@ class MemoryDatabase:
 class MemoryBackend(Backend):
     """A client of a :class:`MemoryDatabase`, with the same behaviour as a real backend."""
 
-    capabilities = Capabilities(reconcile="ledger")
+    capabilities = Capabilities(reconcile="ledger", costly_commits=True)  # as the MySQL it mocks
 
     def __init__(self, database: MemoryDatabase, ledger_key: str | None = None, timeout: float = 1.0) -> None:
         self.database = database
