@@ -80,7 +80,12 @@ def child_main(spec: dict[str, Any]) -> None:
     logger.start()
     first, enqueued = spec["first"], 0
     stopping = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.readline(), stopping.set()), daemon=True).start()
+
+    def wait_for_stop() -> None:
+        sys.stdin.readline()
+        stopping.set()
+
+    threading.Thread(target=wait_for_stop, daemon=True).start()
 
     def report_durable() -> None:
         while not stopping.is_set():
@@ -140,18 +145,16 @@ class LabScript:
 
 
 def plan(seed: int, minutes: float) -> list[tuple[float, str]]:
-    """(second, fault) pairs from ``seed``: every fault kind at least once when the run
-    is long enough, at random times with at least 8 s between two faults."""
+    """(second, fault) pairs from ``seed``: 6 to 9 s apart at random, the first six
+    faults each kind once (in a random order), then kinds at random; the last 10 s
+    stay calm, so that everything can be delivered."""
     rng = random.Random(seed)
-    end = minutes * 60 - 15  # the last seconds stay calm: everything is delivered
-    times, at = [], 5.0
-    while True:
-        at += rng.uniform(8.0, 16.0)
-        if at > end:
-            break
+    end = minutes * 60 - 10
+    times, at = [], 3.0
+    while (at := at + rng.uniform(6.0, 9.0)) <= end:
         times.append(at)
-    kinds = list(FAULTS) * (len(times) // len(FAULTS) + 1)
-    rng.shuffle(kinds)
+    kinds = rng.sample(FAULTS, len(FAULTS))
+    kinds += [rng.choice(FAULTS) for _ in range(len(times) - len(kinds))]
     return list(zip(times, kinds, strict=False))
 
 
