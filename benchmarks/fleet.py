@@ -61,9 +61,10 @@ PASSWORD = "fleet-Passw0rd"
 #: A value is PC * SEQ_SPAN + sequence number: exact in a double, decoded from the table.
 SEQ_SPAN = 10_000_000
 #: The library's time-outs, as a lab PC has them (``--timeout`` overrides read, write and
-#: query). Galera stalls writes on the survivors for ~2-3 s until it has evicted a killed
-#: node; time-outs shorter than that make PCs leave the healthy node too, spreading the
-#: fleet over two nodes, where their commits conflict (1213).
+#: query). Galera stalls writes on the survivors until it has evicted a killed node
+#: (~0.7 s with the test cluster's failure detection, ~2 s with Galera's slower
+#: settings); time-outs shorter than that make PCs leave the healthy node too, spreading
+#: the fleet over two nodes, where their commits conflict (1213).
 TIMEOUTS = Timeouts()
 #: How often a child checks what has been committed (the resolution of its latencies).
 POLL = 0.01
