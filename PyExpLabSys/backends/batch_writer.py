@@ -38,6 +38,10 @@ class BatchWriter:
         self._watermark = Watermark()  # non-transactional tables
         self.precision = 0
         self.engine = "unknown"
+        # The ledger table was created (or found) on an earlier connection: a reconnect
+        # does not send the DDL again (on Galera it is a cluster-wide operation that
+        # waits, after a node's death, until the cluster has evicted it).
+        self._ledger_ready = False
 
     # -- on each new connection (called by the session) ----------------------------------
 
@@ -61,9 +65,10 @@ class BatchWriter:
 
     def ready(self, cursor: Any) -> None:
         """InnoDB: the ledger table exists. MyISAM: the watermark is known."""
-        if self.transactional:
+        if self.transactional and not self._ledger_ready:
             cursor.execute(self.ledger.create_statement())
-        elif self._watermark.row_id is None:
+            self._ledger_ready = True
+        elif not self.transactional and self._watermark.row_id is None:
             cursor.execute(max_row_id(self.table_sql))
             self._watermark.row_id = int(cursor.fetchone()[0])
 
@@ -151,7 +156,10 @@ class BatchWriter:
                 session.rollback()
                 raise Contended(describe_error(error)) from None
             translated = session.failed(error, outcome_unknown=sent)
-            if isinstance(translated, (BatchRejected, MayHeal)):
+            if code == ER.NO_SUCH_TABLE:  # dropped meanwhile: the next connect creates it
+                self._ledger_ready = False
+                session.close()
+            elif isinstance(translated, (BatchRejected, MayHeal)):
                 session.rollback()
                 if isinstance(translated, BatchRejected) and not self.transactional:
                     translated = BatchRejected(str(translated), stored=self.stored_prefix(points))
