@@ -1,5 +1,6 @@
-# The two commands of README.rst (make demo, make test), and make lint, make bench,
-# make wheel (the wheel README's lab-PC install puts into /opt/pyexplabsys-logger).
+# The two commands of README.rst (make demo, make test), and make lint, make docs,
+# make bench, make wheel (the wheel README's lab-PC install puts into
+# /opt/pyexplabsys-logger).
 #
 # Each runs in a virtual environment in the checkout, .venv, made from $(PYTHON) and
 # remade when that interpreter changes. The project and requirements.txt are installed
@@ -13,6 +14,8 @@ STAMP := $(VENV)/.installed
 # The demo's live page: port 0 picks a free one (its address is printed).
 DEMO_HTTP ?= 127.0.0.1:0
 DEMO_SECONDS ?= 60
+# Where make docs writes the HTML (build/ is git-ignored).
+DOCS_BUILD ?= build/docs
 
 # The interpreter .venv must come from, and the one it came from (pyvenv.cfg).
 BASE_PYTHON := $(shell $(PYTHON) -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
@@ -21,7 +24,7 @@ ifneq ($(BASE_PYTHON),$(VENV_BASE))
 .PHONY: $(VENV_PYTHON)
 endif
 
-.PHONY: install demo test lint bench wheel
+.PHONY: install demo test lint docs bench wheel
 
 install: $(STAMP)
 
@@ -52,8 +55,14 @@ $(STAMP): requirements.txt pyproject.toml $(VENV_PYTHON)
 demo: install
 	$(VENV_PYTHON) -m PyExpLabSys.service.cli demo --seconds $(DEMO_SECONDS) --http $(DEMO_HTTP)
 
-test: lint
+test: lint docs
 	$(VENV_PYTHON) -m pytest
+
+# The reference under docs/, built by Sphinx into build/docs/html (git-ignored). Warnings
+# are errors; -E reads every page each time, so a warning of an unchanged page is not
+# hidden by the previous build. The >>> examples of docs/*.rst run in make test's pytest.
+docs: install
+	$(VENV_PYTHON) -m sphinx -W --keep-going -E -q -b html docs $(DOCS_BUILD)/html
 
 # All checks run; the target fails when any of them does. The last one: a
 # "type: ignore" must say why, in a comment after it.

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PyExpLabSys.backends.schema import create_tables, register_codenames
 from PyExpLabSys.common.loggers import ContinuousLogger
-from PyExpLabSys.testing.galera_cluster import GaleraCluster, GaleraNode
+from tests.support.galera_cluster import GaleraCluster, GaleraNode
 
 USER, PASSWORD, DATABASE, TABLE = "failover", "failover-Passw0rd", "failover", "failover_points"
 CODENAMES = [f"failover_{n}" for n in range(10)]

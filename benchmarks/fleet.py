@@ -53,8 +53,8 @@ from loaddata import cpu_seconds, load_data_rate
 from PyExpLabSys.backends.schema import create_tables, register_codenames
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.policies import BatchPolicy, Timeouts
-from PyExpLabSys.testing.galera_cluster import GaleraCluster
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from tests.support.galera_cluster import GaleraCluster
+from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 USER = "fleet"
 PASSWORD = "fleet-Passw0rd"

@@ -31,8 +31,8 @@ from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.policies import SpoolPolicy, Timeouts
 from PyExpLabSys.datalog.spool import SpoolBuffer
-from PyExpLabSys.testing.fault_proxy import FaultProxy
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from tests.support.fault_proxy import FaultProxy
+from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 CODENAMES = [f"outage_{i}" for i in range(10)]
 BLOCK = 100_000

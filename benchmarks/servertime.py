@@ -40,7 +40,7 @@ from pymysql.constants import CLIENT
 
 from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.backends.sqltext import render_rows
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 DATABASE = "servertime"
 LEDGER = (

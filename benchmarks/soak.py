@@ -2,7 +2,7 @@
 at random times, and every point counted in the table.
 
 A lab script (a child process: ``--child``) logs 200 points/s (2 codenames at 100 Hz)
-through :class:`~PyExpLabSys.testing.fault_proxy.FaultProxy` into a throw-away MariaDB,
+through the fault proxy (tests/support/fault_proxy.py) into a throw-away MariaDB,
 with a durable spool. The parent draws, from ``--seed``, the times and kinds of faults:
 
 * ``server kill``: kill -9 of mariadbd, restart after a few seconds (crash recovery);
@@ -40,8 +40,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PyExpLabSys.backends.schema import create_tables, register_codenames
-from PyExpLabSys.testing.fault_proxy import FaultProxy
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from tests.support.fault_proxy import FaultProxy
+from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 USER, PASSWORD, DATABASE, TABLE = "soak", "soak-Passw0rd", "soak", "soak_points"
 CODENAMES = ["soak_a", "soak_b"]
@@ -87,10 +87,12 @@ def child_main(spec: dict[str, Any]) -> None:
 
     threading.Thread(target=wait_for_stop, daemon=True).start()
 
+    intake = logger.intake()  # knows when the spool holds what was enqueued so far
+
     def report_durable() -> None:
         while not stopping.is_set():
             count = enqueued
-            if logger.wait_durable(1.0):
+            if intake.wait_durable(1.0):
                 print(json.dumps({"durable": count}), flush=True)
             stopping.wait(0.05)
 

@@ -25,7 +25,7 @@ from loaddata import DATABASE, load_data_rate
 
 from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.common.loggers import ContinuousLogger
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 
 def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, float, int]:

@@ -29,9 +29,10 @@ import pytest
 
 from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.datalog.policies import Timeouts
-from PyExpLabSys.testing.debian import DebianInstallError, apt_install
-from PyExpLabSys.testing.galera_cluster import GaleraCluster
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from PyExpLabSys.settings import Settings
+from tests.support.debian import DebianInstallError, apt_install
+from tests.support.galera_cluster import GaleraCluster
+from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 DATABASE = "loggertest"
 #: The smallest [[instruments]] part of a service configuration (one gauge, one channel).
@@ -51,6 +52,23 @@ ODBC_DSN = "pyexplabsys_test"
 BACKEND_KINDS = ["pymysql", "odbc"]
 
 _table_numbers = itertools.count(1)
+
+
+#: The environment variables that name the server (they win over the user settings file).
+SETTINGS_ENV = ("PYEXPLABSYS_SQL_SERVER_HOST", "PYEXPLABSYS_SQL_SERVER_PORT", "PYEXPLABSYS_SQL_DATABASE")
+
+
+@pytest.fixture
+def settings_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A user settings folder of the test's own; the shared Settings state is forgotten
+    before and after."""
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "PyExpLabSys").mkdir()
+    Settings.settings = None
+    yield tmp_path / "PyExpLabSys" / "user_settings.yaml"
+    Settings.settings = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -214,6 +232,7 @@ class ClassicTable:
     engine: str
     codenames: dict[str, int] = field(default_factory=dict)
     kind: str = "pymysql"
+    value_column: str = "value"
 
     def connect(self) -> Any:
         return self.server.connect(DATABASE)
@@ -292,3 +311,73 @@ def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     leaked = [r.getMessage() for r in caplog.records if LOGGER_PASSWORD in r.getMessage()]
     assert not leaked, f"password leaked into logs: {leaked[:3]}"
+
+
+@dataclass
+class DataSetTables:
+    """A fresh measurements table and x-y values table (upstream's data-set layout);
+    ``codenames`` maps each data set's codename to its measurement id once added."""
+
+    server: MariaDBServer
+    measurements: str
+    table: str  # the x-y values table: where the points go
+    engine: str
+    kind: str = "pymysql"
+    codenames: dict[str, int] = field(default_factory=dict)
+    value_column: str = "y"
+
+    def connect(self) -> Any:
+        return self.server.connect(DATABASE)
+
+    def rows(self) -> list[tuple[str, float, float | None]]:
+        """Every stored point as (codename, x, y), in id order."""
+        names = {v: k for k, v in self.codenames.items()}
+        conn = self.connect()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(f"SELECT measurement, x, y FROM {self.table} ORDER BY id")
+                return [(names.get(m, str(m)), x, y) for m, x, y in cursor.fetchall()]
+        finally:
+            conn.close()
+
+    def measurement_rows(self) -> list[tuple[Any, ...]]:
+        """``(id, type, comment, UNIX_TIMESTAMP(time))`` of each measurement, in id order."""
+        conn = self.connect()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SET time_zone = '+00:00'")
+                cursor.execute(
+                    f"SELECT id, type, comment, UNIX_TIMESTAMP(time) FROM {self.measurements} ORDER BY id"
+                )
+                return list(cursor.fetchall())
+        finally:
+            conn.close()
+
+
+def create_data_set_tables(conn: Any, measurements: str, xy_values: str, engine: str = "InnoDB") -> None:
+    """Upstream's data-set layout: a measurements table (a few of the usual metadata
+    columns) and an x-y values table of doubles."""
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {measurements} (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+            " time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, type INT NOT NULL, comment VARCHAR(128),"
+            " sem_voltage DOUBLE, mass_label VARCHAR(64), preamp_range INT) ENGINE=" + engine
+        )
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {xy_values} (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+            " measurement INT UNSIGNED NOT NULL, x DOUBLE NOT NULL, y DOUBLE, KEY (measurement)) ENGINE="
+            + engine
+        )
+    conn.commit()
+
+
+def make_data_set_tables(server: MariaDBServer, engine: str, kind: str = "pymysql") -> DataSetTables:
+    number = next(_table_numbers)
+    suffix = f"t{number}_{engine.lower()}"
+    tables = DataSetTables(server, f"measurements_{suffix}", f"xy_values_{suffix}", engine, kind=kind)
+    conn = tables.connect()
+    try:
+        create_data_set_tables(conn, tables.measurements, tables.table, engine)
+    finally:
+        conn.close()
+    return tables

@@ -21,9 +21,9 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-from ..datalog.policies import Timeouts
+from ..values import TIMESTAMP_RANGE, Point, Timeouts
 
 __all__ = [
     "Backend",
@@ -39,8 +39,6 @@ __all__ = [
     "OutcomeUnknown",
     "SetupRejected",
 ]
-
-Point = tuple[int, float, "float | None"]  # (type_id, unixtime, value): see datalog.points
 
 
 class BackendError(Exception):
@@ -127,6 +125,25 @@ class Capabilities:
     #: until its oldest point has waited the latency budget, so that it grows
     #: (``BatchPolicy.flush_interval``). Without it a batch is sent as soon as points wait.
     costly_commits: bool = False
+    #: Batches the backend takes in flight before their acknowledgement (0: one at a
+    #: time through :meth:`Backend.insert_batch`); such a backend is a
+    #: :class:`PipelinedBackend` too.
+    pipeline: int = 0
+
+
+class PipelinedBackend(Protocol):
+    """What a backend declaring ``capabilities.pipeline`` does besides the interface:
+    batches go out without waiting, and the other side acknowledges them in order by
+    stream position (a service holding its clients' positions)."""
+
+    def send_batch(self, first_seq: int, points: Sequence[Point]) -> None:
+        """Send the batch at ``first_seq``; ConnectionFailed when it cannot."""
+
+    def acknowledged(self, wait: float) -> int:
+        """The stream position before which every point is durable at the other side,
+        after waiting up to ``wait`` seconds for news; OutcomeUnknown when the line
+        broke or an acknowledgement is overdue (then closed: the next connection tells
+        the position)."""
 
 
 class Backend(abc.ABC):
@@ -137,7 +154,10 @@ class Backend(abc.ABC):
     _logger_id: str = ""
 
     #: Smallest and largest unix time the time column can store.
-    time_range: tuple[float, float] = (1.0, 2147483647.0)
+    time_range: tuple[float, float] = TIMESTAMP_RANGE
+    #: The second item of a point is a unix time (status ages and commit latencies are
+    #: taken from it); False where it is a data set's x value.
+    time_stamped: bool = True
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> Backend:
@@ -151,6 +171,16 @@ class Backend(abc.ABC):
         """The stored ``(unix time, value)`` points of ``codenames`` from ``since`` on, in
         time order (for ``plot``; connected first). Backends that cannot read back say so."""
         raise BackendConfigError(f"{self.describe()} cannot read stored values back")
+
+    def insert_row(self, table: str, values: Mapping[str, tuple[Any, str]]) -> int:
+        """INSERT one row into ``table`` and commit it; its id (a data set's row in the
+        measurements table). ``values`` maps each column to ``(value, marker)``, the
+        marker being the SQL the value is put into, with one ``%s`` (``FROM_UNIXTIME(%s)``)."""
+        raise BackendConfigError(f"{self.describe()} cannot insert single rows")
+
+    def distinct_values(self, table: str, expression: str) -> set[Any]:
+        """The distinct values of ``expression`` (a column, or a function of one) in ``table``."""
+        raise BackendConfigError(f"{self.describe()} cannot read rows back")
 
     def create_tables(self, descriptions: Mapping[str, str], **layout: Any) -> dict[str, int]:
         """Create the table layout if missing and register the codenames of
@@ -208,11 +238,6 @@ class Backend(abc.ABC):
         """Before connecting: continue the batches of an earlier run, named
         ``logger_id``, with the :meth:`checkpoint` it saved (the durable spool's)."""
         self._logger_id = logger_id
-
-    def settle(self, timeout: float | None) -> bool:
-        """After everything was delivered: whatever more "committed" takes (a service
-        that forwards the points commits them); True when done (in the logger's thread)."""
-        return True
 
     def keep_ledger_from(self, seq: float) -> None:  # noqa: B027 (a hook: no-op by default)
         """Batches at or after stream position ``seq`` may be resent after a restart:

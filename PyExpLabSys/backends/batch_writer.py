@@ -19,8 +19,9 @@ from .base import BatchRejected, Contended, MayHeal, OutcomeUnknown, Point, desc
 from .ledger import BatchLedger
 from .mysql_errors import ER, Action, action_of
 from .readback import Watermark
+from .rows import CLASSIC, EXACT, RowShape
 from .session import SQLSession
-from .sqltext import TABLE_ENGINE, TIME_PRECISION, insert_rows, max_row_id, quote_identifier, render_rows
+from .sqltext import TABLE_ENGINE, TIME_PRECISION, max_row_id, quote_identifier
 
 LOG = logging.getLogger(__name__)
 
@@ -30,8 +31,11 @@ __all__ = ["BatchWriter"]
 class BatchWriter:
     """Writes batches into ``table`` through ``session``; its ledger or watermark."""
 
-    def __init__(self, session: SQLSession, table: str, ledger: BatchLedger) -> None:
+    def __init__(
+        self, session: SQLSession, table: str, ledger: BatchLedger, rows: RowShape = CLASSIC
+    ) -> None:
         self.session = session
+        self.rows = rows  # the columns a point fills (continuous or data-set table)
         self.table = table
         self.table_sql = quote_identifier(table)
         self.ledger = ledger
@@ -51,8 +55,12 @@ class BatchWriter:
         return self.engine.upper() == "INNODB"
 
     def read_layout(self, cursor: Any) -> None:
-        """The data table's engine and the precision of its ``time`` column."""
+        """The data table's engine and the precision of its ``time`` column (a
+        data-set table's doubles are exact)."""
         self.engine = self._one(cursor, TABLE_ENGINE, "does not exist") or "unknown"
+        if not self.rows.timed:
+            self.precision = EXACT
+            return
         self.precision = int(self._one(cursor, TIME_PRECISION, "has no column 'time'"))
 
     def _one(self, cursor: Any, statement: str, missing: str) -> Any:
@@ -91,7 +99,7 @@ class BatchWriter:
         """The VALUES list of ``points`` (pure; the drain renders the next batch with it
         while the current one is in flight)."""
         precision = self.precision
-        return precision, render_rows(points, precision)
+        return precision, self.rows.render(points, precision)
 
     def insert(
         self, first_seq: int, points: Sequence[Point], prepared: tuple[int, str] | None = None
@@ -116,7 +124,7 @@ class BatchWriter:
                 return
         if prepared is None or prepared[0] != self.precision:
             prepared = self.prepare(points)
-        sql = insert_rows(self.table_sql, prepared[1])
+        sql = self.rows.insert_head(self.table_sql) + prepared[1]
         sent = False
         in_ledger = False
         try:
@@ -187,7 +195,7 @@ class BatchWriter:
     def stored_prefix(self, points: Sequence[Point]) -> int:
         """Non-transactional tables: how many leading ``points`` the table holds
         after the watermark (a killed multi-row INSERT leaves a prefix)."""
-        rows = self.session.read(*self._watermark.select_after(self.table_sql, points))
+        rows = self.session.read(*self._watermark.select_after(self.table_sql, points, self.rows))
         return self._watermark.match(rows, points, self.precision, self.table)
 
     def _prune_ledger(self, below_seq: int) -> None:

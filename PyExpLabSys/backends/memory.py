@@ -25,6 +25,7 @@ from typing import Any
 
 from .base import (
     Backend,
+    BackendConfigError,
     BatchRejected,
     Capabilities,
     ConnectionFailed,
@@ -32,6 +33,7 @@ from .base import (
     Point,
     map_codenames,
 )
+from .rows import CLASSIC, DATA_SET, RowShape
 
 LOG = logging.getLogger(__name__)
 
@@ -48,6 +50,9 @@ class MemoryDatabase:
         self.lock = threading.Lock()
         self.codenames: dict[str, int] = {}
         self.stored: list[tuple[int, int, float, float | None]] = []  # (id, type, time, value)
+        # Data sets: (id, measurement, x, y) rows, and the rows of each measurements table.
+        self.xy_stored: list[tuple[int, int, float, float | None]] = []
+        self.tables: dict[str, list[dict[str, Any]]] = {}
         self.ledger: dict[tuple[str, int], int] = {}
         self._ids = itertools.count(1)
         self.unreachable = False
@@ -115,9 +120,24 @@ class MemoryDatabase:
         """The stored values of one codename, in insertion order."""
         return [value for name, _, value in self.rows() if name == codename]
 
-    # -- used by MemoryBackend ----------------------------------------------------------
+    def measurements(self, table: str) -> list[dict[str, Any]]:
+        """The rows of a data sets' measurements table (each with its ``id``), in
+        insertion order. A value given with an SQL marker other than ``%s`` (a
+        ``CustomColumn``) is kept as the text the server would evaluate, e.g.
+        ``FROM_UNIXTIME(1700000000.0)``: the mock runs no SQL."""
+        with self.lock:
+            return [dict(row) for row in self.tables.get(table, [])]
 
-    def _wait_running(self, timeout: float) -> None:
+    def xy_values(self, measurement_id: int) -> list[tuple[float, float | None]]:
+        """The stored ``(x, y)`` points of one data set, in insertion order."""
+        with self.lock:
+            return [(x, y) for _, measurement, x, y in self.xy_stored if measurement == measurement_id]
+
+    # -- what a client (MemoryBackend) meets ----------------------------------------------
+
+    def wait_running(self, timeout: float) -> None:
+        """What every connect and statement meets first: wait up to ``timeout`` while
+        the server hangs; ConnectionFailed when it still hangs or is unreachable."""
         if not self._running.wait(timeout):
             raise ConnectionFailed(
                 f"statement timed out after {timeout:.1f} s (server hangs)", timed_out=True
@@ -125,8 +145,20 @@ class MemoryDatabase:
         if self.unreachable or time.monotonic() < self._unreachable_until:
             raise ConnectionFailed("database unreachable")
 
-    def _commit(self, key: tuple[str, int], points: Sequence[Point]) -> bool:
-        """Store a batch atomically; returns whether the answer is lost."""
+    def insert_row(self, table: str, values: Mapping[str, tuple[Any, str]]) -> int:
+        """One row of a measurements table (column → (value, SQL marker)); its id."""
+        with self.lock:
+            rows = self.tables.setdefault(table, [])
+            row: dict[str, Any] = {"id": len(rows) + 1}
+            for column, (value, marker) in values.items():
+                row[column] = value if marker == "%s" else marker.replace("%s", repr(value))
+            rows.append(row)
+            return int(row["id"])
+
+    def commit_batch(self, key: tuple[str, int], points: Sequence[Point], data_set: bool = False) -> bool:
+        """Store the batch named ``key`` (logger id, first position) atomically, or
+        raise (already committed, rejected); returns whether the answer is lost. A data
+        set's points go to ``xy_stored``."""
         with self.lock:
             if key in self.ledger:
                 raise OutcomeUnknown(f"batch {key[1]} was already committed")
@@ -139,8 +171,9 @@ class MemoryDatabase:
                         raise BatchRejected(
                             f"point {(names.get(type_id), stamp, value)!r} rejected: {reason}"
                         )
+            into = self.xy_stored if data_set else self.stored
             for type_id, t, value in points:
-                self.stored.append((next(self._ids), type_id, t, value))
+                into.append((next(self._ids), type_id, t, value))
             self.ledger[key] = len(points)
             self.commits += 1
             lose = self._lose_answers > 0
@@ -148,14 +181,37 @@ class MemoryDatabase:
                 self._lose_answers -= 1
             return lose
 
+    def codename_rows(self) -> list[tuple[int, str]]:
+        """The descriptions table: (type id, codename) rows."""
+        with self.lock:
+            return [(type_id, name) for name, type_id in self.codenames.items()]
+
+    def committed(self, key: tuple[str, int]) -> int:
+        """How many points the batch named ``key`` stored (0: none was committed); the
+        whole batch of that name, which may be larger than a resend after a restart."""
+        with self.lock:
+            return self.ledger.get(key, 0)
+
 
 class MemoryBackend(Backend):
-    """A client of a :class:`MemoryDatabase`, with the same behaviour as a real backend."""
+    """A client of a :class:`MemoryDatabase`, with the same behaviour as a real backend.
+
+    ``rows`` is the shape of the table it writes: the continuous table, or
+    :data:`~.rows.DATA_SET` (points go to ``xy_stored``)."""
 
     capabilities = Capabilities(reconcile="ledger", costly_commits=True)  # as the MySQL it mocks
 
-    def __init__(self, database: MemoryDatabase, ledger_key: str | None = None, timeout: float = 1.0) -> None:
+    def __init__(
+        self,
+        database: MemoryDatabase,
+        ledger_key: str | None = None,
+        timeout: float = 1.0,
+        rows: RowShape = CLASSIC,
+    ) -> None:
         self.database = database
+        self.rows = rows
+        self.time_range = rows.x_range
+        self.time_stamped = rows.timed
         # names this client's batches in the ledger (the spool sets a lasting one)
         self._logger_id = ledger_key or f"memory:{uuid.uuid4().hex[:12]}"
         self.timeout = timeout
@@ -173,7 +229,7 @@ class MemoryBackend(Backend):
 
     def connect(self) -> None:
         self._connected = False
-        self.database._wait_running(self.timeout)
+        self.database.wait_running(self.timeout)
         self._connected = True
 
     def close(self) -> None:
@@ -183,25 +239,34 @@ class MemoryBackend(Backend):
         if not self._connected:
             raise ConnectionFailed("not connected")
         try:
-            self.database._wait_running(self.timeout)
+            self.database.wait_running(self.timeout)
         except ConnectionFailed:
             self._connected = False
             raise
 
     def resolve_codenames(self, codenames: Iterable[str]) -> dict[str, int]:
         self._require()
-        with self.database.lock:
-            rows = [(type_id, name) for name, type_id in self.database.codenames.items()]
-        return map_codenames(list(codenames), rows, "dateplots_descriptions")
+        return map_codenames(list(codenames), self.database.codename_rows(), "dateplots_descriptions")
 
     def insert_batch(self, first_seq: int, points: Sequence[Point], prepared: object = None) -> None:
         self._require()
-        if self.database._commit((self.logger_id, first_seq), points):
+        if self.database.commit_batch((self.logger_id, first_seq), points, self.rows is DATA_SET):
             self._connected = False
             raise OutcomeUnknown("connection lost before the COMMIT answer arrived")
 
+    def insert_row(self, table: str, values: Mapping[str, tuple[Any, str]]) -> int:
+        self._require()
+        return self.database.insert_row(table, values)
+
+    def distinct_values(self, table: str, expression: str) -> set[Any]:
+        self._require()
+        rows = self.database.measurements(table)
+        if rows and not all(expression in row for row in rows):
+            raise BackendConfigError(
+                f"the memory database has no column {expression!r} in {table} (it runs no SQL)"
+            )
+        return {row[expression] for row in rows}
+
     def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
         self._require()
-        with self.database.lock:
-            # the whole batch of that name: it may be larger than ``points`` after a restart
-            return self.database.ledger.get((self.logger_id, first_seq), 0)
+        return self.database.committed((self.logger_id, first_seq))

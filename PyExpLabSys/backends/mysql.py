@@ -19,11 +19,12 @@ import pymysql
 import pymysql.err
 from pymysql.constants import CLIENT
 
-from ..datalog.policies import Timeouts
+from ..values import Timeouts
 from .base import BackendSettings
 from .ledger import LEDGER_TABLE
-from .nodes import parse_nodes
-from .schema import DESCRIPTIONS_TABLE
+from .nodes import DEFAULT_HOST, DEFAULT_PORT, parse_nodes
+from .rows import CLASSIC, RowShape
+from .schema import DEFAULT_DATABASE, DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 from .tls import TLSSettings, tls_of
 
@@ -62,15 +63,16 @@ class MySQLBackend(SQLBackend):
         table: str,
         user: str,
         password: str,
-        host: str | Sequence[str] = "localhost",
-        port: int = 3306,
-        database: str = "cinfdata",
+        host: str | Sequence[str] = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        database: str = DEFAULT_DATABASE,
         timeouts: Timeouts = Timeouts(),
         descriptions_table: str = DESCRIPTIONS_TABLE,
         connect: Callable[..., Any] = pymysql.connect,
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
         tls: TLSSettings | None = None,
+        rows: RowShape = CLASSIC,
     ) -> None:
         super().__init__(
             table,
@@ -84,6 +86,7 @@ class MySQLBackend(SQLBackend):
             guard_name="mysql",
             nodes=parse_nodes(host, port),
             tls=tls,
+            rows=rows,
         )
         self._connect = connect
 
@@ -100,6 +103,7 @@ class MySQLBackend(SQLBackend):
             timeouts=settings.timeouts,
             logger_id=settings.logger_id,
             tls=tls_of(options),
+            rows=options.get("rows", CLASSIC),
         )
 
     @property

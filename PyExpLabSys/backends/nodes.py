@@ -12,7 +12,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Node", "NodeRing", "parse_nodes"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "Node", "NodeRing", "parse_nodes"]
+
+#: The server when nothing names one (PyExpLabSys's default), and the port of a host
+#: entry that names none: the defaults of every MySQL/MariaDB backend and setting.
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 3306
 
 #: ``host``, ``host:port``, ``[v6 address]`` or ``[v6 address]:port``.
 _ENTRY = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]+))(?::(?P<port>\d+))?$")

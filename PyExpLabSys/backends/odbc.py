@@ -37,10 +37,11 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-from ..datalog.policies import Timeouts
+from ..values import Timeouts
 from .base import BackendConfigError, BackendSettings, MayHeal, describe_error
 from .ledger import LEDGER_TABLE
-from .nodes import parse_nodes
+from .nodes import DEFAULT_PORT, parse_nodes
+from .rows import CLASSIC, RowShape
 from .schema import DESCRIPTIONS_TABLE
 from .sql import SQLBackend
 from .tls import TLSSettings, tls_of
@@ -209,6 +210,7 @@ class OdbcBackend(SQLBackend):
         ledger_table: str = LEDGER_TABLE,
         options: Mapping[str, Any] | None = None,
         tls: TLSSettings | None = None,
+        rows: RowShape = CLASSIC,
     ) -> None:
         if not (dsn or driver):
             raise ValueError("OdbcBackend needs a dsn or a driver")
@@ -224,8 +226,9 @@ class OdbcBackend(SQLBackend):
             logger_id=logger_id,
             ledger_table=ledger_table,
             guard_name="odbc",
-            nodes=None if host is None else parse_nodes(host, 3306 if port is None else port),
+            nodes=None if host is None else parse_nodes(host, DEFAULT_PORT if port is None else port),
             tls=tls,
+            rows=rows,
         )
         self.dsn, self.driver = dsn, driver
         self.options = dict(options or {})
@@ -249,6 +252,7 @@ class OdbcBackend(SQLBackend):
                 timeouts=settings.timeouts,
                 logger_id=settings.logger_id,
                 tls=tls_of(options),
+                rows=options.get("rows", CLASSIC),
             )
         except ImportError as error:
             raise BackendConfigError(f"ODBC data source {dsn!r}: {error}") from None

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .base import Point
+from .rows import CLASSIC, RowShape
 
 LOG = logging.getLogger(__name__)
 
@@ -41,14 +42,12 @@ class Watermark:
             self.row_id = int(checkpoint["watermark"])
             self.unverified = True
 
-    def select_after(self, table_sql: str, points: Sequence[Point]) -> tuple[str, list[Any]]:
-        """The SELECT of the rows after the watermark with the batch's types."""
-        types = sorted({point[0] for point in points})
-        return (
-            f"SELECT id, type, UNIX_TIMESTAMP(time), value FROM {table_sql} "
-            f"WHERE id > %s AND type IN ({','.join(['%s'] * len(types))}) ORDER BY id",
-            [self.row_id or 0, *types],
-        )
+    def select_after(
+        self, table_sql: str, points: Sequence[Point], rows: RowShape = CLASSIC
+    ) -> tuple[str, list[Any]]:
+        """The SELECT of the rows after the watermark with the batch's keys (types, or
+        measurements in a data-set table)."""
+        return rows.select_after(table_sql, self.row_id or 0, sorted({point[0] for point in points}))
 
     def match(
         self, rows: Iterable[Sequence[Any]], points: Sequence[Point], precision: int, table: str

@@ -4,8 +4,9 @@ An entry names a backend (``[database] backend = "..."`` in a service configurat
 says where its class lives (imported only when that backend is used, so checking an
 SQLite configuration never imports PyMySQL or pyodbc), which settings it takes, whether
 it needs a password, and how it describes itself before it is built. The service's
-configuration, ``check``, ``init-db`` and the ``ContinuousLogger`` façade all build
-backends through :func:`build`.
+configuration validates a backend's options from its entry; every backend is built
+through :func:`build`, called by the composition root :mod:`PyExpLabSys.assembly` (for
+the façades, the service, ``check``, ``init-db`` and ``plot``).
 
 Adding a backend is one module with a :class:`~.base.Backend` subclass that implements
 ``from_settings`` (and ``create_tables`` for ``init-db``), plus one entry below.
@@ -19,8 +20,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .base import Backend, BackendConfigError, BackendSettings
-from .nodes import parse_nodes
-from .schema import ENGINES
+from .nodes import DEFAULT_HOST, DEFAULT_PORT, parse_nodes
+from .schema import DEFAULT_DATABASE, ENGINES
 from .tls import tls_of
 
 __all__ = [
@@ -95,7 +96,7 @@ class BackendEntry:
 def _hosts(value: str | list[str]) -> str | None:
     """One host, or several nodes of one Galera cluster ("db1:3306,db2" or a list)."""
     try:
-        parse_nodes(value, 3306)
+        parse_nodes(value, DEFAULT_PORT)
     except ValueError as error:
         return str(error)
     return None
@@ -153,9 +154,9 @@ REGISTRY: dict[str, BackendEntry] = {
             "PyExpLabSys.backends.mysql:MySQLBackend",
             (
                 Option("user", str, required="a user"),
-                Option("host", (str, list), "localhost", check=_hosts),
-                Option("port", int, 3306, check=_tcp_port),
-                Option("database", str, "cinfdata"),
+                Option("host", (str, list), DEFAULT_HOST, check=_hosts),
+                Option("port", int, DEFAULT_PORT, check=_tcp_port),
+                Option("database", str, DEFAULT_DATABASE),
                 *_TLS,
                 *_LAYOUT,
             ),
@@ -183,7 +184,7 @@ REGISTRY: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             "service",
-            "PyExpLabSys.backends.service:ServiceBackend",
+            "PyExpLabSys.points.client:ServiceBackend",
             (Option("socket", str, required="the points socket of the service", is_path=True),),
             needs_password=False,
             describe_format="the service at {socket}",

@@ -16,8 +16,10 @@ from .sqltext import quote_identifier
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["DESCRIPTIONS_TABLE", "ENGINES", "create_tables", "register_codenames"]
+__all__ = ["DEFAULT_DATABASE", "DESCRIPTIONS_TABLE", "ENGINES", "create_tables", "register_codenames"]
 
+#: The database of the classic layout when nothing names one (PyExpLabSys's default).
+DEFAULT_DATABASE = "cinfdata"
 DESCRIPTIONS_TABLE = "dateplots_descriptions"
 #: The storage engines a data table may use (InnoDB gets the exactly-once ledger).
 ENGINES = ("InnoDB", "MyISAM", "Aria")

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from ..datalog.policies import Timeouts
+from ..values import Timeouts
 from .base import BatchRejected, ConnectionFailed, MayHeal, OutcomeUnknown, SetupRejected
 from .deadline import DeadlineGuard
 from .mysql_errors import CR, ER, Action, action_of, classify_code

@@ -21,11 +21,12 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..datalog.policies import Timeouts
-from .base import Backend, Capabilities, Point, map_codenames
+from ..values import Timeouts
+from .base import Backend, BatchRejected, Capabilities, MayHeal, Point, map_codenames
 from .batch_writer import BatchWriter
 from .ledger import LEDGER_TABLE, BatchLedger, default_logger_id
 from .nodes import Node
+from .rows import CLASSIC, RowShape
 from .schema import DESCRIPTIONS_TABLE, create_tables, register_codenames
 from .session import SQLSession
 from .sqltext import LAST_INSERT_ID, quote_identifier, select_codenames, select_values_since
@@ -69,9 +70,12 @@ class SQLBackend(Backend):
         guard_name: str = "sql",
         nodes: tuple[Node, ...] | None = None,
         tls: TLSSettings | None = None,
+        rows: RowShape = CLASSIC,
     ) -> None:
         self.table = table
         self.tls = tls
+        self.time_range = rows.x_range  # which columns a point fills: continuous or data set
+        self.time_stamped = rows.timed
         self.ledger_table = ledger_table
         self._descriptions_sql = quote_identifier(descriptions_table)
         self.descriptions_table = descriptions_table
@@ -80,7 +84,7 @@ class SQLBackend(Backend):
         self.timeouts = timeouts
         self.session = SQLSession(self, database, timeouts, f"{guard_name}-deadline-{table}", nodes, tls)
         self.writer = BatchWriter(
-            self.session, table, BatchLedger(logger_id or default_logger_id(table), ledger_table)
+            self.session, table, BatchLedger(logger_id or default_logger_id(table), ledger_table), rows
         )
 
     # -- what the session and the writer know -------------------------------------------------
@@ -215,6 +219,33 @@ class SQLBackend(Backend):
         for type_id, when, value in rows:  # the session's time zone is UTC (connect)
             out[names[type_id]].append((float(when), None if value is None else float(value)))
         return out
+
+    def insert_row(self, table: str, values: Mapping[str, tuple[Any, str]]) -> int:
+        """One INSERT of one row and its COMMIT, under the deadline; the row's id."""
+        session = self.session
+        conn = session.require()
+        columns = ", ".join(quote_identifier(column) for column in values)
+        row_markers = ", ".join(marker for _, marker in values.values())
+        statement = f"INSERT INTO {quote_identifier(table)} ({columns}) VALUES ({row_markers})"
+        sent = False
+        try:
+            with session.guarded(), session.cursor(conn) as cursor:
+                sent = True
+                session.execute(cursor, statement, [value for value, _ in values.values()])
+                row_id = self.last_insert_id(cursor)
+                conn.commit()
+        except Exception as error:
+            translated = session.failed(error, outcome_unknown=sent)
+            if isinstance(translated, (BatchRejected, MayHeal)):
+                session.rollback()
+            else:
+                session.close()
+            raise translated from None
+        return row_id
+
+    def distinct_values(self, table: str, expression: str) -> set[Any]:
+        rows = self.session.read(f"SELECT DISTINCT {expression} FROM {quote_identifier(table)}", [])
+        return {row[0] for row in rows}
 
     def prepare(self, points: Sequence[Point]) -> tuple[int, str]:
         """The VALUES list of ``points`` (pure; the drain renders the next batch with it

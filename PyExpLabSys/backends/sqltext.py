@@ -23,7 +23,6 @@ __all__ = [
     "TABLE_ENGINE",
     "TIME_PRECISION",
     "WSREP_ON",
-    "insert_rows",
     "kill_connection",
     "markers",
     "max_row_id",
@@ -85,11 +84,6 @@ def select_values_since(table_sql: str, types: int) -> str:
         f"SELECT type, UNIX_TIMESTAMP(time), value FROM {table_sql} "
         f"WHERE time >= FROM_UNIXTIME(%s) AND type IN ({markers(types)}) ORDER BY time"
     )
-
-
-def insert_rows(table_sql: str, values: str) -> str:
-    """The multi-row INSERT of a rendered VALUES list (:func:`render_rows`)."""
-    return f"INSERT INTO {table_sql} (time, type, value) VALUES " + values
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_$]{1,64}$")

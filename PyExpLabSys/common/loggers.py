@@ -10,21 +10,21 @@ never wait for the network. This module only translates names and arguments.
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..backends import registry
-from ..backends.base import Backend, BackendConfigError, BackendSettings
+from ..assembly import SERVICE_SOCKET_ENV as SERVICE_SOCKET_ENV  # its old home
+from ..assembly import script_backend
+from ..backends.base import Backend
 from ..backends.mysql import shutdown_socket
 from ..datalog.deadletter import default_dead_letter_path
 from ..datalog.logger import DataLogger, LoggerStoppedError, StartupException
 from ..datalog.points import UnknownCodenameError
 from ..datalog.policies import BatchPolicy, NonFinitePolicy, RetryPolicy, SpoolPolicy, Timeouts
 from ..datalog.status import LoggerStatus, StopReport
-from ..settings import resolve_server_location
+from ..points.client import ServiceBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -40,36 +40,15 @@ __all__ = [
     "timeout_query",
 ]
 
-#: Points go to the logging service's socket named here, for scripts that cannot be
-#: edited (as ``ContinuousLogger(..., service=path)`` does).
-SERVICE_SOCKET_ENV = "PYEXPLABSYS_LOGGER_SOCKET"
-
 #: What :func:`timeout_query` returns when the query did not finish in time.
 NONE_RESPONSE = None
-
-
-#: When set, builds the backend of every logger made without ``backend=`` from its table
-#: name. The pytest plugin's ``mock_database`` fixture sets it, so that unchanged lab
-#: scripts write into the mock database.
-backend_factory: Callable[[str], Backend] | None = None
-
-
-def _registered_backend(
-    name: str, table: str, password: str, timeouts: Timeouts, logger_id: str | None, **options: Any
-) -> Backend:
-    """A backend from the registry; StartupException (naming what is wrong) if it
-    cannot be built."""
-    settings = BackendSettings(table, options, password, timeouts, logger_id)
-    try:
-        return registry.build(name, settings)
-    except BackendConfigError as error:
-        raise StartupException(str(error)) from None
 
 
 class ContinuousLogger(DataLogger):
     """Logs points continuously into the table ``table`` (PyExpLabSys-compatible).
 
-    Positional arguments are PyExpLabSys's; ``dsn`` names an ODBC data source to log
+    Positional arguments are PyExpLabSys's (``measurement_codenames`` is a list: a
+    single string is a TypeError, never one codename per character); ``dsn`` names an ODBC data source to log
     through (pyodbc) instead of PyMySQL, with ``username``/``password`` as its UID/PWD
     (``host``, ``port``, ``database`` then override the DSN's). ``reconnect_waittime``
     caps the back-off between reconnection attempts. ``dequeue_timeout`` is accepted for compatibility;
@@ -83,8 +62,8 @@ class ContinuousLogger(DataLogger):
     name of this logger's batches in the ledger; random by default, or kept in the
     spool), ``ssl_ca``, ``ssl_cert``, ``ssl_key``, ``ssl_verify_identity`` (TLS to the
     server: see :mod:`PyExpLabSys.backends.tls`), ``service`` (hand the points to the
-    logging service's socket instead of a database: see
-    :mod:`PyExpLabSys.backends.service`; also ``$PYEXPLABSYS_LOGGER_SOCKET``),
+    logging service's socket instead of a database: the backend registered as
+    ``service``; also ``$PYEXPLABSYS_LOGGER_SOCKET``),
     ``spool_path`` (an SQLite file that keeps waiting points through a crash of the
     process or a long outage) with its policy ``spool`` (a :class:`SpoolPolicy`).
     """
@@ -128,41 +107,24 @@ class ContinuousLogger(DataLogger):
         }
         self.dequeue_timeout = dequeue_timeout
         self.reconnect_waittime = reconnect_waittime
-        if backend is None and backend_factory is not None:
-            backend = backend_factory(table)
-        service = service or os.environ.get(SERVICE_SOCKET_ENV) or None
-        if backend is None and service is not None:
-            backend = _registered_backend("service", table, password, timeouts, logger_id, socket=service)
-        if backend is None and dsn is not None:
-            backend = _registered_backend(
-                "odbc",
+        if backend is None:  # chosen where every logger's backend is: PyExpLabSys.assembly
+            backend = script_backend(
                 table,
+                username,
                 password,
-                timeouts,
-                logger_id,
                 dsn=dsn,
-                user=username,
                 host=host,
                 port=port,
                 database=database,
-                **tls,
-            )
-        if backend is None:
-            location = resolve_server_location(host, port, database)
-            backend = _registered_backend(
-                "mysql",
-                table,
-                password,
-                timeouts,
-                logger_id,
-                user=username,
-                host=location.host,
-                port=location.port,
-                database=location.database,
-                **tls,
+                tls=tls,
+                service=service,
+                timeouts=timeouts,
+                logger_id=logger_id,
             )
         if dead_letter_path is None:
             dead_letter_path = default_dead_letter_path(table)
+        # Through the points socket, flush() also waits for the service's commit.
+        settle = backend.settle if isinstance(backend, ServiceBackend) else None
         super().__init__(
             backend,
             measurement_codenames,
@@ -175,6 +137,7 @@ class ContinuousLogger(DataLogger):
             spool_path=spool_path,
             spool=spool,
             name=f"ContinuousLogger({table})",
+            settle=settle,
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,7 +74,17 @@ class LoggingCriteriumChecker:
 
 class ValueLogger(threading.Thread):
     """Polls ``value_reader.value()`` (or ``.value(channel)``) every ``interval`` seconds
-    and sets ``read_trigged()`` when a reading should be logged (PyExpLabSys API)."""
+    and sets ``status['trigged']`` when a reading should be logged (PyExpLabSys API).
+
+    ``comp_type`` (``'lin'``/``'log'``), ``comp_val``, ``maximumtime`` and ``low_comp``
+    are the logging criterion (see :mod:`PyExpLabSys.datalog.criteria`). Each logged
+    reading is appended to ``saved_points`` as ``(unix time, value)``. When a reading
+    triggers on a change and more than ``maximumtime * pre_trig_value`` seconds have
+    passed since the last logged point, the reading just before it is saved too (when the
+    new value moved by more than ``comp_val * pre_trig_value``), so that the onset of a
+    step shows in ``saved_points``. ``status['quit'] = True`` (or :meth:`stop`) ends the
+    thread; ``interval`` (default 1 s, as upstream polls) is keyword-only.
+    """
 
     def __init__(
         self,
@@ -83,15 +94,33 @@ class ValueLogger(threading.Thread):
         comp_type: str = "lin",
         comp_val: float = 1,
         channel: Any = None,
+        pre_trig: Any = None,
+        pre_trig_value: float = 0.1,
+        *,
         interval: float = 1.0,
     ) -> None:
         super().__init__(name="ValueLogger", daemon=True)
         self.valuereader = value_reader
         self.channel = channel
         self.interval = interval
+        self.maximumtime = maximumtime
         self.value: float | None = None
         self.criterion = make_criterion(comp_type, comp_val, maximumtime, low_comp)
-        self._trigged = threading.Event()
+        # The smaller move that makes the reading before a trigger worth saving.
+        self._onset = make_criterion(comp_type, comp_val * pre_trig_value, None, None)
+        self.status: dict[str, bool] = {"quit": False, "trigged": False}
+        self.compare = {
+            "type": comp_type,
+            "val": comp_val,
+            "low_comp": low_comp,
+            "low val": comp_val * pre_trig_value,
+        }
+        self.last: dict[str, float] = {"time": 0, "val": 0}
+        self.pre_trig = pre_trig
+        self.low_time = maximumtime * pre_trig_value
+        self.saved_points: list[tuple[float, float]] = []
+        self.pre_trig_queue: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
         self._quit = threading.Event()
 
     def read_value(self) -> float | None:
@@ -100,21 +129,54 @@ class ValueLogger(threading.Thread):
 
     def read_trigged(self) -> bool:
         """Whether a reading since the last :meth:`clear_trigged` should be logged."""
-        return self._trigged.is_set()
+        return self.status["trigged"]
 
     def clear_trigged(self) -> None:
-        self._trigged.clear()
+        """Clear the trigger and the saved points (after logging them)."""
+        with self._lock:
+            self.status["trigged"] = False
+            if self.pre_trig is not None:
+                self.pre_trig = False
+            self.saved_points = []
 
     def stop(self) -> None:
+        self.status["quit"] = True
         self._quit.set()
 
     def run(self) -> None:
-        while not self._quit.wait(self.interval):
+        while not self.status["quit"] and not self._quit.wait(self.interval):
             try:
                 args = () if self.channel is None else (self.channel,)
                 self.value = self.valuereader.value(*args)
             except Exception:  # a failing reader must not end the thread
                 LOG.warning("ValueLogger: reading failed", exc_info=True)
                 continue
-            if self.criterion.check(self.value):
-                self._trigged.set()
+            self.consider(self.value, time.time())
+
+    def consider(self, value: float | None, now: float) -> bool:
+        """Decide about one reading taken at ``now`` (the thread calls this); whether
+        it triggered."""
+        criterion = self.criterion
+        if value is None or not criterion.should_log(value, now):
+            if value is not None:
+                self.pre_trig_queue.append((now, value))
+            return False
+        last_time, last_value = criterion.last_time, criterion.last_value
+        on_change = last_time is not None and not (
+            criterion.max_interval is not None and now - last_time >= criterion.max_interval
+        )
+        with self._lock:
+            if (
+                on_change
+                and self.pre_trig_queue
+                and now - (last_time or 0.0) > self.low_time
+                and last_value is not None
+                and self._onset.moved(last_value, value)
+            ):
+                self.saved_points.append(self.pre_trig_queue[-1])
+            criterion.logged(value, now)
+            self.last = {"time": now, "val": value}
+            self.saved_points.append((now, value))
+            self.pre_trig_queue = []
+            self.status["trigged"] = True
+        return True

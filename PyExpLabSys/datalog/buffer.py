@@ -18,6 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..values import Point
+
 __all__ = ["PointBuffer", "RamBuffer", "first_item"]
 
 
@@ -25,12 +27,12 @@ class PointBuffer(Protocol):
     """Where points wait: many producers append, one consumer peeks and acknowledges."""
 
     #: Add one point (any thread; never blocks, never takes a lock).
-    append: Callable[[Any], None]
+    append: Callable[[Point], None]
 
     def __len__(self) -> int:
         """Points waiting, in flight included."""
 
-    def peek(self, max_points: int) -> list[Any]:
+    def peek(self, max_points: int) -> list[Point]:
         """Up to ``max_points`` oldest points, without removing them (consumer only)."""
 
     def ack(self, count: int, checkpoint: Any = None) -> None:
@@ -44,26 +46,14 @@ class PointBuffer(Protocol):
         """Every point below this stream position is acknowledged durably: a restart
         never resends from an older one."""
 
-    def oldest(self) -> Any | None:
+    def oldest(self) -> Point | None:
         """The oldest waiting point, or None (a racy but safe read, for status)."""
 
-    def snapshot(self) -> list[Any]:
+    def snapshot(self) -> list[Point]:
         """Waiting points held in RAM, oldest first (consumer only, e.g. at stop)."""
 
     def stats(self) -> dict[str, Any]:
         """Extra figures for the logger's status (e.g. the spool's), by field name."""
-
-    def append_from(self, source: str, position: int, points: list[Any]) -> None:
-        """Append ``points`` of ``source`` (a client of the service), after which its
-        points before ``position`` in its own stream are all here; one step with respect
-        to what survives a crash (the points and the position, or neither)."""
-
-    def durable_sources(self) -> dict[str, int]:
-        """Each source's position before which its points survive a crash."""
-
-    def wait_flushed(self, timeout: float) -> bool:
-        """Wait until every point appended so far survives a crash; False if it
-        cannot (in RAM) or after ``timeout`` seconds."""
 
     def close(self) -> int:
         """Stop; returns how many waiting points are kept for the next start."""
@@ -83,8 +73,8 @@ class RamBuffer:
     """The point buffer in RAM: a FIFO with peek/ack; many producers, one consumer."""
 
     def __init__(self) -> None:
-        self._incoming: deque[Any] = deque()
-        self._inflight: list[Any] = []
+        self._incoming: deque[Point] = deque()
+        self._inflight: list[Point] = []
         self._acked = 0  # stream position of the oldest queued point
         # Bound method: the fastest way for producers to add a point.
         self.append = self._incoming.append
@@ -92,7 +82,7 @@ class RamBuffer:
     def __len__(self) -> int:
         return len(self._incoming) + len(self._inflight)
 
-    def peek(self, max_points: int) -> list[Any]:
+    def peek(self, max_points: int) -> list[Point]:
         """Up to ``max_points`` oldest points, without removing them (consumer only)."""
         inflight = self._inflight
         take = min(max_points - len(inflight), len(self._incoming))
@@ -117,29 +107,17 @@ class RamBuffer:
         del self._inflight[:count]
         self._acked += count
 
-    def oldest(self) -> Any | None:
+    def oldest(self) -> Point | None:
         """The oldest point still queued, or None (a racy but safe read for status)."""
         return first_item(self._inflight, self._incoming)
 
-    def snapshot(self) -> list[Any]:
+    def snapshot(self) -> list[Point]:
         """A copy of every queued point, oldest first (consumer only, e.g. at stop)."""
         return self._inflight + list(self._incoming)
 
     def stats(self) -> dict[str, Any]:
         """Nothing beyond the queue length: no spool."""
         return {}
-
-    def append_from(self, source: str, position: int, points: list[Any]) -> None:
-        """Nothing in RAM survives a crash: the position is not recorded."""
-        self._incoming.extend(points)
-
-    def durable_sources(self) -> dict[str, int]:
-        """Nothing in RAM survives a crash."""
-        return {}
-
-    def wait_flushed(self, timeout: float) -> bool:
-        """Nothing in RAM survives a crash."""
-        return False
 
     def close(self) -> int:
         """Nothing survives the process: no point is kept for the next start."""

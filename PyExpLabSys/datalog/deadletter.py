@@ -39,41 +39,52 @@ class DeadLetterStore:
 
     def add(self, codename: str, unixtime: float, value: float | None, reason: str) -> None:
         """Store one rejected point; log the reason the first time it is seen."""
-        record = {
-            "codename": codename,
-            "time": unixtime,
-            "value": value,
-            "reason": reason,
-            "rejected_at": time.time(),
-        }
+        self.add_many([(codename, unixtime, value, reason, None)])
+
+    def add_many(self, points: list[tuple[str, float, float | None, str, Any]]) -> None:
+        """Store rejected points ``(codename, time, value, reason, detail)`` with one
+        write; ``detail`` (or None) is kept with the record, e.g. what a client sent."""
+        now = time.time()
+        records = []
+        for codename, unixtime, value, reason, detail in points:
+            record = {
+                "codename": codename,
+                "time": unixtime,
+                "value": value,
+                "reason": reason,
+                "rejected_at": now,
+            }
+            if detail is not None:
+                record["detail"] = detail
+            records.append(record)
         with self._lock:
-            self.count += 1
-            first = reason not in self._reasons
-            self._reasons.add(reason)
+            self.count += len(records)
+            new = list({p[3]: p for p in reversed(points) if p[3] not in self._reasons}.values())[::-1]
+            self._reasons.update(p[3] for p in new)
             if self.path is None:
-                self.kept.append(record)
+                self.kept.extend(records)
             else:
                 try:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                     with self.path.open("a", encoding="utf-8") as handle:
-                        handle.write(json.dumps(record) + "\n")
+                        handle.write("".join(json.dumps(record) + "\n" for record in records))
                         handle.flush()
                         os.fsync(handle.fileno())
                 except OSError as error:  # never lose it silently: keep it in memory
-                    self.kept.append(record)
+                    self.kept.extend(records)
                     LOG.error("cannot write dead letter to %s (%s); kept in memory", self.path, error)
         where = self.path or "memory"
-        if first:
+        for codename, unixtime, value, reason, _ in new:
             LOG.error(
-                "database rejected a point for good (%s=%r at %.3f): %s; dead-lettered to %s",
+                "rejected a point for good (%s=%r at %.3f): %s; dead-lettered to %s",
                 codename,
                 value,
                 unixtime,
                 reason,
                 where,
             )
-        else:
-            LOG.debug("dead-lettered %s=%r at %.3f (%s)", codename, value, unixtime, reason)
+        if len(records) > len(new):
+            LOG.debug("dead-lettered %d more point(s) for reasons seen before", len(records) - len(new))
 
     def records(self) -> list[dict[str, Any]]:
         """Every dead letter (from the file and memory), oldest first."""

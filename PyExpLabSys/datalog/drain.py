@@ -29,6 +29,7 @@ from ..backends.base import (
     Contended,
     MayHeal,
     OutcomeUnknown,
+    PipelinedBackend,
 )
 from .buffer import PointBuffer
 from .deadletter import DeadLetterStore
@@ -85,6 +86,10 @@ class Drain:
         self._pipeline = backend.capabilities.prepare
         self._preparer = ThreadPoolExecutor(1, "drain-prepare") if self._pipeline else None
         self._ahead: tuple[list, Future] | None = None
+        # Pipelining of another kind: a backend that takes several batches in flight
+        # (the points socket's client) gets them sent ahead, acknowledged in order.
+        self._depth = backend.capabilities.pipeline
+        self._sent = 0  # stream position after the last point sent (pipelined)
         self._was_connected = backend.connected
         self._logged_outage = False
         self._calls: deque[tuple[Callable[[], Any], Future]] = deque()
@@ -176,6 +181,8 @@ class Drain:
 
     def step(self) -> bool:
         """One attempt to make progress; False when there was nothing to deliver."""
+        if self._depth:
+            return self._step_in_flight()
         points = self.buffer.peek(self.limit * 2 if self._pipeline else self.limit)
         if not points:
             return False
@@ -199,6 +206,38 @@ class Drain:
             self._failed(error)
         else:
             self._acknowledge(len(batch), batch[0][1])
+        return True
+
+    def _step_in_flight(self) -> bool:
+        """One step with a backend that takes ``pipeline`` batches in flight: send what
+        is not sent yet (up to that many batches ahead of the acknowledgements), then
+        acknowledge what the other side holds. After a new connection everything not
+        acknowledged is sent again; the other side drops what it holds already."""
+        backend: PipelinedBackend = self.backend  # type: ignore[assignment]  # declared by capabilities.pipeline
+        points = self.buffer.peek(self.limit * self._depth)
+        if not points:
+            return False
+        head = self.buffer.head_seq()
+        try:
+            if not self.backend.connected:
+                self._connect()
+                self._sent = head
+                held = backend.acknowledged(0.0)  # what the other side holds already
+                if held > head:
+                    self._acknowledge(min(held - head, len(points)), points[0][1])
+                    return True
+            sent = max(self._sent, head)
+            while sent - head < len(points):
+                batch = points[sent - head : sent - head + self.limit]
+                backend.send_batch(sent, batch)
+                sent += len(batch)
+                self._sent = sent
+            held = backend.acknowledged(self.batch.flush_interval)
+        except BackendError as error:
+            self._failed(error)
+            return True
+        if held > head:
+            self._acknowledge(min(held - head, len(points)), points[0][1])
         return True
 
     def _next_batch(self, points: list) -> tuple[list, object]:
@@ -303,7 +342,8 @@ class Drain:
         return (recent[len(recent) // 2], recent[min(len(recent) - 1, int(len(recent) * 0.99))], recent[-1])
 
     def _acknowledge(self, count: int, oldest_time: float) -> None:
-        self._latencies.append(max(0.0, time.time() - oldest_time))
+        if self.backend.time_stamped:  # a data set's points carry x values, not times
+            self._latencies.append(max(0.0, time.time() - oldest_time))
         self.buffer.ack(count, self.backend.checkpoint())
         self._moved()
         self.backend.keep_ledger_from(self.buffer.durable_seq())

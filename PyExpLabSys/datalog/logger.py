@@ -17,17 +17,18 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ..backends.base import Backend, BackendError, CodenameError, SetupRejected
+from ..backends.base import Backend, BackendError, CodenameError, ConnectionFailed, SetupRejected
 from .buffer import PointBuffer, RamBuffer
 from .deadletter import DeadLetterStore
 from .drain import Drain
-from .points import PointValidator
+from .intake import Intake
+from .points import PointValidator, UnknownCodenameError
 from .policies import BatchPolicy, NonFinitePolicy, RetryPolicy, SpoolPolicy, Timeouts
 from .spool import Spool, SpoolBuffer, SpoolError
 from .status import LoggerStatus, StopReport
@@ -37,6 +38,7 @@ LOG = logging.getLogger(__name__)
 __all__ = ["CodenameLookupError", "DataLogger", "LoggerStoppedError", "StartupException"]
 
 _now = time.time
+_T = TypeVar("_T")
 #: Translates codenames with the backend; run by a _Runner where the backend may be used.
 _Lookup = Callable[[list[str]], dict[str, int]]
 _Runner = Callable[[_Lookup, list[str], float], dict[str, int]]
@@ -45,6 +47,20 @@ _Runner = Callable[[_Lookup, list[str], float], dict[str, int]]
 def _here(lookup: _Lookup, codenames: list[str], timeout: float) -> dict[str, int]:
     """Run the look-up in this thread (the constructor's: the drain is not running yet)."""
     return lookup(codenames)
+
+
+def _codename_list(codenames: Iterable[str]) -> list[str]:
+    """``codenames`` as a list; TypeError for a single string (which ``list()`` would
+    split into one codename per character) or anything that is not strings."""
+    if isinstance(codenames, (str, bytes)):
+        raise TypeError(
+            f"codenames must be a list of codenames, not the single string {codenames!r:.80} "
+            f"(for one codename write [{codenames!r:.80}])"
+        )
+    wanted = list(codenames)
+    if not all(isinstance(c, str) for c in wanted):
+        raise TypeError("codenames must be an iterable of strings")
+    return wanted
 
 
 class StartupException(Exception):
@@ -63,7 +79,10 @@ class DataLogger(threading.Thread):
     """Logs (codename, time, value) points into a database through ``backend``.
 
     The constructor connects (retrying for ``timeouts.startup`` seconds) and translates
-    the codenames once; it raises :class:`StartupException` if either fails.
+    the codenames once; it raises :class:`StartupException` if either fails. ``settle``
+    is what "committed" takes beyond the backend's acknowledgements, called by
+    :meth:`flush` with its time-out (the points socket's client asks the service to
+    commit what it holds); None: nothing more.
     """
 
     def __init__(
@@ -80,15 +99,15 @@ class DataLogger(threading.Thread):
         spool_path: str | Path | None = None,
         spool: SpoolPolicy = SpoolPolicy(),
         name: str | None = None,
+        settle: Callable[[float | None], bool] | None = None,
     ) -> None:
         super().__init__(name=name or "DataLogger", daemon=True)
-        codenames = list(codenames)
-        if isinstance(codenames, str) or not all(isinstance(c, str) for c in codenames):
-            raise TypeError("codenames must be an iterable of strings")
+        codenames = _codename_list(codenames)
         self.backend = backend
         self.retry = retry
         self.timeouts = timeouts
         self.stop_timeout = stop_timeout
+        self._settle = settle
         self._spool: Spool | None = None
         if spool_path is not None:
             try:
@@ -96,6 +115,11 @@ class DataLogger(threading.Thread):
             except SpoolError as error:
                 raise StartupException(str(error)) from None
             backend.resume(self._spool.logger_id, self._spool.checkpoint)
+            # Kept before the backend is used: it may hold an identity the other side
+            # remembers from now on (the points socket client's secret). Added to what
+            # was saved, which stays until the first group commit (a watermark the
+            # backend knows only once connected must not be lost to a kill before it).
+            self._spool.keep_checkpoint({**self._spool.checkpoint, **backend.checkpoint()})
         try:
             self._codename_translation = self._look_up(codenames, _here, timeouts.startup)
         except StartupException:
@@ -107,9 +131,8 @@ class DataLogger(threading.Thread):
             self._codename_translation, NonFinitePolicy(nonfinite), backend.time_range
         )
         self._type_names = {v: k for k, v in self._codename_translation.items()}
-        self._buffer: PointBuffer = (
-            RamBuffer() if self._spool is None else SpoolBuffer(self._spool, backend.checkpoint())
-        )
+        self._spool_buffer = None if self._spool is None else SpoolBuffer(self._spool, backend.checkpoint())
+        self._buffer: PointBuffer = RamBuffer() if self._spool_buffer is None else self._spool_buffer
         self._append = self._buffer.append
         self._wake = threading.Event()
         self.dead_letters = DeadLetterStore(dead_letter_path)
@@ -135,9 +158,7 @@ class DataLogger(threading.Thread):
         reached; raises :class:`CodenameLookupError` for a codename without exactly one
         row, :class:`StartupException` when the database stays unreachable.
         """
-        wanted = list(codenames)
-        if isinstance(codenames, str) or not all(isinstance(c, str) for c in wanted):
-            raise TypeError("codenames must be an iterable of strings")
+        wanted = _codename_list(codenames)
         timeout = self.timeouts.startup if timeout is None else timeout
         with self._codenames_lock:
             new = [c for c in dict.fromkeys(wanted) if c not in self._codename_translation]
@@ -149,22 +170,70 @@ class DataLogger(threading.Thread):
                 LOG.info("logging %s too", ", ".join(new))
         return {c: self._codename_translation[c] for c in wanted}
 
+    def bind_codenames(self, mapping: Mapping[str, int]) -> None:
+        """From now on, log these codenames under these ids, replacing an earlier id of
+        the same codename (a data-set saver starts a new measurement under a codename it
+        used before); points queued before keep the id they were queued with."""
+        with self._codenames_lock:
+            self._validator.add(mapping)
+            self._type_names.update({v: k for k, v in mapping.items()})
+            self._codename_translation.update(mapping)  # last: the fast path sees them now
+
     def _run_with_backend(self, lookup: _Lookup, codenames: list[str], timeout: float) -> dict[str, int]:
-        """Run ``lookup(codenames)`` where the backend may be used: in the drain thread
-        once it runs, else here (before ``start()``)."""
+        """Run ``lookup(codenames)`` where the backend may be used."""
+        return self._in_backend_thread(lambda: lookup(codenames), timeout)
+
+    def _in_backend_thread(self, function: Callable[[], _T], timeout: float) -> _T:
+        """Run ``function()`` where the backend may be used: in the drain thread once
+        it runs, else here (before ``start()``)."""
         with self._stop_lock:
             if self._report is not None:
-                raise LoggerStoppedError("the logger is stopped: no codename can be added")
+                raise LoggerStoppedError("the logger is stopped: the database is no longer used")
             if self.ident is None:  # not started: nobody else uses the backend
-                return lookup(codenames)
-            future = self._drain.call(lambda: lookup(codenames))
+                return function()
+            future = self._drain.call(function)
         try:
-            return future.result(timeout)
+            result: _T = future.result(timeout)
+            return result
         except FutureTimeout:
             future.cancel()
             raise
         except CancelledError:  # the drain ended first
-            raise LoggerStoppedError("the logger stopped: no codename can be added") from None
+            raise LoggerStoppedError("the logger stopped: the database is no longer used") from None
+
+    def with_backend(self, function: Callable[[Backend], _T], timeout: float | None = None) -> _T:
+        """``function(backend)``, run where the backend may be used (the drain thread,
+        between two batches, once the logger runs), connected first: for statements
+        beside the points (a data-set saver's measurements row).
+
+        While the database cannot be reached (nothing was sent) it retries with the
+        retry policy's back-off for ``timeout`` seconds (default ``timeouts.startup``),
+        then raises the ConnectionFailed; any other backend error is raised at once.
+        """
+        timeout = self.timeouts.startup if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        backend = self.backend
+
+        def call() -> _T:
+            if not backend.connected:
+                backend.connect()
+            return function(backend)
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._in_backend_thread(call, max(0.0, deadline - time.monotonic()))
+            except (ConnectionFailed, FutureTimeout) as error:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if isinstance(error, ConnectionFailed):
+                        raise
+                    raise ConnectionFailed(
+                        f"{backend.describe()} was busy or unreachable for {timeout:.0f} s", timed_out=True
+                    ) from None
+                LOG.warning("%s: attempt %d failed (%s); retrying", backend.describe(), attempt, error)
+                time.sleep(min(self.retry.delay(attempt), remaining))
 
     def _resolve(self, codenames: list[str]) -> dict[str, int]:
         """Connect if needed and translate ``codenames`` (in the thread owning the backend)."""
@@ -249,6 +318,26 @@ class DataLogger(threading.Thread):
             unixtime, value = PointValidator.unpack(point)
         self._enqueue_checked(codename, unixtime, value)
 
+    def enqueue_points(self, codename: str, points: Iterable[Any]) -> int:
+        """Queue many ``(unixtime, value)`` points of one codename, all or none: each is
+        checked first, and a bad one raises (naming its index) with none of them queued.
+        Returns how many were queued (the non-finite policy may drop some)."""
+        if not self._accepting:
+            raise LoggerStoppedError("the logger is stopped: the points were not queued")
+        check, unpack = self._validator.check, PointValidator.unpack
+        checked = []
+        for index, point in enumerate(points):
+            try:
+                checked.append(check(codename, *unpack(point)))
+            except UnknownCodenameError:
+                raise
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"point {index}: {error}") from None
+        kept = [point for point in checked if point is not None]
+        for point in kept:
+            self._append(point)
+        return len(kept)
+
     def _enqueue_checked(self, codename: Any, unixtime: Any, value: Any) -> None:
         if not self._accepting:
             raise LoggerStoppedError("the logger is stopped: the point was not queued")
@@ -272,6 +361,10 @@ class DataLogger(threading.Thread):
         finally:
             self._drain.close()
             self.backend.close()
+
+    def queued(self) -> int:
+        """How many points are queued: enqueued and not yet committed (or set aside)."""
+        return len(self._buffer)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every point enqueued before this call is committed (or set aside
@@ -301,32 +394,24 @@ class DataLogger(threading.Thread):
             return self._report is not None and self._report.delivered_all
         if not self._drain.wait_settled(position, remaining()):
             return False
-        settled = self._drain.call(lambda: self.backend.settle(remaining()))
+        settle = self._settle
+        if settle is None:
+            return True
+        settled = self._drain.call(lambda: settle(remaining()))
         try:
             return bool(settled.result(remaining()))
         except (FutureTimeout, CancelledError):
             settled.cancel()
             return False
 
-    # -- points of other sources (the service's clients) -------------------------------
+    # -- points of other streams (the points socket's clients) -------------------------
 
-    def enqueue_from(self, source: str, position: int, points: list[tuple[Any, Any, Any]]) -> None:
-        """Queue ``(codename, unix time, value)`` points of ``source`` (a client of the
-        service), after which its points before ``position`` in its own stream are all
-        queued; the spool saves the points and the position together. Each point is
-        checked as ``enqueue_point`` checks it; a bad one raises and queues none."""
-        if not self._accepting:
-            raise LoggerStoppedError("the logger is stopped: the points were not queued")
-        checked = [self._validator.check(codename, stamp, value) for codename, stamp, value in points]
-        self._buffer.append_from(source, position, [p for p in checked if p is not None])
-
-    def durable_sources(self) -> dict[str, int]:
-        """Each source's position before which its points survive a crash (the spool's)."""
-        return self._buffer.durable_sources()
-
-    def wait_durable(self, timeout: float) -> bool:
-        """Wait until every point enqueued so far survives a crash (is in the spool)."""
-        return self._buffer.wait_flushed(timeout)
+    def intake(self) -> Intake:
+        """Where points of other streams are taken in exactly once (see
+        :mod:`.intake`); the logger needs a spool for it."""
+        if self._spool_buffer is None:
+            raise ValueError("an intake of other streams needs a spool (spool_path=...)")
+        return Intake(self._spool_buffer, self._validator, self.dead_letters, lambda: self._accepting)
 
     def wait_for_queue_to_empty(self) -> None:
         """PyExpLabSys's name: block until everything enqueued so far is committed."""
@@ -408,7 +493,9 @@ class DataLogger(threading.Thread):
             reconciled_batches=drain.reconciled_batches,
             dead_lettered=drain.dead_lettered,
             last_commit_time=drain.last_commit_time,
-            oldest_queued_age=None if oldest is None else max(0.0, _now() - oldest[1]),
+            oldest_queued_age=(
+                None if oldest is None or not self.backend.time_stamped else max(0.0, _now() - oldest[1])
+            ),
             nonfinite_seen=self._validator.nonfinite_seen,
             nonfinite_dropped=self._validator.nonfinite_dropped,
             current_backoff=drain.current_backoff,

@@ -13,25 +13,14 @@ import logging
 import math
 import threading
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
+from ..values import TIMESTAMP_RANGE, Point
 from .policies import NonFinitePolicy
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["Point", "PointValidator", "UnknownCodenameError"]
-
-# Where a TIMESTAMP column can store a time (MySQL/MariaDB: 1970-01-01 00:00:01 UTC to
-# 2038-01-19 03:14:07 UTC). Backends with wider columns may pass their own range.
-TIMESTAMP_RANGE = (1.0, 2147483647.0)
-
-
-class Point(NamedTuple):
-    """One measurement as it travels from the buffer to the database."""
-
-    type_id: int
-    time: float
-    value: float | None
+__all__ = ["TIMESTAMP_RANGE", "Point", "PointValidator", "UnknownCodenameError"]
 
 
 class UnknownCodenameError(KeyError, ValueError):
@@ -132,7 +121,7 @@ class PointValidator:
         stamp = self.time(unixtime)
         if number is DROP:
             return None
-        return Point(type_id, stamp, number)
+        return (type_id, stamp, number)
 
     @staticmethod
     def unpack(point: Any) -> tuple[Any, Any]:

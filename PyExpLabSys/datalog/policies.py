@@ -11,6 +11,8 @@ import enum
 import random
 from dataclasses import dataclass
 
+from ..values import Timeouts  # the ground floor; importable from here as before
+
 __all__ = ["BatchPolicy", "NonFinitePolicy", "Overflow", "RetryPolicy", "SpoolPolicy", "Timeouts"]
 
 
@@ -46,30 +48,6 @@ class RetryPolicy:
         """The wait before the next attempt: uniform in [0, ceiling] (full jitter)."""
         ceiling = self.ceiling(failures)
         return (rng or random).uniform(0.0, ceiling) if failures > 1 else ceiling
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Time limits on every database conversation, in seconds.
-
-    ``read`` and ``write`` bound each socket operation (PyMySQL waits forever without
-    them); ``query`` bounds one whole statement, enforced by the server
-    (``max_statement_time``) and by the client, which closes the connection when it
-    passes; ``startup`` is how long the constructor keeps trying to reach the database.
-    """
-
-    connect: float = 5.0
-    read: float = 10.0
-    write: float = 10.0
-    query: float = 10.0
-    startup: float = 10.0
-
-    def __post_init__(self) -> None:
-        for name in ("connect", "read", "write", "query"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"Timeouts.{name} must be > 0")
-        if self.startup < 0:
-            raise ValueError("Timeouts.startup must be >= 0")
 
 
 class NonFinitePolicy(enum.Enum):

@@ -30,6 +30,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from ..values import Point
 from .buffer import first_item
 from .policies import Overflow, SpoolPolicy
 
@@ -115,6 +116,16 @@ class Spool:
                 f"schema {version}); not touching it"
             )
         self.conn.execute("PRAGMA quick_check").fetchone()
+
+    def keep_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Save the backend's checkpoint now (before any point was delivered)."""
+        if checkpoint == self.checkpoint:
+            return
+        with self.lock:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (json.dumps(checkpoint),)
+            )
+        self.checkpoint = checkpoint
 
     def remember_codenames(self, mapping: dict[str, int]) -> None:
         """Keep codename → type id, so a restart can log while the database is down."""
@@ -221,11 +232,15 @@ class SpoolBuffer:
     def __init__(self, spool: Spool, checkpoint: dict[str, Any] | None = None) -> None:
         self.spool = spool
         self.policy = spool.policy
-        self._incoming: deque[Any] = deque()
+        self._incoming: deque[Point] = deque()
         self.append = self._incoming.append
-        self._points: list[Any] = []  # the oldest waiting points, in RAM …
+        self._points: list[Point] = []  # the oldest waiting points, in RAM …
         self._seqs: list[int] = []  # … and their stream positions
         self._disk_from: int | None = None  # first seq waiting on disk only
+        # Points on disk below this seq are the buffer's to read back: a group commit
+        # publishes its points (in RAM or on disk) in one step under ``_lock``, so a
+        # read-back never takes points that the commit also puts into RAM.
+        self._published = spool.next_seq
         self._acked = spool.acked_seq  # every seq below is acknowledged
         self._waiting = 0  # flushed, not acknowledged
         # Saved with the first group commit, before any point can have been delivered.
@@ -257,7 +272,7 @@ class SpoolBuffer:
         """Stream position of the oldest waiting point (after a non-empty peek)."""
         return self._seqs[0] if self._seqs else self._acked
 
-    def peek(self, max_points: int) -> list[Any]:
+    def peek(self, max_points: int) -> list[Point]:
         with self._lock:
             if len(self._points) < max_points and self._disk_from is not None:
                 self._refill()
@@ -275,7 +290,7 @@ class SpoolBuffer:
             if checkpoint is not None:
                 self._checkpoint = checkpoint
 
-    def oldest(self) -> Any | None:
+    def oldest(self) -> Point | None:
         point = first_item(self._points, self._incoming)
         if point is not None:
             return point
@@ -284,7 +299,7 @@ class SpoolBuffer:
             return rows[0][1:] if rows else None
         return None
 
-    def snapshot(self) -> list[Any]:
+    def snapshot(self) -> list[Point]:
         """Waiting points held in RAM (those on disk only are counted, not listed)."""
         return self._points + list(self._incoming)
 
@@ -296,12 +311,13 @@ class SpoolBuffer:
             return
         room = self.policy.max_ram_points - len(self._points)
         rows = self.spool.read(self._disk_from, room) if room > 0 else []
+        rows = [row for row in rows if row[0] < self._published]
         for seq, type_id, stamp, value in rows:
             self._points.append((type_id, stamp, value))
             self._seqs.append(seq)
         if rows:
             last = rows[-1][0] + 1
-            self._disk_from = last if last < self.spool.next_seq else None
+            self._disk_from = last if last < self._published else None
 
     def _run(self) -> None:
         interval = self.policy.group_commit_interval
@@ -349,6 +365,7 @@ class SpoolBuffer:
             self._seqs.extend(range(first, first + len(in_ram)))
             if len(in_ram) < len(batch) and self._disk_from is None:
                 self._disk_from = first + len(in_ram)
+            self._published = first + len(batch)
         self._count_flush()
         return len(batch)
 
@@ -384,10 +401,11 @@ class SpoolBuffer:
             doomed = list(seqs_in_ram)
             if len(doomed) < count and self._disk_from is not None:
                 rows = self.spool.read(self._disk_from, count - len(doomed))
+                rows = [row for row in rows if row[0] < self._published]
                 doomed += [row[0] for row in rows]
                 if rows:
                     nxt = rows[-1][0] + 1
-                    self._disk_from = nxt if nxt < self.spool.next_seq else None
+                    self._disk_from = nxt if nxt < self._published else None
             self._waiting -= len(doomed)
         if doomed:
             self.spool.delete(doomed)
@@ -418,11 +436,23 @@ class SpoolBuffer:
         """Each source's position before which its points are on disk."""
         return dict(self.spool.sources)
 
+    def forget_sources(self, sources: list[str]) -> None:
+        """Drop these sources' positions with the next group commit."""
+        with self._sources_lock:
+            for source in sources:
+                self._sources.pop(source, None)
+
+    def flush_ticket(self) -> int:
+        """The count of group commits after which every point appended so far is on
+        disk: a whole group commit that begins after this call."""
+        with self._flushed:
+            return self.flushes + 2
+
     def wait_flushed(self, timeout: float) -> bool:
         """Wait until every point enqueued so far is on disk (tests, shutdown)."""
         deadline = time.monotonic() + timeout
+        target = self.flush_ticket()
         with self._flushed:
-            target = self.flushes + 2  # a whole group commit that began after this call
             while self.flushes < target:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

@@ -1,14 +1,18 @@
 """Serial instrument drivers built on :mod:`PyExpLabSys.drivers.base`.
 
-Measurement methods keep PyExpLabSys's names and return what its drivers returned (a
-plain ``float`` for a single value, raising :class:`NoValue` when the instrument sends no
-number); each has a twin ``<name>_reading`` that returns a :class:`Reading` (value +
-the instrument's status). All failures raise :class:`InstrumentError` subclasses. The
-drivers are registered by name in :mod:`.registry`.
+Methods keep PyExpLabSys's names and return what its drivers returned, on every path:
+where an instrument refuses, is silent or is off, the same sentinels in the same types
+(the rule: :mod:`.upstream`; each driver's table of sentinels in its module). Each
+measurement has a twin ``<name>_reading`` that returns a :class:`Reading` (value + the
+instrument's status) and raises :class:`InstrumentError` subclasses on every failure;
+the service uses those. Every :class:`InstrumentError` is an ``OSError``; time-outs are
+also ``TimeoutError``, garbled and refused replies also ``ValueError``. The drivers are
+registered by name in :mod:`.registry`.
 """
 
 from .base import (
     ChecksumError,
+    EmptyReply,
     GarbledReply,
     InstrumentError,
     InstrumentReportedError,
@@ -18,10 +22,12 @@ from .base import (
     Reading,
     SerialInstrument,
     Status,
+    UnknownCode,
 )
 
 __all__ = [
     "ChecksumError",
+    "EmptyReply",
     "GarbledReply",
     "InstrumentError",
     "InstrumentReportedError",
@@ -31,4 +37,5 @@ __all__ = [
     "Reading",
     "SerialInstrument",
     "Status",
+    "UnknownCode",
 ]

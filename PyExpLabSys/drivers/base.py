@@ -12,10 +12,13 @@ commands on top of the one :meth:`SerialInstrument.query`:
   ``x = plain(x_reading)``);
 * the measurements the service may log in ``readings`` (the first is the default).
 
-**Naming rule**: a measurement method ``x`` returns what PyExpLabSys's driver returned
-(a plain ``float`` for single values, raising :class:`NoValue` when the instrument sends
-no number); its twin ``x_reading`` returns the same measurement as a :class:`Reading`
-(value and the instrument's status), or a tuple/list of them.
+**Naming rule**: a method with PyExpLabSys's name returns what PyExpLabSys's driver
+returned, on every path, the instrument's refusals, silence and off states included (its
+sentinels, in its types: see :mod:`.upstream` and each driver's table); its twin
+``x_reading`` returns the same measurement as a :class:`Reading` (value and the
+instrument's status), or a tuple/list of them, and raises :class:`InstrumentError` on
+every failure. Methods of the project's own names are strict like the twins. The
+service reads only the twins.
 
 Parsers follow one convention: ``parse(data: str) -> value``, where ``data`` is the
 reply's payload after the protocol's framing (terminator, address, ACK, checksum) has
@@ -25,7 +28,10 @@ Design rules, taken from drivers that ran against real units:
 
 * Replies are framed by terminator and/or length against a deadline; the driver never
   sleeps a fixed time and then reads whatever happens to be waiting.
-* Every failure is an :class:`InstrumentError`; no sentinel is ever returned as a value.
+* Every failure is an :class:`InstrumentError` (an ``OSError``; time-outs are also
+  ``TimeoutError``, garbled and refused replies also ``ValueError``, so the handlers of
+  PyExpLabSys's scripts catch them); only PyExpLabSys-named methods return sentinels,
+  where PyExpLabSys did.
 * Status that the instrument reports together with a value is returned with it, as a
   :class:`Reading`.
 * Each transaction starts with an empty input buffer; after an error the driver also
@@ -67,20 +73,32 @@ _PORT_ERRORS = (serial.SerialException, OSError, termios.error)
 
 
 # --------------------------------------------------------------------------- errors
-class InstrumentError(Exception):
-    """Base class of all driver errors."""
+# The types are chosen so that the handlers of PyExpLabSys's scripts catch our errors
+# where they caught its drivers' errors: every driver error is an OSError (IOError, as
+# pyserial's and minimalmodbus's errors are), a time-out is also a TimeoutError, and a
+# reply that is garbled, refused or carries no number is also a ValueError (what
+# ``float(reply)`` raised there).
+class InstrumentError(OSError):
+    """Base class of all driver errors; an ``OSError`` (``IOError``)."""
 
 
-class InstrumentTimeout(InstrumentError):
-    """No complete reply arrived before the deadline (``partial`` holds what did)."""
+class InstrumentTimeout(InstrumentError, TimeoutError):
+    """No complete reply arrived before the deadline (``partial`` holds what did); also a
+    ``TimeoutError``."""
 
     def __init__(self, message: str, partial: bytes = b"") -> None:
         super().__init__(message)
         self.partial = partial
 
 
-class GarbledReply(InstrumentError):
-    """A complete reply arrived but does not have the form the protocol prescribes."""
+class EmptyReply(InstrumentTimeout, ValueError):
+    """No reply, raised by a method whose PyExpLabSys original parsed the empty reply it
+    read from a silent unit (and so raised ``ValueError``); also a ``ValueError``."""
+
+
+class GarbledReply(InstrumentError, ValueError):
+    """A complete reply arrived but does not have the form the protocol prescribes; also
+    a ``ValueError``."""
 
     def __init__(self, message: str, reply: bytes | str = b"") -> None:
         super().__init__(f"{message}: {reply!r}" if reply else message)
@@ -91,8 +109,17 @@ class ChecksumError(GarbledReply):
     """A reply's checksum does not match its contents."""
 
 
-class InstrumentReportedError(InstrumentError):
-    """The instrument answered with an error (NAK, ``?``); ``code`` is its own code."""
+class UnknownCode(GarbledReply, KeyError):
+    """A reply holds a code missing from the driver's table, where PyExpLabSys looked the
+    code up in its own table (and so raised ``KeyError``); also a ``KeyError``."""
+
+    def __str__(self) -> str:
+        return GarbledReply.__str__(self)
+
+
+class InstrumentReportedError(InstrumentError, ValueError):
+    """The instrument answered with an error (NAK, ``?``); ``code`` is its own code. Also a
+    ``ValueError``: a refused request is a reply that holds no value."""
 
     def __init__(self, code: str, meaning: str = "", reply: bytes = b"") -> None:
         text = f"instrument reported error {code}"
@@ -139,12 +166,13 @@ class Reading:
         return self.status is Status.OK
 
 
-class NoValue(InstrumentError):
-    """A measurement came without a number (sensor off, ``LO``, ``WAIT`` ...).
+class NoValue(InstrumentError, ValueError):
+    """A measurement came without a number (sensor off, ``LO``, ``WAIT`` ...); also a
+    ``ValueError``.
 
-    Raised by the plain (PyExpLabSys-shaped) measurement methods, which must return a
-    float; ``status`` is the instrument's status and ``reading`` the whole
-    :class:`Reading`. The ``*_reading`` twins return such readings instead of raising.
+    Raised by :func:`value_of` where a float is required; ``status`` is the instrument's
+    status and ``reading`` the whole :class:`Reading`. The ``*_reading`` twins return
+    such readings instead of raising.
     """
 
     def __init__(self, reading: Reading) -> None:
@@ -319,6 +347,9 @@ class SerialInstrument:
         self.write_timeout = write_timeout if write_timeout is not None else self.timeout
         self._lock = threading.RLock()
         self._dirty = False
+        self._absent_after: float | None = None
+        #: The last reply frame received (or what arrived before a time-out), as bytes.
+        self.last_reply = b""
         if isinstance(port, serial.SerialBase):
             self._spec: str | None = None
             # A port opened by the caller (a test's script port, pyserial's URL handlers)
@@ -452,16 +483,21 @@ class SerialInstrument:
             terminator = self.reply_terminator
         if trailer is None:
             trailer = self.reply_trailer if terminator == self.reply_terminator else 0
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        start = time.monotonic()
+        deadline = start + (self.timeout if timeout is None else timeout)
+        # A unit that has not begun to answer by then counts as absent (see absent_after).
+        first_byte_by = deadline if self._absent_after is None else min(deadline, start + self._absent_after)
         ser = self.serial
         assert ser is not None
         buf = bytearray()
+        self.last_reply = b""
         try:
             while True:
                 waiting = ser.in_waiting
                 if waiting:
                     buf += ser.read(waiting)
-                elif time.monotonic() >= deadline:
+                elif time.monotonic() >= (deadline if buf else first_byte_by):
+                    self.last_reply = bytes(buf)
                     raise self._timeout_error(buf)
                 else:
                     # Blocks until a byte arrives or one poll slice has passed.
@@ -474,14 +510,53 @@ class SerialInstrument:
                     if end < len(buf):
                         LOG.debug("%s: %d bytes after the frame", self.port_name, len(buf) - end)
                         self._dirty = True
-                    return bytes(buf[:end])
+                    self.last_reply = bytes(buf[:end])
+                    return self.last_reply
                 if len(buf) > self.max_reply:
+                    self.last_reply = bytes(buf)
                     raise GarbledReply("reply too long, no terminator", bytes(buf[:64]))
+        except InstrumentError:  # an OSError too: not a port failure
+            raise
         except serial.SerialTimeoutException as exc:  # pragma: no cover - write only
             raise InstrumentTimeout(str(exc)) from exc
         except _PORT_ERRORS as exc:
             self._close_quietly()
             raise PortGone(f"{self.port_name}: read failed: {exc}") from exc
+
+    @contextmanager
+    def absent_after(self, seconds: float) -> Iterator[None]:
+        """Inside the block, a unit that has not begun to answer within ``seconds``
+        counts as absent (:class:`InstrumentTimeout` then); one that has begun gets the
+        full time-out to finish. For PyExpLabSys's methods that read after a fixed short
+        wait and took silence for "no unit at this address"."""
+        with self._lock:
+            saved, self._absent_after = self._absent_after, seconds
+            try:
+                yield
+            finally:
+                self._absent_after = saved
+
+    def reply_text(self, command: str, address: int | None = None, errors: str = "strict") -> str:
+        """The whole reply to ``command`` as text, terminator included, whatever it says
+        (an error reply, garbage), as PyExpLabSys's ``comm`` methods returned it; from a
+        silent unit, what arrived before the deadline (``''`` when nothing did).
+
+        Non-ASCII bytes raise :class:`GarbledReply` (a ``ValueError``, as ``decode()``
+        raised there) unless ``errors`` says otherwise; a vanished port raises
+        :class:`PortGone`.
+        """
+        with self._lock:  # last_reply must be this exchange's
+            try:
+                self.query(command, address=address)
+            except InstrumentTimeout as timeout:
+                LOG.debug("%s: %s", self.port_name, timeout)
+            except (GarbledReply, InstrumentReportedError) as error:
+                LOG.debug("%s: %s", self.port_name, error)
+            reply = self.last_reply
+        try:
+            return reply.decode("ascii", errors)
+        except UnicodeDecodeError:
+            raise GarbledReply("non-ASCII bytes in reply", reply) from None
 
     @overload
     def query(self, command: str, parse: Parser[T], address: int | None = None) -> T: ...

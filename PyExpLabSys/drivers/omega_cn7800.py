@@ -11,6 +11,21 @@ unit address 1. Registers (16 bit, 0.1 °C, two's complement):
 
 Reads use function 03, the set point is written with function 06 (see
 :mod:`.modbus`).
+
+What PyExpLabSys's methods return (it read the registers with minimalmodbus, one
+decimal, unsigned; the rule: :mod:`.upstream`):
+
+* a temperature: °C, an ``int`` when whole (``25``), else a float (``25.3``);
+  ``read_temperature`` also keeps it in ``.temperature`` (``-999`` before the first
+  read);
+* a negative temperature: unsigned, ``6533.6`` for −20.0 °C;
+* a status code: its number, ``3277.1`` for 0x8003 (no sensor).
+
+A silent unit raises :class:`~.base.InstrumentTimeout`, an exception reply
+:class:`~.base.InstrumentReportedError`, a bad CRC :class:`~.base.ChecksumError`: all
+``OSError`` (``IOError``), as minimalmodbus's errors were. The twins
+``read_temperature_reading`` / ``read_setpoint_reading`` are strict: signed °C, and the
+status code as the reading's status.
 """
 
 from __future__ import annotations
@@ -20,7 +35,7 @@ from typing import Any
 
 import serial
 
-from .base import GarbledReply, Reading, Status, measurement
+from .base import GarbledReply, Reading, Status, command
 from .modbus import (
     ModbusInstrument,
     decode_register,
@@ -46,15 +61,27 @@ PV_STATUS = {
 BY_ID = "/dev/serial/by-id/"
 
 
-def parse_temperature(data: str) -> Reading:
-    """One PV or SV word (hex): °C with one decimal, or the status it codes."""
+def _one_word(data: str) -> int:
     words = parse_words(data)
     if len(words) != 1:
         raise GarbledReply("expected one register", data)
-    status = PV_STATUS.get(words[0])
+    return words[0]
+
+
+def parse_temperature(data: str) -> Reading:
+    """One PV or SV word (hex): °C with one decimal, or the status it codes."""
+    word = _one_word(data)
+    status = PV_STATUS.get(word)
     if status is not None:
         return Reading(None, status)
-    return Reading(float(decode_register(words[0], decimals=1, signed=True)))
+    return Reading(float(decode_register(word, decimals=1, signed=True)))
+
+
+def parse_upstream_temperature(data: str) -> float | int:
+    """One PV or SV word (hex) as PyExpLabSys read it: unsigned, one decimal, an int
+    when whole (``00FA`` → ``25``, ``8003`` → ``3277.1``)."""
+    value = decode_register(_one_word(data), decimals=1)
+    return int(value) if value == int(value) else value
 
 
 def port_path(port: str | serial.SerialBase) -> str | serial.SerialBase:
@@ -75,13 +102,25 @@ class CN7800(ModbusInstrument):
 
     def __init__(self, port: str | serial.SerialBase, address: int = 1, **settings: Any) -> None:
         super().__init__(port_path(port), address, **settings)
+        #: The last process value ``read_temperature`` read, as PyExpLabSys kept it.
+        self.temperature: float | int = -999
 
-    read_temperature, read_temperature_reading = measurement(
-        read_registers_pdu(PROCESS_VALUE, 1), parse_temperature, "Process value in °C"
+    read_temperature_reading = command(
+        read_registers_pdu(PROCESS_VALUE, 1), parse_temperature, "Process value in °C, with its status"
     )
-    read_setpoint, read_setpoint_reading = measurement(
-        read_registers_pdu(SET_POINT, 1), parse_temperature, "Temperature set point in °C"
+    read_setpoint_reading = command(
+        read_registers_pdu(SET_POINT, 1), parse_temperature, "Temperature set point in °C, as a reading"
     )
+
+    def read_temperature(self) -> float | int:
+        """Process value as PyExpLabSys read it (unsigned, an int when whole; see the
+        table above); kept in ``.temperature``."""
+        self.temperature = self.query(read_registers_pdu(PROCESS_VALUE, 1), parse_upstream_temperature)
+        return self.temperature
+
+    def read_setpoint(self) -> float | int:
+        """Set point as PyExpLabSys read it (unsigned, an int when whole)."""
+        return self.query(read_registers_pdu(SET_POINT, 1), parse_upstream_temperature)
 
     def write_setpoint(self, new_setpoint: float) -> None:
         """Set the temperature set point (°C, rounded to 0.1; function 06)."""

@@ -12,6 +12,29 @@ the left of the front panel.
 
 Methods keep PyExpLabSys's names and results; ``*_reading`` twins return
 :class:`~.base.Reading` with the status (a pressure of ``OPEN`` is an open sensor).
+
+What PyExpLabSys's methods return on the bad paths (the rule: :mod:`.upstream`). A
+silent unit raises :class:`~.base.InstrumentTimeout`, a ``TimeoutError`` as there,
+except where no reply was awaited (``expect_reply=False``: the set commands):
+
+* ``read_pressure``: ``-1.0`` for ``?FF`` (a missing gauge), ``OPEN`` or a non-number.
+* ``read_all_pressures``: per field ``'OPEN'`` or ``-2`` if not a number; ``[-2]`` for
+  ``?FF``; ``[-3]`` after 9 empty dumps.
+* ``list_all_gauges``: ``'0.0: Hot Filament Gauge\\n...'``, without the boards
+  PyExpLabSys did not know; ``''`` for ``?FF``.
+* ``emission_status``: ``True`` for ``01`` only: ``False`` when off, lit on filament 2
+  (``02``) or refused (not an ion gauge); ``set_emission_on`` and
+  ``set_smission_off`` / ``set_emission_off`` return it after the command.
+* ``read_setpoint``: ``None`` for any other answer than 0, 1, 3.
+* ``read_pressure_unit``, ``read_software_version``, ``xgs_comm``: the text as sent
+  (``'?FF'``).
+* ``filament_lit``, ``read_setpoint_state``: ``ValueError`` for ``?FF``.
+* ``read_all_user_label``: gauges answering ``?FF`` left out.
+* ``set_setpoint``, ``set_setpoint_on``, ``set_setpoint_off``: ``None``; their reply is
+  read but not judged (a refusal or silence is logged).
+
+A vanished port raises ``PortGone`` (an ``OSError``). ``read_pressure_reading`` and
+``read_all_pressures_reading`` are strict.
 """
 
 from __future__ import annotations
@@ -25,29 +48,33 @@ import serial
 from .base import (
     GarbledReply,
     InstrumentReportedError,
+    NoValue,
     Reading,
     SerialInstrument,
     Status,
     command,
     decode_ascii,
     parse_float,
-    plain,
     strip_terminator,
-    text,
 )
+from .upstream import number_only
 
 LOG = logging.getLogger(__name__)
 
 CR = b"\r"
 ERROR_REPLY = "?FF"
-#: Board codes of the six slots (reply to command 01).
+#: Board codes of the six slots (reply to command 01) that PyExpLabSys names; it left
+#: others (``4C``: an analog board) out of ``list_all_gauges``.
 BOARDS = {
     "10": "Hot Filament Gauge",
     "3A": "Inverted Magnetron Board",
     "40": "Convection Board",
-    "4C": "Analog Board",
     "FE": "Empty Slot",
 }
+#: Seconds PyExpLabSys waited after a command whose reply it did not read.
+REPLY_WAIT = 0.25
+#: Tries of ``read_all_pressures`` while the dump comes back empty, as PyExpLabSys.
+DUMP_TRIES = 9
 PRESSURE_UNITS = {"00": "Torr", "01": "mBar", "02": "Pascal"}
 SETPOINT_STATES = {"0": "OFF", "1": "ON", "3": "AUTO"}
 _STATE_CODES = {"0": 0, "1": 1, "3": 3, "off": 0, "on": 1, "auto": 3}
@@ -104,26 +131,22 @@ def parse_pressures(data: str) -> list[Reading]:
     return [parse_pressure(field) for field in data.replace(" ", "").split(",")]
 
 
-def parse_boards(data: str) -> list[str]:
-    """Board codes of the slots, two hex digits each (reply to command 01)."""
-    if len(data) % 2 or not _HEX.fullmatch(data):
-        raise GarbledReply("expected 2-digit board codes", data)
-    return [data[i : i + 2] for i in range(0, len(data), 2)]
+def list_boards(data: str) -> str:
+    """The reply to command 01 as PyExpLabSys listed it: a ``slot: board`` line per slot
+    it knew the board of, slots numbered ``0.0``, ``1.0`` ... (``?FF``: no lines)."""
+    codes = [data[i : i + 2] for i in range(0, len(data), 2)]
+    return "".join(f"{slot:.1f}: {BOARDS[code]}\n" for slot, code in enumerate(codes) if code in BOARDS)
 
 
-def describe_boards(codes: list[str]) -> str:
-    """One line ``<slot>: <board>`` per slot, slots counted from 0."""
-    return "".join(
-        f"{slot}: {BOARDS.get(code, f'Unknown board {code}')}\n" for slot, code in enumerate(codes)
-    )
-
-
-def parse_unit(data: str) -> str:
-    """``00`` Torr, ``01`` mBar, ``02`` Pascal."""
+def upstream_pressure(field: str) -> float | str | int:
+    """One field of the pressure dump as PyExpLabSys gave it: a float, ``'OPEN'``, or
+    ``-2`` for anything else."""
+    if field == "OPEN":
+        return field
     try:
-        return PRESSURE_UNITS[data.strip()]
-    except KeyError:
-        raise GarbledReply("unknown pressure unit", data) from None
+        return parse_float(field)
+    except GarbledReply:
+        return -2
 
 
 def parse_setpoint_states(data: str) -> list[bool]:
@@ -135,29 +158,9 @@ def parse_setpoint_states(data: str) -> list[bool]:
     return [bool(bits >> n & 1) for n in range(8)]
 
 
-def parse_setpoint_state(data: str) -> str:
-    """``0`` OFF, ``1`` ON, ``3`` AUTO."""
-    try:
-        return SETPOINT_STATES[data.strip()]
-    except KeyError:
-        raise GarbledReply("unknown setpoint state", data) from None
-
-
-def parse_emission(data: str) -> bool:
-    """``00`` off, ``01`` on (filament 1), ``02`` on (filament 2)."""
-    if data not in ("00", "01", "02"):
-        raise GarbledReply("unknown emission status", data)
-    return data != "00"
-
-
 def parse_label(data: str) -> str:
     """A user label, spaces removed (as PyExpLabSys returned it)."""
     return data.replace(" ", "")
-
-
-def parse_gauge_list(data: str) -> str:
-    """The reply to command 01 as one ``slot: board`` line per slot."""
-    return describe_boards(parse_boards(data))
 
 
 def parse_int(data: str) -> int:
@@ -165,12 +168,6 @@ def parse_int(data: str) -> int:
     if not data.isdigit():
         raise GarbledReply("expected an integer", data)
     return int(data)
-
-
-def expect_empty(data: str) -> None:
-    """A command's bare ``>`` acknowledgement."""
-    if data:
-        raise GarbledReply("expected a bare >", data)
 
 
 def _setpoint_number(channel: int) -> int:
@@ -227,88 +224,131 @@ class XGS600Driver(SerialInstrument):
         return parse_reply(self.receive())
 
     def xgs_comm(self, command: str, expect_reply: bool = True) -> str | None:
-        """PyExpLabSys's raw exchange: send ``command`` (number + data), return the
-        reply's data (None with ``expect_reply=False``; the ``>`` is read and checked)."""
-        data = self.query(command)
-        return data if expect_reply else None
+        """PyExpLabSys's raw exchange: send ``command`` (number + data) and return the
+        reply's text without ``>`` and CR (``'?FF'`` when refused); a silent unit raises
+        :class:`~.base.InstrumentTimeout` (a ``TimeoutError``). With
+        ``expect_reply=False`` the reply is read but not judged, and None returned."""
+        if not expect_reply:
+            with self.absent_after(REPLY_WAIT):
+                answer = self.reply_text(command, errors="replace")
+            if answer != ">\r":
+                LOG.warning("%s: %s answered %r", self.port_name, command, answer)
+            return None
+        with self._lock:  # last_reply must be this exchange's
+            try:
+                return self.query(command)
+            except (GarbledReply, InstrumentReportedError):
+                return decode_ascii(self.last_reply).replace(">", "").replace("\r", "")
+
+    def _text(self, command: str) -> str:
+        data = self.xgs_comm(command)
+        assert data is not None  # a reply was expected
+        return data
 
     # -- pressures
     read_all_pressures_reading = command(
         "0F", parse_pressures, "All gauges in board order, with their status"
     )
-    read_pressure_unit = command("13", parse_unit, "``Torr``, ``mBar`` or ``Pascal``")
 
-    def read_all_pressures(self) -> list[float | str]:
-        """All gauges in board order (``0F``); an open sensor is the string ``'OPEN'``."""
-        return [r.value if r.value is not None else "OPEN" for r in self.read_all_pressures_reading()]
+    def read_all_pressures(self) -> list[float | str | int]:
+        """All gauges in board order (``0F``) as PyExpLabSys gave them: floats,
+        ``'OPEN'`` for an open sensor, ``-2`` for a field that is neither (``[-2]`` for
+        ``?FF``); ``[-3]`` when the dump came back empty 9 times."""
+        for _ in range(DUMP_TRIES):
+            data = self._text("0F")
+            if data:
+                return [upstream_pressure(field) for field in data.replace(" ", "").split(",")]
+        LOG.warning("%s: empty pressure dump %d times", self.port_name, DUMP_TRIES)
+        return [-3]
 
     def read_pressure_reading(self, gauge_id: str) -> Reading:
         """Pressure of one gauge (``02``), with its status."""
         return self.query("02" + check_gauge_id(gauge_id), parse_pressure)
 
-    read_pressure = plain(read_pressure_reading)
+    def read_pressure(self, gauge_id: str) -> float:
+        """Pressure of one gauge (``02``); ``-1.0`` for a gauge that is missing (``?FF``)
+        or open, or a reply that is not a number; a silent unit raises."""
+        try:
+            return number_only(self.read_pressure_reading(gauge_id))
+        except (NoValue, GarbledReply, InstrumentReportedError) as error:
+            LOG.info("%s: gauge %s: %s; returning -1.0", self.port_name, gauge_id, error)
+            return -1.0
+
+    def read_pressure_unit(self) -> str:
+        """``Torr``, ``mBar`` or ``Pascal`` (``13``); another answer as sent."""
+        data = self._text("13")
+        return PRESSURE_UNITS.get(data.replace(" ", ""), data.replace(" ", ""))
 
     # -- controller
-    list_all_gauges = command("01", parse_gauge_list, "The board in each slot, one ``slot: board`` line each")
-    read_software_version = command("05", text, "Firmware revisions, main board first")
+    def list_all_gauges(self) -> str:
+        """The board in each slot, one ``0.0: Hot Filament Gauge`` line each (``01``)."""
+        return list_boards(self._text("01"))
+
+    def read_software_version(self) -> str:
+        """Firmware revisions, main board first (``05``), as sent (``'?FF'`` refused)."""
+        return self._text("05")
 
     def read_all_user_label(self) -> dict[str, str]:
         """User labels of the gauges present, keyed ``T1``..``T8`` / ``I1``..``I8``."""
         labels = {}
         for count in range(1, 9):
             for gauge in (f"T{count}", f"I{count}"):
-                try:
-                    labels[gauge] = self.query(gauge, parse_label)
-                except InstrumentReportedError:  # ?FF: no such gauge
-                    continue
+                label = parse_label(self._text(gauge))
+                if label != ERROR_REPLY:  # ?FF: no such gauge
+                    labels[gauge] = label
         return labels
 
     # -- ion gauge emission
     def emission_status(self, gauge_id: str) -> bool:
-        """True while the gauge emits, on either filament (command 32)."""
-        return self.query("32" + check_gauge_id(gauge_id), parse_emission)
+        """True while the gauge emits on filament 1 (command 32 answers ``01``); False
+        otherwise: off, on filament 2 (``02``) or not an ion gauge (``?FF``), as
+        PyExpLabSys judged it."""
+        return self._text("32" + check_gauge_id(gauge_id)) == "01"
 
     def filament_lit(self, gauge_id: str) -> int:
-        """Which filament is lit (command 34)."""
+        """Which filament is lit (command 34); ``ValueError`` when refused."""
         return self.query("34" + check_gauge_id(gauge_id), parse_int)
 
     def set_emission_off(self, gauge_id: str) -> bool:
-        """Turn emission off (command 30); returns the emission status after."""
-        self.query("30" + check_gauge_id(gauge_id), expect_empty)
+        """Turn emission off (command 30); returns :meth:`emission_status` after."""
+        self.xgs_comm("30" + check_gauge_id(gauge_id), expect_reply=False)
         return self.emission_status(gauge_id)
 
     #: PyExpLabSys's spelling.
     set_smission_off = set_emission_off
 
     def set_emission_on(self, gauge_id: str, filament: int) -> bool:
-        """Turn emission on with filament 1 or 2 (command 31 / 33); returns the status."""
+        """Turn emission on with filament 1 or 2 (command 31 / 33); returns
+        :meth:`emission_status` after (False on filament 2, as PyExpLabSys's)."""
         requests = {1: "31", 2: "33"}
         if filament not in requests:
             raise ValueError(f"filament must be 1 or 2, not {filament!r}")
-        self.query(requests[filament] + check_gauge_id(gauge_id), expect_empty)
+        self.xgs_comm(requests[filament] + check_gauge_id(gauge_id), expect_reply=False)
         return self.emission_status(gauge_id)
 
     # -- setpoints (relays)
     read_setpoint_state = command("03", parse_setpoint_states, "On/off of setpoints 1..8")
 
-    def read_setpoint(self, channel: int) -> str:
-        """``'OFF'``, ``'ON'`` or ``'AUTO'`` of setpoint ``channel`` 1..8 (command 5F)."""
-        return self.query(f"5F{_setpoint_number(channel)}", parse_setpoint_state)
+    def read_setpoint(self, channel: int) -> str | None:
+        """``'OFF'``, ``'ON'`` or ``'AUTO'`` of setpoint ``channel`` 1..8 (command 5F);
+        None for any other answer (``?FF``)."""
+        return SETPOINT_STATES.get(self._text(f"5F{_setpoint_number(channel)}").replace(" ", ""))
 
     def set_setpoint(self, channel: int, state: int | str) -> None:
-        """Set setpoint ``channel`` 1..8 OFF, ON or AUTO (command 5E)."""
-        self.query(f"5E{_setpoint_number(channel)}{setpoint_code(state)}", expect_empty)
+        """Set setpoint ``channel`` 1..8 OFF, ON or AUTO (command 5E); a refusal is
+        logged."""
+        self.xgs_comm(f"5E{_setpoint_number(channel)}{setpoint_code(state)}", expect_reply=False)
 
     def set_setpoint_on(
         self, setpoint: int, sensor_code: str, sensor_count: int | str, pressure_on: float | str
     ) -> None:
         """Pressure at which ``setpoint`` switches on, from the named gauge (6h)."""
         data = setpoint_pressure_data(setpoint, sensor_code, sensor_count, pressure_on)
-        self.query("6" + data, expect_empty)
+        self.xgs_comm("6" + data, expect_reply=False)
 
     def set_setpoint_off(
         self, setpoint: int, sensor_code: str, sensor_count: int | str, pressure_off: float | str
     ) -> None:
         """Pressure at which ``setpoint`` switches off, from the named gauge (7h)."""
         data = setpoint_pressure_data(setpoint, sensor_code, sensor_count, pressure_off)
-        self.query("7" + data, expect_empty)
+        self.xgs_comm("7" + data, expect_reply=False)

@@ -10,7 +10,9 @@ Sub-commands:
 * ``status CONFIG`` (or ``--state-dir DIR``): print the running service's status file;
 * ``demo``: simulated instruments on pseudo-terminals, logged through the real drivers
   into an SQLite file, with a live status table;
-* ``plot SOURCE CODENAME...``: a PNG of logged values (:mod:`.plot`).
+* ``plot SOURCE CODENAME...``: a PNG of logged values (:mod:`.plot`);
+* ``check-script SCRIPT.py...``: each PyExpLabSys import of a lab script and where it
+  comes from, and what Python 3 no longer has (:mod:`.script_check`).
 
 ``run`` and ``demo`` take ``--http ADDR`` to serve the live page (:mod:`.web`); on a
 terminal their table is redrawn in place (:mod:`.terminal`).
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import grp
 import logging
+import os
 import sys
 import threading
 import time
@@ -28,6 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..drivers.registry import SIM_SCHEME
 from .config import ConfigError, ServiceConfig, is_loopback, load_config, parse_http_address, state_directory
 from .terminal import LiveTable
 
@@ -96,23 +101,32 @@ def _check(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     out = sys.stdout
-    out.write(
-        f"{config.path}: ok: {len(config.instruments)} instrument(s), "
-        f"{len(config.codenames)} codename(s), database {config.database.describe()}\n"
-    )
+    if config.clients_only:
+        serves = f"serves clients only ({len(config.service.clients)} client codename(s), no instruments)"
+    else:
+        serves = f"{len(config.instruments)} instrument(s), {len(config.codenames)} codename(s)"
+    out.write(f"{config.path}: ok: {serves}, database {config.database.describe()}\n")
     if not args.connect:
         return 0
-    failures = _check_database(config, out) + sum(_check_instrument(i, out) for i in config.instruments)
+    simulated = any(i.port.startswith(SIM_SCHEME) for i in config.instruments)
+    if simulated and not args.verbose:  # their start and stop lines are no news here
+        logging.getLogger("PyExpLabSys.simulators").setLevel(logging.WARNING)
+    failures = _check_database(config, out) + _check_socket(config, out)
+    failures += sum(_check_instrument(i, out) for i in config.instruments)
+    if simulated:  # closed now, so that nothing they say follows the summary
+        from ..simulators.registry import stop_served
+
+        stop_served()
     out.write("all checks passed\n" if not failures else f"{failures} check(s) failed\n")
     return 0 if not failures else 1
 
 
 def _check_database(config: ServiceConfig, out: TextIO) -> int:
+    from ..assembly import database_backend
     from ..backends.base import BackendError
-    from .runner import build_backend
 
     try:
-        backend = build_backend(config)
+        backend = database_backend(config.database)
         backend.connect()
         try:
             ids = backend.resolve_codenames(config.codenames)
@@ -125,11 +139,31 @@ def _check_database(config: ServiceConfig, out: TextIO) -> int:
     return 0
 
 
+def _check_socket(config: ServiceConfig, out: TextIO) -> int:
+    """Where the points socket will be, and whether its group exists (``run`` needs it)."""
+    if config.service.socket is None:
+        return 0
+    from .runner import socket_path
+
+    path = socket_path(config, os.environ, state_directory(config))
+    group = config.service.socket_group
+    if group is not None:
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            out.write(f"FAIL points socket {path}: socket_group {group!r} is not a group on this PC\n")
+            return 1
+    owners = f", group {group}" if group else ""
+    out.write(f"ok   points socket {path}: {len(config.service.clients)} client codename(s){owners}\n")
+    return 0
+
+
 def _check_instrument(instrument: Any, out: TextIO) -> int:
     from ..drivers.base import InstrumentError, reading_name
+    from .instruments import open_instrument
 
     try:
-        driver = instrument.open()
+        driver = open_instrument(instrument)
     except InstrumentError as error:
         out.write(f"FAIL {instrument.name} ({instrument.driver}) on {instrument.port}: {error}\n")
         return 1
@@ -142,8 +176,26 @@ def _check_instrument(instrument: Any, out: TextIO) -> int:
                 out.write(f"FAIL {instrument.name} {channel.codename}: {type(error).__name__}: {error}\n")
                 failures += 1
             else:
-                out.write(f"ok   {instrument.name} {channel.codename}: {result}\n")
+                out.write(f"{_reading_line(instrument.name, channel, result)}\n")
     return failures
+
+
+def _reading_line(instrument: str, channel: Any, reading: Any) -> str:
+    """``ok   gauge chk_pressure = 1.23e-3 mbar (ok)``: a reading as a person reads it
+    (``warn`` when the instrument reports a status other than ok)."""
+    status = getattr(reading, "status", None)
+    value = getattr(reading, "value", reading)
+    words = "ok" if status is None else str(status.value)
+    shown = "no value" if value is None else _number(value) + (f" {channel.unit}" if channel.unit else "")
+    return f"{'ok  ' if words == 'ok' else 'warn'} {instrument} {channel.codename} = {shown} ({words})"
+
+
+def _number(value: float) -> str:
+    """Up to six significant digits; very small or large numbers as ``1.23e-3``."""
+    if value != 0 and not 1e-2 <= abs(value) < 1e5:
+        mantissa, _, exponent = f"{value:.5e}".partition("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{value:.6g}"
 
 
 # --------------------------------------------------------------------------- init-db
@@ -199,7 +251,8 @@ def _fmt(value: Any) -> str:
 
 
 def format_status(status: dict[str, Any]) -> str:
-    """The live table: one row per codename (points, reads, errors, last value, age),
+    """The live table: one row per codename (points, reads, errors, last value, age; a
+    client codename names the clients sending it where a channel names its instrument),
     then the queue and commits."""
     now = time.time()
     if status.get("fresh", True):
@@ -222,6 +275,13 @@ def format_status(status: dict[str, Any]) -> str:
             )
         if instrument["last_error"] and instrument["error_streak"]:
             lines.append(f"    {instrument['name']}: {instrument['last_error']}")
+    for card in status.get("clients", []):  # codenames that scripts send
+        age = "-" if card["last_time"] is None else f"{now - card['last_time']:.1f}s"
+        sender = ",".join(card["clients"]) or "(none)"
+        lines.append(
+            f"  {card['codename']:<28} {sender[:14]:<14} {card['points']:>7} {'-':>7} {'-':>6} "
+            f"{_fmt(card['last_value']):>12} {age:>6}"
+        )
     logger = status.get("logger")
     if logger:
         lines.append(
@@ -229,6 +289,16 @@ def format_status(status: dict[str, Any]) -> str:
             f"{logger['batches']} batches, reconnects {logger['reconnects']}, "
             f"database {'connected' if logger['connected'] else 'DISCONNECTED'}"
             + (f", last error: {logger['last_error']}" if logger["last_error"] else "")
+        )
+    pull, live = status.get("pull_socket"), status.get("live_server")
+    if pull:
+        lines.append(
+            f"  UDP pull socket {pull['host'] or '*'}:{pull['port']}: {pull.get('answered', 0)} answered, "
+            f"{pull.get('refused', 0)} refused"
+        )
+    if live:
+        lines.append(
+            f"  live server {live['host']}:{live['port']}: {live['sent']} sent, {live['failed']} failed"
         )
     return "\n".join(lines) + "\n"
 
@@ -298,6 +368,21 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_script(args: argparse.Namespace) -> int:
+    from .script_check import check_script
+
+    reports = [check_script(path) for path in args.scripts]
+    for report in reports:
+        sys.stdout.write(report.render())
+    ready = sum(report.ready for report in reports)
+    if any(report.needs_checkout for report in reports):
+        from ..upstream import HOW_TO_ADD
+
+        sys.stdout.write(f"missing modules: {HOW_TO_ADD}\n")
+    sys.stdout.write(f"{ready} of {len(reports)} script(s) ready\n")
+    return 0 if ready == len(reports) else 1
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -359,6 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--table", help="the data table of an SQLite file (when it has several)")
     plot.set_defaults(func=_plot)
+
+    script = commands.add_parser(
+        "check-script", help="where each PyExpLabSys import of lab scripts comes from; Python 3 problems"
+    )
+    script.add_argument("scripts", nargs="+", metavar="SCRIPT.py")
+    script.set_defaults(func=_check_script)
     return parser
 
 

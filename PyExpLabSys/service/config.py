@@ -11,9 +11,14 @@ Layout (see ``config/*.toml`` for complete examples)::
                         overflow = "drop_oldest" | "drop_newest", synchronous
     [service]           state_directory, status_interval, stop_timeout,
                         metrics_port, metrics_host, http ("host:port" of the local
-                        page), health_max_waiting, health_max_silence
+                        page), health_max_waiting, health_max_silence; socket,
+                        client_codenames (each a codename, a table of codename =
+                        "description", or a codename's own table: codename, and
+                        description, user or client), socket_group; pull_socket,
+                        pull_host, pull_timeout, live_server (upstream's UDP sockets)
     [[instruments]]     name, driver, port, timeout, [instruments.serial] (baudrate,
-                        bytesize, parity, stopbits: only where they differ)
+                        bytesize, parity, stopbits: only where they differ); none
+                        when [service] socket is set (a service for scripts only)
     [[instruments.channels]]
                         codename, interval, read, args, criterion, threshold,
                         max_interval, low_compare, description, unit; aggregate
@@ -39,10 +44,8 @@ from typing import Any
 
 import serial
 
-from ..backends.base import Backend, BackendSettings
 from ..backends.registry import REGISTRY as BACKEND_REGISTRY
 from ..backends.registry import BackendEntry
-from ..backends.registry import build as build_backend
 from ..backends.registry import entry as backend_entry
 from ..backends.sqltext import quote_identifier
 from ..datalog.aggregation import FUNCTIONS, AggregationPolicy
@@ -55,6 +58,7 @@ LOG = logging.getLogger(__name__)
 
 __all__ = [
     "ChannelConfig",
+    "ClientCodename",
     "ConfigError",
     "DatabaseConfig",
     "InstrumentConfig",
@@ -70,7 +74,18 @@ __all__ = [
 ]
 
 OVERFLOW = ("drop_oldest", "drop_newest")
-DEFAULT_CREDENTIAL = "db-password"
+#: The points socket's limits a configuration may set (``[service.socket_limits]``).
+SOCKET_LIMITS = (
+    "hello_timeout",
+    "frame_timeout",
+    "idle_timeout",
+    "max_clients",
+    "max_points_per_second",
+    "identity_ttl",
+    "max_identities",
+    "max_identities_per_user",
+    "accept_error_hold",
+)
 #: Where a systemd unit's StateDirectory= lives, per config name.
 SYSTEM_STATE_ROOT = Path("/var/lib/pyexplabsys-logger")
 
@@ -88,8 +103,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class DatabaseConfig:
     """Where points go: a registered backend (see :mod:`~..backends.registry`), its
-    data table and its options. The password is read only when it is needed, never
-    stored here (only where it comes from)."""
+    data table and its options. The password is not read here, only where it comes
+    from is kept (:func:`PyExpLabSys.assembly.read_password` reads it when a backend is
+    built)."""
 
     backend: str = "sqlite"
     table: str = ""
@@ -107,46 +123,8 @@ class DatabaseConfig:
     def needs_password(self) -> bool:
         return self.entry.needs_password
 
-    def password(self, environ: Mapping[str, str] | None = None) -> str:
-        """Read the password from its file or systemd credential (``$CREDENTIALS_DIRECTORY``).
-
-        Raises ``ValueError`` naming where it looked, never the secret.
-        """
-        environ = os.environ if environ is None else environ
-        if self.password_inline is not None:
-            return self.password_inline
-        if self.password_file is not None:
-            source = self.password_file
-        else:
-            credential = self.password_credential or DEFAULT_CREDENTIAL
-            directory = environ.get("CREDENTIALS_DIRECTORY")
-            if not directory:
-                raise ValueError(
-                    f"no database password: credential {credential!r} needs "
-                    "$CREDENTIALS_DIRECTORY (systemd LoadCredential=); outside systemd "
-                    "set database.password_file"
-                )
-            source = Path(directory) / credential
-        try:
-            return source.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as error:
-            raise ValueError(
-                f"cannot read the database password from {source}: {error.strerror or error}"
-            ) from None
-
     def describe(self) -> str:
         return self.entry.describe(self.table, self.options)
-
-    def build(self, environ: Mapping[str, str] | None = None) -> Backend:
-        """The backend, not connected (reads the password if the backend needs one)."""
-        password = self.password(environ) if self.needs_password else None
-        return build_backend(self.backend, BackendSettings(self.table, self.options, password, self.timeouts))
-
-    def create_tables(
-        self, descriptions: Mapping[str, str], environ: Mapping[str, str] | None = None
-    ) -> dict[str, int]:
-        """Create the tables if missing and register ``descriptions`` (``init-db``)."""
-        return self.build(environ).create_tables(descriptions, **self.entry.layout_options(self.options))
 
 
 @dataclass(frozen=True)
@@ -159,6 +137,22 @@ class SpoolConfig:
     @property
     def enabled(self) -> bool:
         return self.path is not None
+
+
+@dataclass(frozen=True)
+class ClientCodename:
+    """A codename that scripts send through the points socket (``client_codenames``),
+    with what ``init-db`` registers for it and who may send it."""
+
+    codename: str
+    description: str | None = None
+    #: Who alone may send it: ``("user", unix user)`` or ``("client", client id)``;
+    #: None: any client.
+    owner: tuple[str, str] | None = None
+
+    def descriptions(self) -> dict[str, str]:
+        """Codename → description for ``init-db`` (the codename when none is given)."""
+        return {self.codename: self.description or self.codename}
 
 
 @dataclass(frozen=True)
@@ -180,6 +174,25 @@ class ServiceSettings:
     socket: Path | None = None
     client_codenames: tuple[str, ...] = ()
     socket_group: str | None = None
+    #: ``client_codenames`` as written: each with its description and owner (if any).
+    clients: tuple[ClientCodename, ...] = ()
+    #: ``[service.socket_limits]``: the points socket's limits by name (seconds or
+    #: counts; see :class:`PyExpLabSys.points.server.ClientLimits`), as given.
+    socket_limits: tuple[tuple[str, float], ...] = ()
+    #: Upstream's UDP sockets for other PCs (off when None): a DateDataPullSocket on
+    #: ``pull_host:pull_socket`` ("" = all interfaces, as upstream), values older than
+    #: ``pull_timeout`` (None: each channel's stale time, no limit for client codenames)
+    #: served as OLD_DATA; and LiveSocket messages to ``live_server`` (host, port).
+    pull_socket: int | None = None
+    pull_host: str = ""
+    pull_timeout: float | None = None
+    live_server: tuple[str, int] | None = None
+
+    @property
+    def client_codename_owners(self) -> tuple[tuple[str, str, str], ...]:
+        """Codenames that belong to one Unix user or one client id:
+        ``(codename, "user" or "client", name)``."""
+        return tuple((c.codename, *c.owner) for c in self.clients if c.owner is not None)
 
 
 @dataclass(frozen=True)
@@ -234,7 +247,8 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class InstrumentConfig:
-    """One serial instrument: its driver, port and the channels polled from it."""
+    """One serial instrument: its driver, port and the channels polled from it
+    (:func:`~.instruments.open_instrument` opens it)."""
 
     name: str
     driver: str
@@ -242,19 +256,6 @@ class InstrumentConfig:
     channels: tuple[ChannelConfig, ...]
     serial: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
-
-    def open(self) -> SerialInstrument:
-        """Open the driver on the port (raises :class:`~..drivers.base.PortGone`); a
-        ``sim://`` port is served by the driver's simulator, started on first use."""
-        kwargs = dict(self.serial)
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
-        port = self.port
-        if port.startswith(SIM_SCHEME):
-            from ..simulators.registry import simulated_port
-
-            port = simulated_port(port, self.driver)
-        return driver_class(self.driver)(port, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,18 @@ class ServiceConfig:
         its clients'."""
         channels = [name for channel in self.channels for name in channel.all_codenames]
         return channels + list(self.service.client_codenames)
+
+    @property
+    def clients_only(self) -> bool:
+        """True for a service without instruments: it logs what scripts send."""
+        return not self.instruments
+
+    def descriptions(self) -> dict[str, str]:
+        """Codename → description of every codename (what ``init-db`` registers)."""
+        found = {name: text for ch in self.channels for name, text in ch.descriptions().items()}
+        for client in self.service.clients:
+            found.update(client.descriptions())
+        return found
 
 
 # --------------------------------------------------------------------------- helpers
@@ -404,9 +417,13 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     spool = _spool(_Reader(problems, "spool", top.get("spool", dict, {})), base, warnings)
     service = _service(_Reader(problems, "service", top.get("service", dict, {})), base, warnings)
     batch = _batch(_Reader(problems, "batch", top.get("batch", dict, {})))
-    raw_instruments = top.get("instruments", list, required=True) or []
-    if "instruments" in data and not raw_instruments:
-        top.fail("instruments", "needs at least one [[instruments]] table")
+    raw_instruments = top.get("instruments", list) or []
+    if not raw_instruments and service.socket is None:
+        top.fail(
+            "instruments",
+            "needs at least one [[instruments]] table (or [service] socket and client_codenames "
+            "for a service that logs what scripts send)",
+        )
     instruments = tuple(
         inst
         for index, raw in enumerate(raw_instruments)
@@ -427,13 +444,15 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
             for j, ch in enumerate(inst.channels)
             for key, name in (("codename", ch.codename), *((f"codenames.{f}", n) for f, n in ch.codenames))
         ]
-        + [(f"service.client_codenames[{k}]", name) for k, name in enumerate(service.client_codenames)],
+        + [("service.client_codenames", name) for name in service.client_codenames],
         "codename",
     )
     if service.socket is not None and spool.path is None:
         problems.append(
             "service.socket: needs a [spool]: clients' points are acknowledged once they are in the spool"
         )
+    if service.pull_socket is not None or service.live_server is not None:
+        problems += _udp_codename_problems(instruments, service.client_codenames)
     if problems:
         raise ConfigError(path, problems)
     for warning in warnings:
@@ -441,6 +460,19 @@ def parse_config(data: dict[str, Any], path: str | Path) -> ServiceConfig:
     return ServiceConfig(
         path, data.get("name") or path.stem, database, spool, service, instruments, tuple(warnings), batch
     )
+
+
+def _udp_codename_problems(instruments: tuple[InstrumentConfig, ...], clients: tuple[str, ...]) -> list[str]:
+    """The UDP sockets' protocol cannot carry a codename holding one of # , ; : &."""
+    from ..udp.wire import has_bad_char
+
+    names = [n for inst in instruments for ch in inst.channels for n in ch.all_codenames] + list(clients)
+    return [
+        f"codename {name!r}: the UDP sockets (pull_socket, live_server) cannot serve a codename "
+        "holding any of # , ; : &"
+        for name in names
+        if has_bad_char(name)
+    ]
 
 
 def _check_unique(problems: list[str], keyed: list[tuple[str, str]], noun: str) -> None:
@@ -602,15 +634,23 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
     max_waiting = r.positive("health_max_waiting", 300.0)
     max_silence = r.positive("health_max_silence", 120.0)
     socket = r.get("socket", str)
-    client_codenames = r.get("client_codenames", list, [])
-    if not all(isinstance(c, str) and 0 < len(c) <= 128 for c in client_codenames):
-        r.fail("client_codenames", "must be a list of codenames (strings of 1 to 128 characters)")
-        client_codenames = []
-    if socket is not None and not client_codenames:
+    clients = _client_codenames(r)
+    client_codenames = [client.codename for client in clients]
+    if socket is not None and not r.table.get("client_codenames"):
         r.fail("client_codenames", "missing: the socket needs the codenames its clients may send")
     if client_codenames and socket is None:
         r.fail("socket", "missing: client_codenames are for the points socket; give its path")
     socket_group = r.get("socket_group", str)
+    limits_table = r.get("socket_limits", dict, {})
+    socket_limits: list[tuple[str, float]] = []
+    if limits_table:
+        limits = _Reader(r.problems, r.key("socket_limits"), limits_table)
+        for key in SOCKET_LIMITS:
+            value = limits.positive(key, None)
+            if value is not None:
+                socket_limits.append((key, value))
+        limits.finish()
+    udp = _udp_sockets(r)
     r.finish()
     return ServiceSettings(
         _path(state, base),
@@ -624,7 +664,77 @@ def _service(r: _Reader, base: Path, warnings: list[str]) -> ServiceSettings:
         None if socket is None else Path(socket).expanduser(),
         tuple(client_codenames),
         socket_group,
+        clients,
+        tuple(socket_limits),
+        *udp,
     )
+
+
+#: The keys of a client codename's own table; a table with any of them is one (so a
+#: misspelled key is named), not codename = "description" pairs.
+_OWN_TABLE_KEYS = frozenset({"codename", "description", "user", "client"})
+
+
+def _client_codenames(r: _Reader) -> tuple[ClientCodename, ...]:
+    """``client_codenames``: a list whose items are a codename (any client may send it),
+    a table of codename = "description" pairs, or one codename's own table (its key
+    ``codename``, then ``description`` and at most one owner: ``user``, a Unix user whose
+    processes may send it, or ``client``, one client id); a table alone stands for a list
+    of that one table."""
+    raw = r.get("client_codenames", (list, dict), [])
+    items = [raw] if isinstance(raw, dict) else raw
+    clients: list[ClientCodename] = []
+    for index, item in enumerate(items):
+        where = "client_codenames" if isinstance(raw, dict) else f"client_codenames[{index}]"
+        owner: tuple[str, str] | None = None
+        if isinstance(item, str):
+            pairs: list[tuple[str, str, Any]] = [(where, item, None)]
+        elif isinstance(item, dict) and _OWN_TABLE_KEYS & set(item):
+            c = _Reader(r.problems, r.key(where), item)
+            codename = c.get("codename", str, required=True)
+            description = c.get("description", str)
+            owners = [(kind, name) for kind in ("user", "client") if (name := c.get(kind, str)) is not None]
+            c.finish()
+            if len(owners) > 1:
+                c.fail("client", "one owner: user (a Unix user) or client (a client id), not both")
+            elif owners and not 0 < len(owners[0][1]) <= 128:
+                c.fail(owners[0][0], "must be 1 to 128 characters")
+            elif owners:
+                owner = owners[0]
+            pairs = [] if codename is None else [(f"{where}.codename", codename, description)]
+        elif isinstance(item, dict) and item:
+            pairs = [(f"{where}.{name}", name, text) for name, text in item.items()]
+        else:
+            r.fail(where, f'must be a codename or a table (codename = "description"), not {item!r}')
+            continue
+        for key, codename, description in pairs:
+            problem = _codename_problem(codename) if isinstance(codename, str) else "must be a string"
+            if description is not None and not isinstance(description, str):
+                r.fail(key, f"the description must be a string, not {_type_name(description)}")
+            elif problem:
+                r.fail(key, problem)
+            else:
+                clients.append(ClientCodename(codename, description, owner))
+    return tuple(clients)
+
+
+def _udp_sockets(r: _Reader) -> tuple[int | None, str, float | None, tuple[str, int] | None]:
+    """``pull_socket``, ``pull_host``, ``pull_timeout``, ``live_server`` of ``[service]``."""
+    from ..udp.live import parse_live_server
+
+    pull_socket = r.get("pull_socket", int)
+    if pull_socket is not None and not 0 <= pull_socket < 65536:
+        r.fail("pull_socket", f"must be a UDP port 0..65535 (upstream's is 9000), not {pull_socket}")
+    pull_host = r.get("pull_host", str, "")
+    pull_timeout = r.positive("pull_timeout", None)
+    live_server = None
+    text = r.get("live_server", str)
+    if text is not None:
+        try:
+            live_server = parse_live_server(text)
+        except ValueError as error:
+            r.fail("live_server", str(error))
+    return pull_socket, pull_host, pull_timeout, live_server
 
 
 def parse_http_address(text: str) -> tuple[str, int]:

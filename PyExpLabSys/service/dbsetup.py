@@ -1,4 +1,5 @@
-"""``init-db``: create a configuration's tables and register its codenames.
+"""``init-db``: create a configuration's tables and register its codenames
+(the channels' and the clients').
 
 Through the backends' registry: the configured backend creates its own layout
 (``Backend.create_tables``) with the table-layout options its registry entry declares
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..assembly import create_tables
 from .config import ServiceConfig
 
 __all__ = ["init_database"]
@@ -18,5 +20,4 @@ __all__ = ["init_database"]
 
 def init_database(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """Create the tables if missing and register the codenames; returns codename → id."""
-    descriptions = {name: text for ch in config.channels for name, text in ch.descriptions().items()}
-    return config.database.create_tables(descriptions, environ)
+    return create_tables(config.database, config.descriptions(), environ)

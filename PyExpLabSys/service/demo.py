@@ -3,8 +3,10 @@
 Five instrument simulators serve real ptys; the service (:class:`~.runner.Service`, the
 same code ``pyexplabsys-logger run`` uses) reads them through the real drivers, applies
 the logging criteria and commits the points into an SQLite file. Half-way through, one
-instrument is unplugged and plugged back in and another answers garbage once, so the
-live table shows the readers surviving. The summary is read back from the file itself.
+instrument is unplugged and plugged back in, another answers garbage once and the ion
+gauge's channel is switched off for a while (readings without a number: counted as not
+OK, not logged), so the live table shows the readers surviving. The summary is read
+back from the file itself.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backends.sqlite import create_tables
+from ..assembly import create_tables
 from ..simulators import PtySimulator, start_simulator
 from .config import ServiceConfig, parse_config
 from .runner import Service
@@ -134,14 +136,18 @@ def _simulators() -> Iterator[dict[str, PtySimulator]]:
 
 
 def _fault_script(sims: dict[str, PtySimulator], seconds: float, stop: threading.Event) -> threading.Thread:
-    """Unplug the temperature controller for a fifth of the run; garble one flow reply."""
+    """Unplug the temperature controller and switch the ion gauge's channel off for a
+    fifth of the run; garble one flow reply."""
+    gauge: Any = sims["mks937b"]
 
     def play() -> None:
         if stop.wait(seconds * 0.4):
             return
         sims["mksg"].inject("corrupt")
         sims["omega"].vanish()
+        channel, gauge.channels[0] = gauge.channels[0], "OFF"
         stop.wait(seconds * 0.2)
+        gauge.channels[0] = channel
         sims["omega"].reappear()
 
     thread = threading.Thread(target=play, name="demo-faults", daemon=True)
@@ -165,12 +171,6 @@ def run_demo(
     """
     path = Path(path)
     stop = stop or threading.Event()
-    create_tables(
-        path,
-        TABLE,
-        SIGNALS,  # the unit in brackets, for `plot` of the file
-        descriptions={c: f"{DESCRIPTIONS[c]} [{UNITS[c]}]" for c in SIGNALS},
-    )
     on_tick: Callable[[dict[str, Any]], None] | None
     if callable(progress):
         on_tick = progress
@@ -180,6 +180,8 @@ def run_demo(
         on_tick = None
     with tempfile.TemporaryDirectory(prefix="pyexplabsys-demo-") as state, _simulators() as sims:
         config = demo_config({name: sim.port for name, sim in sims.items()}, path, Path(state), http)
+        # the unit in brackets, for `plot` of the file
+        create_tables(config.database, {c: f"{DESCRIPTIONS[c]} [{UNITS[c]}]" for c in SIGNALS}, {})
         service = Service(config, environ={})
         started = time.monotonic()
         try:

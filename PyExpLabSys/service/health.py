@@ -3,13 +3,17 @@ service is healthy (``/healthz``).
 
 One rule for the page, ``status.json`` and the health endpoint, so they never disagree:
 
+* a client codename (sent by scripts through the points socket) is **fresh** while a
+  connected client sends it and it has a value, **stale** otherwise (no client sends
+  it now, or none sent a point yet): the service cannot know how often a script logs;
 * a channel is **fresh** while its newest valid value is younger than
   :func:`stale_after`; **stale** once it is older (the instrument stopped answering,
   was unplugged, or reports no valid value); **error** when it never gave a valid value
   and its instrument is failing, or its reader thread is dead;
 * the service is unhealthy when the logger thread is dead, the oldest point waiting
-  for the database is older than ``health_max_waiting``, or an instrument has given
-  nothing valid for ``health_max_silence`` seconds.
+  for the database is older than ``health_max_waiting``, an instrument has given
+  nothing valid for ``health_max_silence`` seconds, or the points socket cannot accept
+  new clients (e.g. out of file descriptors).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["ERROR", "FRESH", "STALE", "Health", "channel_state", "judge", "stale_after"]
+__all__ = ["ERROR", "FRESH", "STALE", "Health", "channel_state", "client_state", "judge", "stale_after"]
 
 FRESH, STALE, ERROR = "fresh", "stale", "error"
 #: A value is never called stale sooner than this (seconds), however fast the polling.
@@ -43,6 +47,11 @@ def channel_state(channel: Mapping[str, Any], instrument: Mapping[str, Any], now
         failing = instrument.get("error_streak", 0) > 0 or not instrument.get("connected", True)
         return ERROR if failing else STALE
     return FRESH if now - valid <= limit else STALE
+
+
+def client_state(card: Mapping[str, Any]) -> str:
+    """FRESH or STALE for one client codename of a snapshot (see the module's rule)."""
+    return FRESH if card.get("clients") and card.get("last_time") is not None else STALE
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,9 @@ def judge(snapshot: Mapping[str, Any], max_waiting: float, max_silence: float, n
         ]
         if waiting and max(waiting) > max_waiting:
             reasons.append(f"oldest waiting point is {max(waiting):.0f} s old (limit {max_waiting:g} s)")
+    points = snapshot.get("points_socket") or {}
+    if points.get("accept_error"):
+        reasons.append(f"points socket: {points['accept_error']}")
     started = float(snapshot.get("started") or now)
     for instrument in snapshot.get("instruments", []):
         times = [

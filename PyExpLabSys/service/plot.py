@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..assembly import database_backend, sqlite_file_backend
 from ..backends.base import Backend, BackendError
-from ..backends.sqlite import SQLiteBackend
 from .config import ConfigError, load_config
 from .trend import wants_log_scale
 
@@ -88,13 +88,13 @@ def read_source(
             raise PlotError(str(error)) from None
         units: Mapping[str, str | None] = {c.codename: c.unit for c in config.channels}
         try:
-            backend = config.database.build()
+            backend = database_backend(config.database)
         except (BackendError, ValueError) as error:
             raise PlotError(f"{config.database.describe()}: {error}") from None
         where = config.database.describe()
     else:
         table = table or _data_table(path)
-        backend = SQLiteBackend(path, table)
+        backend = sqlite_file_backend(path, table)
         units = _units_in_descriptions(path)
         where = f"{path}:{table}"
     return _read(backend, codenames, since, where), {c: units.get(c) for c in codenames}

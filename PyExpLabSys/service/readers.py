@@ -23,6 +23,7 @@ part of a window only.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -43,6 +44,7 @@ from ..drivers.base import (
     reading_name,
 )
 from .config import ChannelConfig, InstrumentConfig
+from .instruments import open_instrument
 
 LOG = logging.getLogger(__name__)
 
@@ -135,19 +137,23 @@ class InstrumentReader(threading.Thread):
         *,
         point_sink: PointSink | None = None,
         wall_clock: Callable[[], float] = time.time,
+        on_value: PointSink | None = None,
     ) -> None:
         """``sink(codename, value)`` takes the readings of plain channels at the time of
         the call; ``point_sink(codename, (time, value))`` the windows of aggregated ones
-        (required when there are any). ``clock`` paces the polling, ``wall_clock``
-        stamps the readings (both injectable for tests)."""
+        (required when there are any). ``on_value(codename, (time, value))`` sees every
+        valid value before the criterion (a reading, or a window's result): the service's
+        UDP sockets serve them. ``clock`` paces the polling, ``wall_clock`` stamps the
+        readings (both injectable for tests)."""
         super().__init__(name=f"reader-{config.name}", daemon=True)
         self.config = config
         self.sink = sink
         self.policy = policy
-        self._open = opener or config.open
+        self._open = opener or functools.partial(open_instrument, config)
         self._clock = clock
         self._wall_clock = wall_clock
         self.point_sink = point_sink
+        self.on_value = on_value
         self._stop_event = threading.Event()
         self.driver: SerialInstrument | None = None
         self.channels = [_channel_state(ch, wall_clock) for ch in config.channels]
@@ -255,7 +261,10 @@ class InstrumentReader(threading.Thread):
             channel.last_valid_time = read_time
         if channel.aggregator is not None:
             self._emit(channel, channel.aggregator.add(value, read_time))
-        elif value is not None and channel.criterion.check(value, read_time):
+            return
+        if value is not None and self.on_value is not None:
+            self.on_value(config.codename, (read_time, value))
+        if value is not None and channel.criterion.check(value, read_time):
             self.sink(config.codename, value)
             channel.points += 1
             channel.last_point_time = channel.last_read_time
@@ -272,6 +281,8 @@ class InstrumentReader(threading.Thread):
             if value is None:  # std of a window of one reading
                 continue
             channel.window_values[codename] = value
+            if self.on_value is not None:
+                self.on_value(codename, (window.time, value))
             if channel.window_criteria[codename].check(value, window.time):
                 self.point_sink(codename, (window.time, value))
                 channel.points += 1

@@ -17,37 +17,34 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from .. import assembly
 from ..backends.base import Backend
 from ..datalog.logger import DataLogger
-from ..datalog.policies import SpoolPolicy
 from ..datalog.status import StopReport
+from ..points.server import ClientLimits, PointsServer
+from .client_status import client_cards
 from .config import InstrumentConfig, ServiceConfig, state_directory
 from .health import channel_state, stale_after
 from .metrics import MetricsServer
 from .notify import Notifier
-from .points_server import PointsServer
 from .readers import InstrumentReader, ReaderPolicy
 from .trend import TrendRing
+from .udp_feed import FeedingLogger, UdpFeed
 
 if TYPE_CHECKING:
     from .web import WebPage
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["STATUS_FILE", "Service", "build_backend", "read_status", "run_service"]
+__all__ = ["STATUS_FILE", "Service", "read_status", "run_service"]
 
 STATUS_FILE = "status.json"
 
 #: Exit codes of ``run``: stopped cleanly (everything delivered or kept in the spool) /
 #: bad config or start-up / logger died / stopped with points lost (no spool).
 EXIT_OK, EXIT_START, EXIT_DIED, EXIT_UNDELIVERED = 0, 1, 2, 3
-
-
-def build_backend(config: ServiceConfig, environ: Mapping[str, str] | None = None) -> Backend:
-    """The backend the ``[database]`` section describes (reads the password if needed)."""
-    return config.database.build(environ)
 
 
 def socket_path(config: ServiceConfig, environ: Mapping[str, str], state_dir: Path) -> Path:
@@ -59,18 +56,6 @@ def socket_path(config: ServiceConfig, environ: Mapping[str, str], state_dir: Pa
         return path
     runtime = environ.get("RUNTIME_DIRECTORY")
     return (Path(runtime.split(":")[0]) if runtime else state_dir) / path
-
-
-def _spool_kwargs(config: ServiceConfig, state_dir: Path) -> dict[str, Any]:
-    """``spool_path``/``spool`` for DataLogger, when configured."""
-    if not config.spool.enabled:
-        return {}
-    path = config.spool.path
-    assert path is not None
-    return {
-        "spool_path": path if path.is_absolute() else state_dir / path,
-        "spool": SpoolPolicy(**config.spool.options),
-    }
 
 
 class Service:
@@ -97,6 +82,7 @@ class Service:
         self.metrics: MetricsServer | None = None
         self.web: WebPage | None = None  # the live page, when [service] http is set
         self.points: PointsServer | None = None  # scripts' points, when [service] socket is set
+        self.udp: UdpFeed | None = None  # upstream's UDP sockets, when pull_socket/live_server is set
         self.trend = TrendRing()
         self.started = time.time()
         self.report: StopReport | None = None
@@ -111,21 +97,16 @@ class Service:
         ``ValueError`` (password) before any reader starts.
         """
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        backend = self._backend or build_backend(self.config, self.environ)
-        self.logger = DataLogger(
-            backend,
-            self.config.codenames,
-            timeouts=self.config.database.timeouts,
-            batch=self.config.batch,
-            stop_timeout=self.config.service.stop_timeout,
-            dead_letter_path=self.state_dir / "dead_letters.jsonl",
-            name=f"logger-{self.config.name}",
-            **_spool_kwargs(self.config, self.state_dir),
-        )
+        self.logger = assembly.service_logger(self.config, self.state_dir, self.environ, self._backend)
         self.logger.start()
         enqueue = self.logger.enqueue_point_now
+        if self.config.service.pull_socket is not None or self.config.service.live_server is not None:
+            self.udp = UdpFeed(self.config).start()
+        on_value = None if self.udp is None else self.udp.observe
         self.readers = [
-            InstrumentReader(inst, enqueue, self.reader_policy, point_sink=self.logger.enqueue_point)
+            InstrumentReader(
+                inst, enqueue, self.reader_policy, point_sink=self.logger.enqueue_point, on_value=on_value
+            )
             for inst in self.config.instruments
         ]
         for reader in self.readers:
@@ -133,9 +114,11 @@ class Service:
         if self.config.service.socket is not None:
             self.points = PointsServer(
                 socket_path(self.config, self.environ, self.state_dir),
-                self.logger,
+                self.logger if self.udp is None else cast(DataLogger, FeedingLogger(self.logger, self.udp)),
                 self.config.service.client_codenames,
                 group=self.config.service.socket_group,
+                owners=self.config.service.client_codename_owners,
+                limits=_client_limits(self.config.service.socket_limits),
             ).start()
         if self.config.service.metrics_port is not None:
             self.metrics = MetricsServer(
@@ -149,10 +132,11 @@ class Service:
         self.write_status()
         self.notifier.ready(self.summary())
         LOG.info(
-            "service %s running: %d instrument(s), %d codename(s), state in %s",
+            "service %s running: %d instrument(s), %d codename(s)%s, state in %s",
             self.config.name,
             len(self.readers),
             len(self.config.codenames),
+            " (clients only)" if self.config.clients_only else "",
             self.state_dir,
         )
 
@@ -201,6 +185,8 @@ class Service:
             reader.stop(timeout=0)
         for reader in self.readers:
             reader.stop(timeout=(reader.config.timeout or 5.0) + 1.0)
+        if self.udp is not None:
+            self.udp.stop()
         if self.logger is not None:
             self.report = self.logger.stop(self.config.service.stop_timeout)
         else:
@@ -235,6 +221,9 @@ class Service:
         }
         if self.points is not None:
             snap["points_socket"] = self.points.snapshot()
+            snap["clients"] = client_cards(self.config, snap["points_socket"], now)
+        if self.udp is not None:
+            snap.update(self.udp.snapshot())  # pull_socket, live_server
         if self.report is not None:
             report = self.report
             snap["stop_report"] = {
@@ -274,6 +263,13 @@ class Service:
         return snapshot
 
 
+def _client_limits(given: tuple[tuple[str, float], ...]) -> ClientLimits:
+    """The points socket's limits: the defaults, with those the configuration sets."""
+    counts = {"max_clients", "max_identities", "max_identities_per_user"}
+    values: dict[str, Any] = {key: int(value) if key in counts else value for key, value in given}
+    return ClientLimits(**values)
+
+
 def _with_channel_states(
     instrument: dict[str, Any], config: InstrumentConfig, now: float, status_interval: float
 ) -> dict[str, Any]:
@@ -306,6 +302,13 @@ def summary_line(snap: dict[str, Any]) -> str:
             f"; {state}, queued {logger['queued']}, committed {logger['committed']} "
             f"in {logger['batches']} batches"
         )
+    socket = snap.get("points_socket")
+    if socket is not None:
+        connected = len(socket.get("connected_clients", ()))
+        clients = f"{connected} client(s) connected, {socket['points']} client points"
+        if not instruments:  # a service for scripts only
+            return f"{snap.get('state', '?')}: {clients}{tail}"
+        tail = f", {clients}{tail}"
     return (
         f"{snap.get('state', '?')}: {reading}/{len(instruments)} instruments reading, {points} points{tail}"
     )

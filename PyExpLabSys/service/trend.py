@@ -53,12 +53,17 @@ class TrendRing:
             ring.append((when, value))
 
     def record(self, snapshot: Mapping[str, Any]) -> None:
-        """Take each channel's newest valid value from a service snapshot."""
+        """Take each channel's newest valid value, and each client codename's newest
+        value, from a service snapshot."""
         for instrument in snapshot.get("instruments", []):
             for channel in instrument["channels"]:
                 when, value = channel.get("last_valid_time"), channel.get("last_value")
                 if when is not None and value is not None:
                     self.add(channel["codename"], when, value)
+        for card in snapshot.get("clients", []):
+            when, value = card.get("last_time"), card.get("last_value")
+            if when is not None and value is not None:
+                self.add(card["codename"], when, value)
 
     def series(self, now: float, buckets: int = 240) -> dict[str, dict[str, Any]]:
         """Per codename: ``points`` ([time, mean value] per time bucket of the last

@@ -1,11 +1,13 @@
 """The service's local web page: live values, trends, the database side, health.
 
-A small read-only site on the standard library's :class:`~http.server.ThreadingHTTPServer`
-(no framework: six fixed routes, GET and HEAD only, served from snapshots):
+A small read-only site on the standard library's :class:`~http.server.HTTPServer` with a
+bounded pool of threads (no framework: six fixed routes, GET and HEAD only, served from
+snapshots):
 
 * ``/``: the page (``page/index.html`` with its script and style; everything it shows
   is fetched as JSON and put into the document as text, never as markup);
-* ``/status.json``: the status snapshot, the same content as the status file;
+* ``/status.json``: the status snapshot, as the status file has it but without absolute
+  paths or the pid (:mod:`.public`);
 * ``/trend.json``: the last hour per codename from the service's in-memory ring;
 * ``/healthz``: 200 ``ok`` or 503 with the reasons (:mod:`.health`);
 * ``/metrics``: Prometheus text when prometheus_client is installed (:mod:`.metrics`).
@@ -15,25 +17,35 @@ however many pages are open) and the trend ring; nothing here touches the reader
 the enqueue path. Anything but GET and HEAD is answered 405. Served on loopback, it
 answers only requests addressed to a loopback name (``Host:``), so a web site in the
 lab PC's browser cannot read it through a DNS name rebound to 127.0.0.1.
+
+Bounded: a connection must send its request within :data:`REQUEST_TIMEOUT`, at most
+:data:`WORKERS` requests are served at once and :data:`QUEUED` wait (more are closed at
+once), the listen backlog holds :data:`BACKLOG`, and running out of file descriptors
+makes accepting back off (logged once) instead of spinning.
 """
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import logging
+import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from .config import is_loopback
+from .config import is_loopback, state_directory
 from .health import judge
 from .metrics import MetricsPage, metrics_available, stop_http_server
+from .public import public_snapshot
 from .trend import TrendRing
 
 LOG = logging.getLogger(__name__)
@@ -49,6 +61,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+#: Seconds a connection may take to send its request (and to read the answer).
+REQUEST_TIMEOUT = 10.0
+#: Requests served at once, requests waiting for a worker, and the listen backlog.
+WORKERS = 8
+QUEUED = 64
+BACKLOG = 256
 ASSETS = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
@@ -82,7 +100,11 @@ class WebPage:
         title = html.escape(f"{source.config.name} · PyExpLabSys logger")
         self.index = _asset("index.html").decode("utf-8").replace("{{title}}", title).encode("utf-8")
         self.assets = {path: (_asset(name), kind) for path, (name, kind) in ASSETS.items()}
-        self._server: ThreadingHTTPServer | None = None
+        try:
+            self.base: Path | None = state_directory(source.config, os.environ)
+        except Exception:  # a stand-in's config: paths are then cut to their names
+            self.base = None
+        self._server: HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -132,7 +154,7 @@ class WebPage:
             body, kind = self.assets[path]
             return 200, kind, body
         if path == "/status.json":
-            return 200, "application/json", _json(self.source.current())
+            return 200, "application/json", _json(public_snapshot(self.source.current(), self.base))
         if path == "/trend.json":
             return 200, "application/json", _json(self.source.trend.series(time.time()), None)
         if path == "/healthz":
@@ -156,9 +178,57 @@ def _json(data: Any, indent: int | None = 1) -> bytes:
     return json.dumps(data, indent=indent, separators=separators, default=str).encode("utf-8")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(HTTPServer):
+    """One thread accepts; a bounded pool answers; descriptor exhaustion backs off."""
+
+    request_queue_size = BACKLOG
     page: WebPage
+    _pool: ThreadPoolExecutor | None = None  # made when serving starts
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._pool = ThreadPoolExecutor(WORKERS, "web-page")
+        barrier = threading.Barrier(WORKERS)  # every worker runs from the start: a steady thread count
+        for _ in range(WORKERS):
+            self._pool.submit(barrier.wait, 5.0)
+        self._slots = threading.BoundedSemaphore(WORKERS + QUEUED)
+        self._backoff = 0.0
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            request = super().get_request()
+        except OSError as error:
+            if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                if not self._backoff:
+                    LOG.error("page: cannot accept connections (%s); backing off", error.strerror)
+                self._backoff = min(1.0, max(0.05, self._backoff * 2))
+                time.sleep(self._backoff)  # the accepting thread only: the pool goes on
+            raise
+        if self._backoff:
+            LOG.warning("page: accepting connections again")
+            self._backoff = 0.0
+        return request
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        pool = self._pool
+        if pool is None or not self._slots.acquire(blocking=False):  # all busy, the queue full
+            self.shutdown_request(request)
+            return
+        pool.submit(self._work, request, client_address)
+
+    def _work(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            self._slots.release()
+
+    def server_close(self) -> None:
+        super().server_close()  # also when binding failed, before a pool was made
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Server6(_Server):
@@ -168,6 +238,7 @@ class _Server6(_Server):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "PyExpLabSys"
+    timeout = REQUEST_TIMEOUT
 
     def version_string(self) -> str:
         return self.server_version

@@ -2,7 +2,7 @@
 
 Channels 1 and 2 read drifting pressures; 3-6 show the non-numeric readings real units
 give: ``LO``, ``OFF``, ``WAIT`` and ``>``. Change ``channels`` to model other states.
-``U!<unit>`` changes the reported unit (the numbers are not converted).
+``U?``, ``U!<unit>`` and ``SN?``: see :mod:`.mks_protocol`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from typing import Any
 from .mks_protocol import MksGaugeSimulator, mks_number
 
 LOG = logging.getLogger(__name__)
-
-UNITS = ("TORR", "MBAR", "PASCAL", "MICRON")
 
 
 class Mks937bSimulator(MksGaugeSimulator):
@@ -27,7 +25,6 @@ class Mks937bSimulator(MksGaugeSimulator):
         #: Per channel: a base pressure (drifts) or a fixed text.
         self.channels: list[float | str] = [2.5e-7, 1.0e-3, "LO", "OFF", "WAIT", ">"]
         self.sensor_types = ["CC", "PR", "CP"]
-        self.unit = "MBAR"
 
     def _reading(self, channel: int) -> str:
         value = self.channels[channel]
@@ -43,9 +40,4 @@ class Mks937bSimulator(MksGaugeSimulator):
             return None
         if command == "MT?":
             return " ".join(self.sensor_types)
-        if command == "U?":
-            return self.unit
-        if command.startswith("U!") and command[2:] in UNITS:
-            self.unit = command[2:]
-            return self.unit
-        return None
+        return super().command(command)

@@ -2,7 +2,9 @@
 
 The unit answers requests to its own address (253 by default) and to the broadcast
 address 254, always with its own address: ``@253ACK<data>;FF`` or ``@253NAK<code>;FF``.
-Unknown commands get NAK 160.
+Requests to any other address get no answer (no unit there). Unknown commands get
+NAK 160. ``U?`` / ``U!<unit>`` (pressure unit; the numbers are not converted) and
+``SN?`` (serial number) are common to the models.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ LOG = logging.getLogger(__name__)
 
 TERMINATOR = b";FF"
 _REQUEST = re.compile(rb"@(\d{3})(.*);FF", re.S)
+UNITS = ("TORR", "MBAR", "PASCAL", "MICRON")
 
 
 def mks_number(value: float) -> str:
@@ -45,6 +48,8 @@ class MksGaugeSimulator(PtySimulator):
     def __init__(self, *args: Any, address: int = 253, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.address = address
+        self.unit = "MBAR"
+        self.serial_number = "1234567890"
 
     def _frame(self, kind: str, data: str) -> bytes:
         return f"@{self.address:03d}{kind}{data}".encode("ascii") + TERMINATOR
@@ -60,5 +65,13 @@ class MksGaugeSimulator(PtySimulator):
         return self.nak(request, None) if data is None else self._frame("ACK", data)
 
     def command(self, command: str) -> str | None:
-        """The data answering ``command``; None for an unknown command (NAK 160)."""
-        raise NotImplementedError
+        """The data answering ``command``; None for an unknown command (NAK 160).
+        Models override it and fall back on this for the common commands."""
+        if command == "U?":
+            return self.unit
+        if command.startswith("U!") and command[2:] in UNITS:
+            self.unit = command[2:]
+            return self.unit
+        if command == "SN?":
+            return self.serial_number
+        return None

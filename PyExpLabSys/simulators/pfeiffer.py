@@ -3,8 +3,10 @@
 Two-step exchange: mnemonic + CR LF → ACK CR LF (NAK CR LF if unknown), then ENQ →
 data + CR LF. ETX clears the input buffer. Gauge 1 reads a drifting pressure, gauge 2
 reports "no sensor" (status 5), as on a controller with one gauge plugged in; change
-``gauges`` to model other states. Faults hit the data reply (after ENQ), except ``nak``
-which replaces the acknowledgement.
+``gauges`` to model other states (a status code, an identification). Faults hit the
+data reply (after ENQ), except ``nak`` which replaces the acknowledgement. ``RST`` is
+the RS-232 test: from its ENQ on, every character is echoed (that ENQ too) until ETX.
+``RES`` (reset) answers ``0``: no pending errors.
 """
 
 from __future__ import annotations
@@ -47,11 +49,18 @@ class Tpg26xSimulator(PtySimulator):
         self.unit = 0  # 0 mbar, 1 Torr, 2 Pa
         self.firmware = "BG5540-C"
         self._pending: str | None = None
+        self._testing = False  # splitting requests byte by byte (RS-232 test)
 
     def split_requests(self, buf: bytearray) -> list[bytes]:
-        """ENQ and ETX are requests of their own; ETX also drops what came before."""
+        """ENQ and ETX are requests of their own; ETX also drops what came before. In
+        the RS-232 test (from the ENQ after ``RST``) every byte is a request."""
         requests = []
         while buf:
+            if self._testing or (buf[0] == ENQ[0] and self._pending == "RST"):
+                self._testing = buf[0] != ETX[0]  # ETX ends the test
+                requests.append(bytes(buf[:1]))
+                del buf[:1]
+                continue
             if buf[0] == ENQ[0]:
                 requests.append(ENQ)
                 del buf[:1]
@@ -88,12 +97,17 @@ class Tpg26xSimulator(PtySimulator):
             "TID": lambda: ",".join(g.ident for g in self.gauges),
             "UNI": lambda: str(self.unit),
             "PNR": lambda: self.firmware,
+            "RES": lambda: "0",
             "RST": lambda: "",
         }
         answer = answers.get(mnemonic)
         return answer() if answer else None
 
     def handle(self, request: bytes) -> bytes | None:
+        if request == ENQ and self._pending == "RST":
+            return ENQ  # the RS-232 test begins: every character is echoed, this one too
+        if len(request) == 1 and request not in (ENQ, ETX):
+            return request  # a character during the test (elsewhere requests end in CR LF)
         if request == ETX:
             self._pending = None
             return None

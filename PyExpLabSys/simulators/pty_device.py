@@ -25,6 +25,9 @@ answer), ``delay`` (answer after ``delay`` seconds), ``corrupt`` (one byte chang
 error reply, with ``code``). The returned :class:`Fault` has a ``done`` event that is
 set once the fault has been acted out (for ``delay``: once the late reply was written),
 so tests can wait for it instead of sleeping.
+
+Set :attr:`PtySimulator.powered` to False for a unit switched off at the wall while
+its cable stays plugged in: it answers nothing until it is True again.
 """
 
 from __future__ import annotations
@@ -144,6 +147,8 @@ class PtySimulator:
         self._faults: list[Fault] = []
         self._session: _Session | None = None
         self._started = time.monotonic()
+        #: False: switched off, the line stays but nothing answers.
+        self.powered = True
 
     # ------------------------------------------------------------------ life cycle
     @property
@@ -232,6 +237,8 @@ class PtySimulator:
     # ------------------------------------------------------------------ serving
     def _respond(self, request: bytes, session: _Session) -> bool:
         """Answer one request; False when the session ends meanwhile."""
+        if not self.powered:
+            return True
         fault = self._take_fault(request)
         kind = fault.kind if fault else None
         if kind == "silent":

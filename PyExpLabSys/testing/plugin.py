@@ -11,10 +11,14 @@ harmless), with the codenames declared in the test, rows readable back as
         run_my_script()                     # builds ContinuousLogger(table, user, pw, ...)
         assert mock_database.values("mysetup_pressure") == [1.2e-7]
 
-While the fixture is active, every ``ContinuousLogger`` built without ``backend=`` writes
-into the mock, so scripts run unchanged. Faults: ``unreachable_for(seconds)``,
-``with outage():``, ``hang()``/``unhang()``, ``lose_next_commit_answer()``,
-``reject(value or function)``. The project's own fast tests use the same fixture.
+While the fixture is active, every ``ContinuousLogger`` and ``DataSetSaver`` built
+without ``backend=`` writes into the mock, so scripts run unchanged: the fixture gives the
+composition root its documented parameter :func:`PyExpLabSys.assembly.backends_from` for
+the test's duration. A data set's rows are read back with ``measurements(table)`` and
+``xy_values(measurement_id)``.
+Faults: ``unreachable_for(seconds)``, ``with outage():``, ``hang()``/``unhang()``,
+``lose_next_commit_answer()``, ``reject(value or function)``. The project's own fast
+tests use the same fixture.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from typing import Any
 
 import pytest
 
+from ..assembly import backends_from
 from ..backends.memory import MemoryBackend, MemoryDatabase
+from ..backends.rows import CLASSIC, RowShape
 
 LOG = logging.getLogger(__name__)
 
@@ -44,9 +50,10 @@ class MockDatabase(MemoryDatabase):
         self.timeout = timeout
         self.backends: list[MemoryBackend] = []
 
-    def backend(self) -> MemoryBackend:
-        """A new client of this database, for ``ContinuousLogger(..., backend=...)``."""
-        backend = MemoryBackend(self, timeout=self.timeout)
+    def backend(self, rows: RowShape = CLASSIC) -> MemoryBackend:
+        """A new client of this database, for ``ContinuousLogger(..., backend=...)``
+        (``rows=DATA_SET``: for ``DataSetSaver(..., backend=...)``)."""
+        backend = MemoryBackend(self, timeout=self.timeout, rows=rows)
         self.backends.append(backend)
         return backend
 
@@ -60,20 +67,19 @@ class MockDatabase(MemoryDatabase):
         kw.setdefault("backend", self.backend())
         return ContinuousLogger(table, "mock", "mock", codenames, **kw)
 
-    def _factory(self, table: str) -> MemoryBackend:
-        """``loggers.backend_factory``: every table of a script goes into this mock."""
-        return self.backend()
+    def backend_for(self, table: str, rows: RowShape = CLASSIC) -> MemoryBackend:
+        """A new client for a script's logger of ``table``: every table of a script
+        goes into this mock (a :data:`~PyExpLabSys.assembly.BackendFactory`)."""
+        return self.backend(rows)
 
 
 @pytest.fixture
-def mock_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockDatabase]:
+def mock_database() -> Iterator[MockDatabase]:
     """An in-memory mock of the lab database; loggers built without ``backend=`` (lab
     scripts as they are) write into it while the test runs."""
-    from ..common import loggers
-
     database = MockDatabase()
-    monkeypatch.setattr(loggers, "backend_factory", database._factory)
     try:
-        yield database
+        with backends_from(database.backend_for):
+            yield database
     finally:
         database.unhang()  # never leave a logger's thread blocked on the mock

@@ -13,7 +13,7 @@ Any write that deviates from the script fails the test at once with
 unconsumed or answer bytes unread.
 
     with expected_protocol(Polyscience4100, [(b"RT\\r", b"+023.4\\r")]) as chiller:
-        assert chiller.read_temperature().value == 23.4
+        assert chiller.read_temperature_reading().value == 23.4
 """
 
 from __future__ import annotations

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import serial
 
 from PyExpLabSys.drivers.base import (
+    ChecksumError,
+    EmptyReply,
     GarbledReply,
+    InstrumentError,
+    InstrumentReportedError,
     InstrumentTimeout,
+    NoValue,
     PortGone,
     Reading,
     Status,
+    UnknownCode,
     frame_end,
     parse_float,
 )
@@ -67,13 +75,13 @@ def test_reading_is_frozen_and_knows_ok() -> None:
 def test_script_rejects_an_unexpected_write() -> None:
     with pytest.raises(ProtocolMismatch, match="expected write"):
         with expected_protocol(Polyscience4100, [(b"RW\r", b"1\r")]) as chiller:
-            chiller.read_temperature()
+            chiller.read_temperature_reading()
 
 
 def test_script_fails_when_pairs_are_left() -> None:
     with pytest.raises(ProtocolMismatch, match="not consumed"):
         with expected_protocol(Polyscience4100, [(RT, b"+023.4\r"), (RT, b"+023.4\r")]) as c:
-            c.read_temperature()
+            c.read_temperature_reading()
 
 
 def test_script_fails_on_unread_answer_bytes() -> None:
@@ -95,7 +103,7 @@ def test_timeout_then_the_next_exchange_starts_clean() -> None:
     pairs = [(RT, b"+02"), (RT, b"+023.4\r")]
     with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
         with pytest.raises(InstrumentTimeout) as info:
-            chiller.read_temperature()
+            chiller.read_temperature_reading()
         assert info.value.partial == b"+02"
         assert chiller.read_temperature_reading() == Reading(23.4)
 
@@ -104,7 +112,7 @@ def test_bytes_after_a_frame_are_drained_before_the_next_exchange() -> None:
     pairs = [(RT, b"+023.4\rjunk"), (RT, b"+024.0\r")]
     with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
         assert chiller.read_temperature_reading().value == 23.4
-        assert chiller.read_temperature() == 24.0
+        assert chiller.read_temperature_reading().value == 24.0
         assert chiller.serial.flushes >= 3
 
 
@@ -112,7 +120,7 @@ def test_reply_without_terminator_is_garbage() -> None:
     pairs = [(RT, b"x" * 2000)]
     with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
         with pytest.raises(GarbledReply):
-            chiller.read_temperature()
+            chiller.read_temperature_reading()
         chiller.serial.reset_input_buffer()
 
 
@@ -121,9 +129,9 @@ def test_vanished_port_raises_port_gone_and_is_reopened() -> None:
     pairs = [(RT, lost), (RT, b"+023.4\r")]
     with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
         with pytest.raises(PortGone):
-            chiller.read_temperature()
+            chiller.read_temperature_reading()
         assert not chiller.serial.is_open
-        assert chiller.read_temperature() == 23.4
+        assert chiller.read_temperature_reading().value == 23.4
         assert chiller.serial.opens == 1
 
 
@@ -135,7 +143,7 @@ def test_missing_device_path_is_port_gone() -> None:
 def test_url_ports_are_accepted() -> None:
     chiller = Polyscience4100("loop://", timeout=0.05)  # loop:// echoes the request
     with pytest.raises(GarbledReply):
-        chiller.read_temperature()
+        chiller.read_temperature_reading()
     chiller.close()
 
 
@@ -144,3 +152,92 @@ def test_port_settings_default_to_the_class_and_can_be_overridden() -> None:
 
     assert ISeries("loop://").settings == {"baudrate": 19200, "bytesize": 7, "parity": "O", "stopbits": 1}
     assert ISeries("loop://", baudrate=9600).settings["baudrate"] == 9600
+
+
+# --------------------------------------------------------------------------- error types
+@pytest.mark.parametrize(
+    ("error", "builtins"),
+    [
+        (InstrumentError("x"), (OSError, IOError)),
+        (InstrumentTimeout("x"), (OSError, TimeoutError)),
+        (EmptyReply("x"), (OSError, TimeoutError, ValueError)),
+        (GarbledReply("x"), (OSError, ValueError)),
+        (ChecksumError("x"), (OSError, ValueError)),
+        (UnknownCode("x"), (OSError, ValueError, KeyError)),
+        (InstrumentReportedError("160"), (OSError, ValueError)),
+        (NoValue(Reading(None, Status.SENSOR_OFF)), (OSError, ValueError)),
+        (PortGone("x"), (OSError,)),
+    ],
+)
+def test_driver_errors_are_what_old_scripts_catch(error, builtins) -> None:
+    """``except (IOError, ValueError)``, ``except TimeoutError`` and ``except KeyError``
+    in PyExpLabSys's scripts catch the errors that its drivers raised there."""
+    assert isinstance(error, InstrumentError)
+    assert isinstance(error, builtins)
+    with pytest.raises(builtins):
+        raise error
+
+
+def test_error_messages_and_attributes_survive_the_builtin_bases() -> None:
+    timeout = InstrumentTimeout("no reply within 1 s", b"+02")
+    assert (str(timeout), timeout.partial, timeout.errno) == ("no reply within 1 s", b"+02", None)
+    assert str(UnknownCode("unknown gauge id", "XYZ")) == "unknown gauge id: 'XYZ'"
+    refused = InstrumentReportedError("160", "command error", b"@253NAK160;FF")
+    assert (str(refused), refused.code) == ("instrument reported error 160 (command error)", "160")
+    assert not isinstance(PortGone("x"), ValueError) and not isinstance(timeout, ValueError)
+
+
+def test_a_timeout_is_not_taken_for_a_vanished_port() -> None:
+    """Driver errors are OSErrors now; the port-error handlers must let them through."""
+    with expected_protocol(Polyscience4100, [(RT, b"")], timeout=0.05) as chiller:
+        with pytest.raises(InstrumentTimeout) as info:
+            chiller.read_temperature_reading()
+        assert not isinstance(info.value, PortGone) and chiller.serial.is_open
+
+
+# --------------------------------------------------------------------------- bad-path helpers
+def test_absent_after_gives_up_on_a_silent_unit_early() -> None:
+    with expected_protocol(Polyscience4100, [(RT, b"")], timeout=5.0) as chiller:
+        start = time.monotonic()
+        with chiller.absent_after(0.05), pytest.raises(InstrumentTimeout):
+            chiller.read_temperature_reading()
+        assert time.monotonic() - start < 1.0
+        assert chiller._absent_after is None  # restored after the block
+
+
+def test_absent_after_lets_a_unit_that_began_to_answer_finish() -> None:
+    """A reply whose first byte came in time gets the full time-out (here: it never ends)."""
+    with expected_protocol(Polyscience4100, [(RT, b"+02")], timeout=0.3) as chiller:
+        start = time.monotonic()
+        with chiller.absent_after(0.02), pytest.raises(InstrumentTimeout):
+            chiller.read_temperature_reading()
+        assert time.monotonic() - start >= 0.25
+
+
+@pytest.mark.parametrize(
+    ("answer", "text"),
+    [(b"+023.4\r", "+023.4\r"), (b"?\r", "?\r"), (b"", ""), (b"+02", "+02"), (b"x#y\r", "x#y\r")],
+)
+def test_reply_text_is_the_whole_reply_whatever_it_says(answer, text) -> None:
+    with expected_protocol(Polyscience4100, [(RT, answer)], timeout=0.05) as chiller:
+        assert chiller.reply_text("RT") == text
+
+
+def test_reply_text_raises_value_error_on_bytes_that_are_not_text() -> None:
+    with expected_protocol(Polyscience4100, [(RT, b"\xff\r")], timeout=0.05) as chiller:
+        with pytest.raises(ValueError):
+            chiller.reply_text("RT")
+
+
+def test_or_sentinel_retries_garbage_but_not_silence() -> None:
+    from PyExpLabSys.drivers.upstream import or_sentinel
+
+    pairs = [(RT, b"#\r"), (RT, b"?\r"), (RT, b"+023.4\r"), (RT, b""), (RT, b"#\r")]
+    with expected_protocol(Polyscience4100, pairs, timeout=0.05) as chiller:
+
+        def read() -> float:
+            return chiller.read_temperature_reading().value
+
+        assert or_sentinel(chiller.read_temperature_reading, None, "RT", attempts=3) == Reading(23.4)
+        assert or_sentinel(read, -1.0, "RT", attempts=3) == -1.0  # silent: at once
+        assert or_sentinel(read, -1.0, "RT", attempts=1) == -1.0  # garbled, no tries left

@@ -13,7 +13,6 @@ from PyExpLabSys.drivers.base import (
     GarbledReply,
     InstrumentReportedError,
     InstrumentTimeout,
-    NoValue,
     Reading,
     Status,
 )
@@ -33,7 +32,7 @@ from PyExpLabSys.drivers.modbus import (
     write_register_pdu,
     write_registers_pdu,
 )
-from PyExpLabSys.drivers.omega_cn7800 import CN7800, parse_temperature, port_path
+from PyExpLabSys.drivers.omega_cn7800 import CN7800, parse_temperature, parse_upstream_temperature, port_path
 from PyExpLabSys.simulators.omega_cn7800 import CN7800Simulator
 
 from .conftest import fails_then_recovers, scripted, simulated
@@ -186,20 +185,49 @@ def test_cn7800_readings_on_a_script() -> None:
         return cn.read_temperature(), cn.read_setpoint()
 
     temperature, setpoint = scripted(CN7800, pairs, both)
-    assert (temperature, setpoint) == (25.0, -20.0)
-    assert type(temperature) is float
+    assert (temperature, setpoint) == (25, 6533.6)  # PyExpLabSys's: int when whole, unsigned
+    assert type(temperature) is int and type(setpoint) is float
 
 
 def test_cn7800_status_instead_of_a_temperature() -> None:
+    """PyExpLabSys read the status word as a number; the twin gives the status."""
     pairs = [(READ_PV, append_crc(H("01 03 02 80 03")))] * 2
 
-    def read_both(cn: CN7800) -> Reading:
-        with pytest.raises(NoValue) as info:
-            cn.read_temperature()
-        assert info.value.status is Status.NO_SENSOR
-        return cn.read_temperature_reading()
+    def read_both(cn: CN7800) -> tuple:
+        return cn.read_temperature(), cn.temperature, cn.read_temperature_reading()
 
-    assert scripted(CN7800, pairs, read_both) == Reading(None, Status.NO_SENSOR)
+    assert scripted(CN7800, pairs, read_both) == (3277.1, 3277.1, Reading(None, Status.NO_SENSOR))
+
+
+@pytest.mark.parametrize(
+    ("word", "value"), [("00FA", 25), ("00FD", 25.3), ("0000", 0), ("FF38", 6533.6), ("8002", 3277)]
+)
+def test_cn7800_upstream_values(word, value) -> None:
+    result = parse_upstream_temperature(word)
+    assert result == value and type(result) is type(value)
+
+
+def test_cn7800_temperature_attribute_follows_read_temperature() -> None:
+    def reads(cn: CN7800) -> list:
+        before = cn.temperature
+        cn.read_temperature()
+        return [before, cn.temperature, cn.read_setpoint(), cn.temperature]
+
+    pairs = [(READ_PV, H("01 03 02 00 FA 38 07")), (READ_SV, append_crc(H("01 03 02 01 2C")))]
+    assert scripted(CN7800, pairs, reads) == [-999, 25, 30, 25]
+
+
+@pytest.mark.parametrize(
+    ("reply", "errors"),
+    [
+        (b"", (InstrumentTimeout, OSError)),  # minimalmodbus: NoResponseError, an IOError
+        (append_crc(H("01 83 02")), (InstrumentReportedError, OSError)),  # IllegalRequestError
+        (H("01 03 02 00 FB 38 07"), (ChecksumError, OSError)),  # InvalidResponseError
+    ],
+)
+def test_cn7800_raises_ioerror_where_pyexplabsys_did(reply, errors) -> None:
+    with pytest.raises(errors):
+        scripted(CN7800, [(READ_PV, reply)], lambda cn: cn.read_temperature())
 
 
 def test_cn7800_write_setpoint_uses_function_06() -> None:
@@ -230,7 +258,7 @@ def test_cn7800_bad_setpoint_is_refused_before_sending(value) -> None:
 def test_cn7800_errors_then_recovers(reply, error) -> None:
     pairs = [(READ_PV, reply), (READ_PV, H("01 03 02 00 FA 38 07"))]
     result = fails_then_recovers(CN7800, pairs, lambda cn: cn.read_temperature(), error)
-    assert result == 25.0
+    assert result == 25
 
 
 def test_requests_keep_the_inter_frame_silence() -> None:
@@ -271,19 +299,22 @@ def test_cn7800_on_the_simulator(cn7800) -> None:
     sim, cn = cn7800
     assert cn.read_temperature() == pytest.approx(25.0, abs=0.2)
     cn.write_setpoint(-12.3)
-    assert cn.read_setpoint() == -12.3
-    assert cn.read_temperature() == pytest.approx(-12.3, abs=0.1)
+    assert cn.read_setpoint_reading().value == -12.3
+    assert cn.read_setpoint() == 6541.3  # PyExpLabSys read it unsigned
+    assert cn.read_temperature_reading().value == pytest.approx(-12.3, abs=0.1)
     with pytest.raises(InstrumentReportedError) as info:
         cn.write_setpoint(1400)  # above the unit's range
     assert info.value.code == "03"
-    assert cn.read_setpoint() == -12.3
+    assert cn.read_setpoint_reading().value == -12.3
     assert cn.read_registers(0x1001, 4) == [(-123) & 0xFFFF, 13000, (-2000) & 0xFFFF, 0]
     cn.write_registers(0x1001, [300])
-    assert cn.read_setpoint() == 30.0
+    assert cn.read_setpoint() == 30 and type(cn.read_setpoint()) is int
     sim.pv_status = 0x8003
-    with pytest.raises(NoValue):
-        cn.read_temperature()
+    assert cn.read_temperature() == 3277.1 and cn.temperature == 3277.1
     assert cn.read_temperature_reading().status is Status.NO_SENSOR
+    sim.inject("silent")
+    with pytest.raises(OSError):  # an IOError, as minimalmodbus's NoResponseError
+        cn.read_temperature()
 
 
 @pytest.mark.parametrize(
@@ -307,8 +338,8 @@ def test_cn7800_bad_checksum_then_recovers(cn7800) -> None:
     fault = sim.inject("checksum")
     with pytest.raises(ChecksumError):
         cn.read_temperature()
-    assert fault.done.is_set()
-    assert isinstance(cn.read_temperature(), float)
+    assert fault.done.wait(2)  # set just after the reply is written
+    assert isinstance(cn.read_temperature(), int | float)
 
 
 def test_bad_crc_gets_no_reply(cn7800) -> None:
@@ -359,5 +390,25 @@ def test_an_independent_modbus_master_agrees_with_the_simulator(cn7800) -> None:
         assert master.read_register(0x1001, 1, signed=True) == -5.5
         with pytest.raises(minimalmodbus.IllegalRequestError):
             master.read_register(0x2000)
+    finally:
+        master.serial.close()
+
+
+@pytest.mark.parametrize("setpoint", [25.0, 25.3, -20.0, 0.0])
+def test_cn7800_values_are_what_pyexplabsys_minimalmodbus_call_gives(cn7800, setpoint) -> None:
+    """PyExpLabSys's driver called ``read_register(register, 1)`` (unsigned): our
+    PyExpLabSys-named methods give the same value of the same type, status words too."""
+    import minimalmodbus
+
+    sim, cn = cn7800
+    master = minimalmodbus.Instrument(sim.port, 1)  # no parity: see the test above
+    master.serial.timeout = 1.0
+    try:
+        cn.write_setpoint(setpoint)
+        theirs, ours = master.read_register(0x1001, 1), cn.read_setpoint()
+        assert ours == theirs and type(ours) is type(theirs)
+        sim.pv_status = 0x8003
+        theirs, ours = master.read_register(0x1000, 1), cn.read_temperature()
+        assert ours == theirs == cn.temperature and type(ours) is type(theirs)
     finally:
         master.serial.close()

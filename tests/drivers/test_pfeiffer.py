@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from PyExpLabSys.drivers.base import (
+    EmptyReply,
     GarbledReply,
     InstrumentReportedError,
     InstrumentTimeout,
     Reading,
     Status,
+    UnknownCode,
 )
 from PyExpLabSys.drivers.pfeiffer import (
     TPG261,
@@ -23,7 +25,7 @@ from PyExpLabSys.drivers.pfeiffer import (
     parse_unit,
 )
 
-from .conftest import fails_then_recovers, scripted
+from .conftest import fails_then_recovers, scripted, simulated
 
 ACK, NAK, ENQ, ETX = b"\x06\r\n", b"\x15\r\n", b"\x05", b"\x03"
 
@@ -123,20 +125,24 @@ def test_acknowledgement() -> None:
             two_step(b"PR1", b"0,+1.2300E-03"),
             (1.23e-3, (0, "Measurement data okay")),
         ),
-        (lambda d: d.pressure_gauge(2), two_step(b"PR2", b"5,+2.0000E-02"), (2.0e-2, (5, "No sensor"))),
+        (
+            lambda d: d.pressure_gauge(2),
+            two_step(b"PR2", b"5,+2.0000E-02"),
+            (2.0e-2, (5, "No sensor (output: 5,2.0000E-2 [mbar])")),
+        ),
         (
             lambda d: d.pressure_gauges(),
             two_step(b"PRX", b"0,+1.0000E-03,4,+0.0000E+00"),
-            (1e-3, (0, "Measurement data okay"), 0.0, (4, "Sensor off")),
+            (1e-3, (0, "Measurement data okay"), 0.0, (4, "Sensor off (IKR, PKR, IMR, PBR)")),
         ),
         (
             lambda d: d.gauge_identification(),
             two_step(b"TID", b"TPR,noSEn"),
-            ("TPR", "Pirani gauge (or Pirani capacitive gauge)", "noSEn", "no sensor"),
+            ("TPR", "Pirani Gauge or Pirani Capacitive gauge", "noSEn", "no SEnsor"),
         ),
         (lambda d: d.pressure_unit(), two_step(b"UNI", b"1"), "Torr"),
         (lambda d: d.program_number(), two_step(b"PNR", b"BG5540-C"), "BG5540-C"),
-        (lambda d: d.reset(), two_step(b"RST", b""), ""),
+        (lambda d: d.reset(), two_step(b"RES", b"0"), "0"),
     ],
 )
 def test_commands(call, pairs, expected) -> None:
@@ -161,9 +167,14 @@ def test_errors_then_etx_resynchronises(first, error) -> None:
 
 def test_tpg261_has_one_gauge() -> None:
     with pytest.raises(ValueError):
-        scripted(TPG261, [], lambda d: d.pressure_gauge(2))
+        scripted(TPG261, [], lambda d: d.pressure_gauge_reading(2))
     with pytest.raises(ValueError, match=r"gauges 1..2, not 0"):
         scripted(TPG262, [], lambda d: d.pressure_gauge_reading(0))
+    with pytest.raises(ValueError, match="1 or 2"):
+        scripted(TPG261, [], lambda d: d.pressure_gauge(3))
+    # PyExpLabSys let a TPG 261 ask for gauge 2 and left the answer to the unit:
+    with pytest.raises(OSError):
+        scripted(TPG261, [(b"PR2\r\n", NAK)], lambda d: d.pressure_gauge(2))
 
 
 def test_upstream_shapes_unpack_as_in_old_scripts() -> None:
@@ -171,3 +182,129 @@ def test_upstream_shapes_unpack_as_in_old_scripts() -> None:
     value, (code, message) = scripted(TPG262, pairs[:2], lambda d: d.pressure_gauge(1))
     assert (type(value), value, code, message) == (float, 1e-4, 1, "Underrange")
     assert scripted(TPG262, pairs[2:], lambda d: d.pressure_unit()) == "Pascal"
+
+
+# --------------------------------------------------------------------------- bad paths, on bytes
+PR1 = b"PR1\r\n"
+UPSTREAM_CALLS = [
+    (lambda d: d.pressure_gauge(1), b"PR1"),
+    (lambda d: d.pressure_gauges(), b"PRX"),
+    (lambda d: d.gauge_identification(), b"TID"),
+    (lambda d: d.pressure_unit(), b"UNI"),
+]
+
+
+@pytest.mark.parametrize(("call", "mnemonic"), UPSTREAM_CALLS)
+@pytest.mark.parametrize(
+    ("answer", "errors"),
+    [
+        (b"", (InstrumentTimeout, IOError)),  # no acknowledgement
+        (NAK, (InstrumentReportedError, IOError)),
+        (b"\x07\r\n", (GarbledReply, IOError)),
+    ],
+    ids=["silent", "NAK", "garbled"],
+)
+def test_acknowledgement_failures_raise_ioerror_as_pyexplabsys(call, mnemonic, answer, errors) -> None:
+    with pytest.raises(errors):
+        scripted(TPG262, [(mnemonic + b"\r\n", answer)], call)
+
+
+@pytest.mark.parametrize(("call", "mnemonic"), UPSTREAM_CALLS)
+def test_no_data_after_the_acknowledgement_is_a_value_error_as_pyexplabsys(call, mnemonic) -> None:
+    with pytest.raises(EmptyReply) as info:
+        scripted(TPG262, [(mnemonic + b"\r\n", ACK), (ENQ, b"")], call)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, IOError)
+
+
+def test_the_twin_keeps_a_plain_time_out_for_missing_data() -> None:
+    """The service counts its errors by type: the twins' time-outs are InstrumentTimeout."""
+    with pytest.raises(InstrumentTimeout) as info:
+        scripted(TPG262, [(PR1, ACK), (ENQ, b"")], lambda d: d.pressure_gauge_reading(1))
+    assert type(info.value) is InstrumentTimeout
+
+
+@pytest.mark.parametrize(
+    ("call", "pairs"),
+    [
+        (lambda d: d.pressure_gauge(1), two_step(b"PR1", b"7,+1.2300E-03")),
+        (lambda d: d.gauge_identification(), two_step(b"TID", b"TPR,XYZ")),
+        (lambda d: d.pressure_unit(), two_step(b"UNI", b"3")),
+    ],
+)
+def test_unknown_codes_are_key_errors_as_pyexplabsys(call, pairs) -> None:
+    with pytest.raises(KeyError) as info:
+        scripted(TPG262, pairs, call)
+    assert isinstance(info.value, UnknownCode) and isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("call", "pairs", "expected"),
+    [
+        (lambda d: d.program_number(), [(b"PNR\r\n", ACK), (ENQ, b"")], ""),
+        (
+            lambda d: d.rs232_communication_test(),
+            [(b"RST\r\n", ACK), (ENQ, ENQ), (b"a", b"a"), (b"1", b"1"), (ETX, b"")],
+            True,
+        ),
+        (
+            lambda d: d.rs232_communication_test(),
+            [(b"RST\r\n", ACK), (ENQ, b""), (b"a", b"a"), (b"1", b"1"), (ETX, b"")],
+            True,  # a unit that does not echo the ENQ
+        ),
+        (
+            lambda d: d.rs232_communication_test(),
+            [(b"RST\r\n", ACK), (ENQ, ENQ), (b"a", b"b"), (b"1", b"1"), (ETX, b"")],
+            False,
+        ),
+        (
+            lambda d: d.rs232_communication_test(),
+            [(b"RST\r\n", ACK), (ENQ, b""), (b"a", b""), (ETX, b"")],
+            False,
+        ),
+    ],
+)
+def test_text_and_test_methods_bad_paths(call, pairs, expected) -> None:
+    assert scripted(TPG262, pairs, call) == expected
+
+
+def test_rs232_test_not_acknowledged_raises_ioerror() -> None:
+    with pytest.raises(IOError):
+        scripted(TPG262, [(b"RST\r\n", NAK)], lambda d: d.rs232_communication_test())
+
+
+@pytest.mark.parametrize("cls", [TPG261, TPG262])
+def test_default_port_and_baudrate_as_pyexplabsys(cls) -> None:
+    import inspect
+
+    parameters = inspect.signature(cls).parameters
+    assert list(parameters)[:2] == ["port", "baudrate"] and parameters["port"].default == "/dev/ttyUSB0"
+
+
+# --------------------------------------------------------------------------- bad paths, on the simulator
+def test_tpg_states_and_silence_on_the_simulator() -> None:
+    with simulated("tpg26x") as (sim, tpg):
+        assert tpg.rs232_communication_test() is True
+        assert tpg.reset() == "0"
+        assert tpg.pressure_gauge(2)[1] == (5, "No sensor (output: 5,2.0000E-2 [mbar])")
+        sim.gauges[0].status = 4
+        assert tpg.pressure_gauge(1)[1] == (4, "Sensor off (IKR, PKR, IMR, PBR)")
+        sim.gauges[0].ident = "XYZ"
+        with pytest.raises(KeyError):
+            tpg.gauge_identification()
+        sim.inject("silent")  # no data after the acknowledgement
+        with pytest.raises(ValueError):
+            tpg.pressure_gauge(1)
+        sim.inject("nak")
+        with pytest.raises(IOError):
+            tpg.pressure_unit()
+        sim.inject("silent")
+        assert tpg.program_number() == ""
+        assert tpg.program_number() == "BG5540-C"
+        sim.powered = False  # switched off at the wall: nothing answers
+        with pytest.raises(IOError) as info:
+            tpg.pressure_gauge(1)
+        assert isinstance(info.value, InstrumentTimeout)
+        with pytest.raises(IOError):
+            tpg.rs232_communication_test()
+        sim.powered = True
+        assert tpg.pressure_gauge(1)[1][0] == 4

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from PyExpLabSys.drivers.base import SerialInstrument, reading_name
+from PyExpLabSys.drivers.mks_937b import Mks937b
 from PyExpLabSys.drivers.omega_cni import ISeries
 from PyExpLabSys.drivers.pfeiffer import TPG261, TPG262
 from PyExpLabSys.drivers.registry import DRIVERS, driver_class, driver_entry, register
@@ -81,10 +82,13 @@ def test_a_driver_must_have_the_methods_it_declares() -> None:
 
 
 def test_factory_methods_are_named_and_documented_like_written_ones() -> None:
-    method = ISeries.read_temperature
-    assert method.__name__ == "read_temperature" and method.__module__ == ISeries.__module__
-    assert "NoValue" in method.__doc__ and "``X01``" in ISeries.read_temperature_reading.__doc__
+    method = ISeries.read_temperature_reading  # made by command()
+    assert method.__name__ == "read_temperature_reading" and method.__module__ == ISeries.__module__
+    assert "``X01``" in method.__doc__
     assert list(inspect.signature(method).parameters) == ["self", "address"]
+    plain_made = Mks937b.read_pressure  # made by plain()
+    assert plain_made.__name__ == "read_pressure" and "NoValue" in plain_made.__doc__
+    assert list(inspect.signature(plain_made).parameters) == ["self", "channel"]
 
 
 def test_every_simulator_is_named_after_a_registered_driver() -> None:

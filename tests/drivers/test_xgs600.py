@@ -9,26 +9,22 @@ from PyExpLabSys.drivers.base import (
     GarbledReply,
     InstrumentReportedError,
     InstrumentTimeout,
-    NoValue,
     Reading,
     Status,
 )
 from PyExpLabSys.drivers.xgs600 import (
     XGS600Driver,
     check_gauge_id,
-    describe_boards,
-    parse_boards,
-    parse_emission,
+    list_boards,
     parse_label,
     parse_pressure,
     parse_pressures,
     parse_reply,
-    parse_setpoint_state,
     parse_setpoint_states,
-    parse_unit,
     request_frame,
     setpoint_code,
     setpoint_pressure_data,
+    upstream_pressure,
 )
 from PyExpLabSys.simulators.registry import start_simulator
 
@@ -87,36 +83,22 @@ def test_parse_pressures() -> None:
             parse_pressures(garbage)
 
 
-def test_boards() -> None:
-    codes = parse_boards("1040FE3A4C99")
-    assert codes == ["10", "40", "FE", "3A", "4C", "99"]
-    assert describe_boards(codes).splitlines() == [
-        "0: Hot Filament Gauge",
-        "1: Convection Board",
-        "2: Empty Slot",
-        "3: Inverted Magnetron Board",
-        "4: Analog Board",
-        "5: Unknown board 99",
-    ]
-    for garbage in ("104", "10G0", "1e40"):
-        with pytest.raises(GarbledReply):
-            parse_boards(garbage)
+def test_boards_as_pyexplabsys_listed_them() -> None:
+    assert list_boards("1040FE3A4C99").splitlines() == [
+        "0.0: Hot Filament Gauge",
+        "1.0: Convection Board",
+        "2.0: Empty Slot",
+        "3.0: Inverted Magnetron Board",
+    ]  # 4C (analog) and unknown codes: no line, as PyExpLabSys
+    assert list_boards("?FF") == ""
 
 
 def test_small_fields() -> None:
-    assert [parse_unit(t) for t in ("00", "01", "02")] == ["Torr", "mBar", "Pascal"]
     assert parse_setpoint_states("0005") == [True, False, True] + [False] * 5
     assert parse_setpoint_states("0002") == [False, True] + [False] * 6
-    assert [parse_setpoint_state(t) for t in "013"] == ["OFF", "ON", "AUTO"]
-    assert [parse_emission(t) for t in ("00", "01", "02")] == [False, True, True]
-    for parse, text in [
-        (parse_unit, "03"),
-        (parse_setpoint_states, "00G1"),
-        (parse_setpoint_state, "2"),
-        (parse_emission, "1"),
-    ]:
-        with pytest.raises(GarbledReply):
-            parse(text)
+    with pytest.raises(GarbledReply):
+        parse_setpoint_states("00G1")
+    assert [upstream_pressure(f) for f in ("1.000E-02", "OPEN", "OPN", "?FF")] == [1e-2, "OPEN", -2, -2]
 
 
 def test_parse_label() -> None:
@@ -149,18 +131,17 @@ def test_read_pressure_and_dump_on_a_script() -> None:
         (b"#0002T1\r", b">1.000E-02\r"),
         (b"#000F\r", b">1.000E-02, OPEN,2.300E-09\r"),
         (b"#0002UION1\r", b">OPEN\r"),
+        (b"#0002UION1\r", b">OPEN\r"),
     ]
 
     def calls(xgs: XGS600Driver) -> tuple:
         pressure, dump = xgs.read_pressure("T1"), xgs.read_all_pressures()
-        with pytest.raises(NoValue) as info:
-            xgs.read_pressure("UION1")
-        return pressure, dump, info.value.status
+        return pressure, dump, xgs.read_pressure("UION1"), xgs.read_pressure_reading("UION1").status
 
-    pressure, dump, status = scripted(XGS600Driver, pairs, calls)
+    pressure, dump, open_sensor, status = scripted(XGS600Driver, pairs, calls)
     assert type(pressure) is float and pressure == 1e-2
     assert dump == [1e-2, "OPEN", 2.3e-9]
-    assert status is Status.SENSOR_ERROR
+    assert open_sensor == -1.0 and status is Status.SENSOR_ERROR
 
 
 @pytest.mark.parametrize(
@@ -171,7 +152,11 @@ def test_read_pressure_and_dump_on_a_script() -> None:
         (lambda x: x.xgs_comm("0F"), [(b"#000F\r", b">1.000E-02,OPEN\r")], "1.000E-02,OPEN"),
         (lambda x: x.xgs_comm("5E11", expect_reply=False), [(b"#005E11\r", b">\r")], None),
         (lambda x: x.read_software_version(), [(b"#0005\r", b">0400,0206\r")], "0400,0206"),
-        (lambda x: x.list_all_gauges(), [(b"#0001\r", b">10FE\r")], "0: Hot Filament Gauge\n1: Empty Slot\n"),
+        (
+            lambda x: x.list_all_gauges(),
+            [(b"#0001\r", b">10FE\r")],
+            "0.0: Hot Filament Gauge\n1.0: Empty Slot\n",
+        ),
         (lambda x: x.read_setpoint_state(), [(b"#0003\r", b">0081\r")], [True] + [False] * 6 + [True]),
         (lambda x: x.read_setpoint(8), [(b"#005F8\r", b">3\r")], "AUTO"),
         (lambda x: x.set_setpoint(8, "auto"), [(b"#005E83\r", b">\r")], None),
@@ -183,7 +168,9 @@ def test_read_pressure_and_dump_on_a_script() -> None:
         ),
         (lambda x: x.emission_status("I1"), [(b"#0032I1\r", b">00\r")], False),
         (lambda x: x.filament_lit("UIG1"), [(b"#0034UIG1\r", b">02\r")], 2),
-        (lambda x: x.set_emission_on("I1", 2), [(b"#0033I1\r", b">\r"), (b"#0032I1\r", b">02\r")], True),
+        # lit on filament 2: PyExpLabSys's emission_status was True for 01 only
+        (lambda x: x.set_emission_on("I1", 2), [(b"#0033I1\r", b">\r"), (b"#0032I1\r", b">02\r")], False),
+        (lambda x: x.set_emission_on("I1", 1), [(b"#0031I1\r", b">\r"), (b"#0032I1\r", b">01\r")], True),
         (lambda x: x.set_smission_off("I1"), [(b"#0030I1\r", b">\r"), (b"#0032I1\r", b">00\r")], False),
     ],
 )
@@ -211,8 +198,8 @@ def test_read_all_user_label_skips_missing_gauges() -> None:
 )
 def test_errors_then_recovers(reply, error) -> None:
     pairs = [(b"#0002T1\r", reply), (b"#0002T1\r", b">2.000E-02\r")]
-    result = fails_then_recovers(XGS600Driver, pairs, lambda x: x.read_pressure("T1"), error)
-    assert result == 2e-2
+    result = fails_then_recovers(XGS600Driver, pairs, lambda x: x.read_pressure_reading("T1"), error)
+    assert result == Reading(2e-2)
 
 
 @pytest.mark.parametrize(
@@ -245,12 +232,12 @@ def test_xgs600_on_the_simulator(xgs) -> None:
     dump = x.read_all_pressures()
     assert len(dump) == 3 and all(isinstance(p, float) for p in dump)
     assert x.read_pressure_unit() == "Torr"
-    assert x.list_all_gauges().startswith("0: Hot Filament Gauge\n1: Convection Board\n")
+    assert x.list_all_gauges().startswith("0.0: Hot Filament Gauge\n1.0: Convection Board\n")
     assert x.read_all_user_label() == {"T1": "CNV1", "T2": "CNV2", "I1": "IG1"}
-    assert x.set_emission_on("I1", 2) is True and x.filament_lit("I1") == 2
+    assert x.set_emission_on("I1", 2) is False and x.filament_lit("I1") == 2  # as PyExpLabSys
+    assert x.set_emission_on("I1", 1) is True
     assert x.set_emission_off("UIG1") is False
-    with pytest.raises(InstrumentReportedError):
-        x.emission_status("T1")  # not an ion gauge: ?FF
+    assert x.emission_status("T1") is False  # not an ion gauge: ?FF
     x.set_setpoint(1, "ON")
     x.set_setpoint_on(2, "T", 1, 1e-1)
     x.set_setpoint(2, 3)
@@ -259,8 +246,10 @@ def test_xgs600_on_the_simulator(xgs) -> None:
     sim.gauges["T2"].open = True
     assert x.read_all_pressures()[2] == "OPEN"
     assert x.read_pressure_reading("T2") == Reading(None, Status.SENSOR_ERROR)
+    assert x.read_pressure("T2") == -1.0
+    assert x.read_pressure("I2") == -1.0  # no second ion gauge: ?FF
     with pytest.raises(InstrumentReportedError):
-        x.read_pressure("I2")  # no second ion gauge
+        x.read_pressure_reading("I2")
 
 
 def test_xgs600_rs485_address() -> None:
@@ -270,3 +259,84 @@ def test_xgs600_rs485_address() -> None:
         with XGS600Driver(sim.port, timeout=TIMEOUT) as x:
             with pytest.raises(InstrumentTimeout):  # another address: no reply
                 x.read_pressure("T1")
+
+
+# --------------------------------------------------------------------------- bad paths, on bytes
+FF = b"?FF\r"
+
+
+@pytest.mark.parametrize(
+    ("call", "pairs", "expected"),
+    [
+        (lambda x: x.read_pressure("I2"), [(b"#0002I2\r", FF)], -1.0),
+        (lambda x: x.read_pressure("T1"), [(b"#0002T1\r", b">1.0#0E-02\r")], -1.0),
+        (lambda x: x.read_all_pressures(), [(b"#000F\r", FF)], [-2]),
+        (lambda x: x.read_all_pressures(), [(b"#000F\r", b">1.000E-02,x,OPEN\r")], [1e-2, -2, "OPEN"]),
+        (lambda x: x.read_all_pressures(), [(b"#000F\r", b">\r")] * 9, [-3]),
+        (
+            lambda x: x.read_all_pressures(),
+            [(b"#000F\r", b">\r"), (b"#000F\r", b">2.000E-09\r")],
+            [2e-9],
+        ),
+        (lambda x: x.list_all_gauges(), [(b"#0001\r", FF)], ""),
+        (lambda x: x.emission_status("T1"), [(b"#0032T1\r", FF)], False),
+        (lambda x: x.emission_status("I1"), [(b"#0032I1\r", b">02\r")], False),
+        (lambda x: x.set_smission_off("T1"), [(b"#0030T1\r", FF), (b"#0032T1\r", FF)], False),
+        (lambda x: x.read_setpoint(1), [(b"#005F1\r", FF)], None),
+        (lambda x: x.read_pressure_unit(), [(b"#0013\r", FF)], "?FF"),
+        (lambda x: x.read_software_version(), [(b"#0005\r", FF)], "?FF"),
+        (lambda x: x.xgs_comm("99"), [(b"#0099\r", FF)], "?FF"),
+        (lambda x: x.xgs_comm("0F"), [(b"#000F\r", b"1.0E-02\r")], "1.0E-02"),  # no >: as it came
+        (lambda x: x.set_setpoint(1, "on"), [(b"#005E11\r", FF)], None),
+        (lambda x: x.set_setpoint(1, "on"), [(b"#005E11\r", b"")], None),  # not awaited there
+        (lambda x: x.set_setpoint_on(1, "T", 1, 0.1), [(b"#0061T11.000E-01\r", FF)], None),
+        (lambda x: x.set_setpoint_off(1, "T", 1, 0.2), [(b"#0071T12.000E-01\r", b"")], None),
+    ],
+)
+def test_pyexplabsys_methods_bad_paths(call, pairs, expected) -> None:
+    result = scripted(XGS600Driver, pairs, call)
+    assert result == expected and type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.read_pressure("T1"),
+        lambda x: x.read_all_pressures(),
+        lambda x: x.list_all_gauges(),
+        lambda x: x.emission_status("I1"),
+        lambda x: x.read_setpoint(1),
+        lambda x: x.xgs_comm("0F"),
+    ],
+)
+def test_a_silent_unit_raises_timeout_error_as_pyexplabsys(call) -> None:
+    with start_simulator("xgs600") as sim, XGS600Driver(sim.port, timeout=TIMEOUT) as x:
+        sim.powered = False
+        with pytest.raises(TimeoutError) as info:
+            call(x)
+    assert isinstance(info.value, InstrumentTimeout)
+
+
+@pytest.mark.parametrize(
+    ("call", "pairs"),
+    [
+        (lambda x: x.filament_lit("T1"), [(b"#0034T1\r", FF)]),
+        (lambda x: x.read_setpoint_state(), [(b"#0003\r", FF)]),
+    ],
+)
+def test_refusals_raise_value_error_where_pyexplabsys_did(call, pairs) -> None:
+    with pytest.raises(ValueError):
+        scripted(XGS600Driver, pairs, call)
+
+
+# --------------------------------------------------------------------------- bad paths, on the simulator
+def test_a_missing_gauge_and_an_open_sensor_on_the_simulator(xgs) -> None:
+    sim, x = xgs
+    del sim.gauges["T2"]  # the gauge unplugged from its board
+    assert x.read_pressure("T2") == -1.0 and x.read_pressure("UCNV2") == -1.0
+    assert len(x.read_all_pressures()) == 2
+    assert "T2" not in x.read_all_user_label()
+    sim.gauges["T1"].open = True
+    assert x.read_pressure("T1") == -1.0 and x.read_all_pressures()[1] == "OPEN"
+    assert x.set_emission_on("T1", 1) is False  # not an ion gauge: refused, then ?FF
+    assert x.read_pressure("I1") == pytest.approx(2.3e-9, rel=0.03)

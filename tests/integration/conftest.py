@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 from ..conftest import prepare_logger_database
 

@@ -13,11 +13,12 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from PyExpLabSys.common.database_saver import CustomColumn, DataSetSaver
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.policies import RetryPolicy, Timeouts
-from PyExpLabSys.testing.fault_proxy import FaultProxy
+from tests.support.fault_proxy import FaultProxy
 
-from ..conftest import LOGGER_PASSWORD, LOGGER_USER, ClassicTable, connection_kwargs
+from ..conftest import LOGGER_PASSWORD, LOGGER_USER, ClassicTable, DataSetTables, connection_kwargs
 
 FAULT_TIMEOUTS = Timeouts(connect=1.0, read=1.0, write=1.0, query=1.0, startup=5.0)
 FAULT_RETRY = RetryPolicy(first_delay=0.05, base_delay=0.1, max_delay=0.5)
@@ -41,24 +42,9 @@ class Run:
         """Through ``proxy``, or through the nodes of ``host`` ("h1:p1,h2:p2") when given;
         ``options`` go to the logger (e.g. TLS)."""
         self.table = table
+        where = self._where(table, proxy, host, options)
+        self.logger = self._make_logger(table, where, tmp_path)
         self.codenames = list(table.codenames)
-        if proxy is not None:
-            where = connection_kwargs(table.kind, proxy.listen_host, proxy.port, **options)
-        else:  # the nodes of ``host``
-            where = connection_kwargs(table.kind, "", 0, **options)
-            del where["port"]
-        if host is not None:
-            where["host"] = host
-        self.logger = ContinuousLogger(
-            table.table,
-            LOGGER_USER,
-            LOGGER_PASSWORD,
-            self.codenames,
-            **where,
-            timeouts=FAULT_TIMEOUTS,
-            retry=FAULT_RETRY,
-            dead_letter_path=tmp_path / "dead_letters.jsonl",
-        )
         self.sent: dict[str, list[float]] = {name: [] for name in self.codenames}
         self.poison_at: int | None = None
         self.slowest = 0.0
@@ -67,6 +53,31 @@ class Run:
         self.logger.start()
         self._thread.start()
 
+    @staticmethod
+    def _where(
+        table: Any, proxy: FaultProxy | None, host: str | None, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        if proxy is not None:
+            where = connection_kwargs(table.kind, proxy.listen_host, proxy.port, **options)
+        else:  # the nodes of ``host``
+            where = connection_kwargs(table.kind, "", 0, **options)
+            del where["port"]
+        if host is not None:
+            where["host"] = host
+        return where
+
+    def _make_logger(self, table: Any, where: dict[str, Any], tmp_path) -> Any:
+        return ContinuousLogger(
+            table.table,
+            LOGGER_USER,
+            LOGGER_PASSWORD,
+            list(table.codenames),
+            **where,
+            timeouts=FAULT_TIMEOUTS,
+            retry=FAULT_RETRY,
+            dead_letter_path=tmp_path / "dead_letters.jsonl",
+        )
+
     def _produce(self) -> None:
         started = time.monotonic()
         index = 0
@@ -74,10 +85,14 @@ class Run:
             codename = self.codenames[index % 2]
             value = POISON if index == self.poison_at else float(index)
             before = time.perf_counter()
-            self.logger.enqueue_point_now(codename, value)
+            self.put(codename, value)
             self.slowest = max(self.slowest, time.perf_counter() - before)
             self.sent[codename].append(value)
             index += 1
+
+    def put(self, codename: str, value: float) -> None:
+        """Queue one point (the producer thread, 100 times a second)."""
+        self.logger.enqueue_point_now(codename, value)
 
     def committed_more(self, count: int = 20, timeout: float = 20) -> None:
         """Wait until ``count`` more points are committed (the flow is healthy)."""
@@ -108,3 +123,36 @@ class Run:
             assert got == want, f"{name}: order not kept"
         assert self.logger.status().dead_lettered == dead_lettered
         assert self.slowest < 0.05, f"an enqueue call took {self.slowest * 1000:.1f} ms"
+
+
+class DataSetRun(Run):
+    """The same flow through a DataSetSaver: two measurements (rows of the measurements
+    table, CustomColumn time), their points ``(unix time, value)`` through ``save_point``
+    into the x-y values table."""
+
+    def _make_logger(self, table: Any, where: dict[str, Any], tmp_path) -> Any:
+        self.saver = DataSetSaver(
+            table.measurements,
+            table.table,
+            LOGGER_USER,
+            LOGGER_PASSWORD,
+            [
+                (name, {"type": 7, "comment": name, "time": CustomColumn(time.time(), "FROM_UNIXTIME(%s)")})
+                for name in ("ion_gauge", "flow")
+            ],
+            **where,
+            timeouts=FAULT_TIMEOUTS,
+            retry=FAULT_RETRY,
+            dead_letter_path=tmp_path / "dead_letters.jsonl",
+        )
+        table.codenames.update(self.saver.measurement_ids)
+        return self.saver.logger
+
+    def put(self, codename: str, value: float) -> None:
+        self.saver.save_point(codename, (time.time(), value))
+
+
+def make_run(table: ClassicTable | DataSetTables, proxy: FaultProxy | None, tmp_path, **kw: Any) -> Run:
+    """The flow that fits the table: a ContinuousLogger, or a DataSetSaver."""
+    kind = DataSetRun if isinstance(table, DataSetTables) else Run
+    return kind(table, proxy, tmp_path, **kw)

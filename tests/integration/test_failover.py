@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from PyExpLabSys.testing.fault_proxy import FaultProxy
-from PyExpLabSys.testing.mariadb_server import MariaDBServer
+from tests.support.fault_proxy import FaultProxy
+from tests.support.mariadb_server import MariaDBServer
 
 from ..conftest import ClassicTable, make_classic_table
 from .flow import Run, wait_for

@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterator
 import pymysql
 import pytest
 
-from PyExpLabSys.testing.fault_proxy import (
+from tests.support.fault_proxy import (
     FaultProxy,
     MySQLCommandScanner,
     last_statement_starts_with,
     sql_starts_with,
 )
-from PyExpLabSys.testing.mariadb_server import (
+from tests.support.mariadb_server import (
     MariaDBServer,
     MariaDBUnavailable,
     ensure_mariadb_installed,

@@ -15,11 +15,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from PyExpLabSys.testing.fault_proxy import FaultProxy
-from PyExpLabSys.testing.mariadb_server import MariaDBServer
+from tests.support.fault_proxy import FaultProxy
+from tests.support.mariadb_server import MariaDBServer
 
-from ..conftest import DATABASE, LOGGER_USER, ClassicTable, make_classic_table
-from .flow import POISON, Run, wait_for
+from ..conftest import (
+    DATABASE,
+    LOGGER_USER,
+    ClassicTable,
+    DataSetTables,
+    make_classic_table,
+    make_data_set_tables,
+)
+from .flow import POISON, Run, make_run, wait_for
 
 pytestmark = pytest.mark.mariadb
 
@@ -30,17 +37,22 @@ def proxy(server: MariaDBServer) -> Iterator[FaultProxy]:
         yield fault_proxy
 
 
-@pytest.fixture
-def table(server: MariaDBServer, proxy: FaultProxy, engine: str, backend_kind: str) -> ClassicTable:
+@pytest.fixture(params=["continuous", "data_set"])
+def table(
+    request: pytest.FixtureRequest, server: MariaDBServer, proxy: FaultProxy, engine: str, backend_kind: str
+) -> ClassicTable | DataSetTables:
+    """The continuous table (ContinuousLogger), or the data-set tables (DataSetSaver)."""
     if not server.running:
         server.restart()
     proxy.pass_through()
+    if request.param == "data_set":
+        return make_data_set_tables(server, engine, kind=backend_kind)
     return make_classic_table(server, engine, ("ion_gauge", "flow"), kind=backend_kind)
 
 
 @pytest.fixture
 def run(table, proxy, tmp_path) -> Iterator[Run]:
-    flow = Run(table, proxy, tmp_path)
+    flow = make_run(table, proxy, tmp_path)
     yield flow
     proxy.pass_through()
     flow._stop.set()
@@ -102,7 +114,8 @@ def fault_rejected_point(run: Run, server: MariaDBServer, proxy: FaultProxy) -> 
     """6. One point the server rejects for good (a CHECK constraint), and a revoked
     privilege that is granted again (may heal: retried, nothing dropped)."""
     server.query(
-        f"ALTER TABLE {run.table.table} ADD CONSTRAINT no_poison CHECK (value IS NULL OR value <> {POISON})",
+        f"ALTER TABLE {run.table.table} ADD CONSTRAINT no_poison CHECK "
+        f"({run.table.value_column} IS NULL OR {run.table.value_column} <> {POISON})",
         database=DATABASE,
     )
     run.poison_at = len(run.sent[run.codenames[0]]) * 2 + 40

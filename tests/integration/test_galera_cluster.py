@@ -1,4 +1,4 @@
-"""Tests of the throw-away Galera cluster (PyExpLabSys.testing.galera_cluster).
+"""Tests of the throw-away Galera cluster (tests.support.galera_cluster).
 
 One 3-node cluster serves the module (the session's ``galera`` fixture); each test
 that breaks it heals it afterwards.  The times the fail-over work depends on (cluster
@@ -19,9 +19,9 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from PyExpLabSys.testing import galera_cluster
-from PyExpLabSys.testing.galera_cluster import GaleraCluster, GaleraNode
-from PyExpLabSys.testing.mariadb_server import MariaDBUnavailable
+from tests.support import galera_cluster
+from tests.support.galera_cluster import GaleraCluster, GaleraNode
+from tests.support.mariadb_server import MariaDBUnavailable
 
 from ..conftest import DATABASE, LOGGER_PASSWORD, LOGGER_USER
 
@@ -198,7 +198,7 @@ def test_forgotten_cluster_is_removed_at_interpreter_exit() -> None:
     """A script that never calls cleanup() leaves no mariadbd and no directory."""
     script = textwrap.dedent(
         """
-        from PyExpLabSys.testing.galera_cluster import GaleraCluster
+        from tests.support.galera_cluster import GaleraCluster
         cluster = GaleraCluster(size=1)
         cluster.start()
         print(cluster.nodes[0].pid, cluster.basedir, flush=True)

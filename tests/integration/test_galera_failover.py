@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from PyExpLabSys.testing.fault_proxy import FaultProxy
-from PyExpLabSys.testing.galera_cluster import GaleraCluster, GaleraNode
+from tests.support.fault_proxy import FaultProxy
+from tests.support.galera_cluster import GaleraCluster, GaleraNode
 
 from ..conftest import ClassicTable, make_classic_table
 from .flow import Run, wait_for

@@ -17,7 +17,7 @@ from PyExpLabSys.common.loggers import (
     timeout_query,
 )
 from PyExpLabSys.datalog.policies import Timeouts
-from PyExpLabSys.testing.mariadb_server import free_port
+from tests.support.mariadb_server import free_port
 
 from ..conftest import DATABASE, FAST_TIMEOUTS, LOGGER_PASSWORD, LOGGER_USER, make_classic_table
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pymysql
 import pytest
 
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, MariaDBUnavailable, ensure_mariadb_installed
+from tests.support.mariadb_server import MariaDBServer, MariaDBUnavailable, ensure_mariadb_installed
 
 pytestmark = pytest.mark.mariadb
 
@@ -121,7 +121,7 @@ def test_no_orphan_server_after_interpreter_exit(module_server: MariaDBServer) -
     """A script that forgets cleanup() must not leave a mariadbd behind."""
     script = textwrap.dedent(
         """
-        from PyExpLabSys.testing.mariadb_server import MariaDBServer
+        from tests.support.mariadb_server import MariaDBServer
         server = MariaDBServer()
         server.start()
         print(server.pid, server.basedir, flush=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from PyExpLabSys.testing.mariadb_server import ensure_mariadb_installed
+from tests.support.mariadb_server import ensure_mariadb_installed
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from PyExpLabSys.testing.fault_proxy import FaultProxy
-from PyExpLabSys.testing.mariadb_server import MariaDBServer
+from tests.support.fault_proxy import FaultProxy
+from tests.support.mariadb_server import MariaDBServer
 
 from ..conftest import DATABASE, LOGGER_PASSWORD, LOGGER_USER, make_classic_table
 

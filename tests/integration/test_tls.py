@@ -1,6 +1,6 @@
 """TLS to the database: a private MariaDB with TLS and require_secure_transport=ON.
 
-Certificates are made at test time (:mod:`PyExpLabSys.testing.certificates`); the
+Certificates are made at test time (:mod:`tests.support.certificates`); the
 server's names only ``localhost``, so connecting to 127.0.0.1 with identity checks is
 a wrong host name.
 """
@@ -15,9 +15,9 @@ import pytest
 
 from PyExpLabSys.common.loggers import ContinuousLogger, StartupException
 from PyExpLabSys.datalog.policies import Timeouts
-from PyExpLabSys.testing.certificates import Pki, make_pki
-from PyExpLabSys.testing.fault_proxy import FaultProxy
-from PyExpLabSys.testing.mariadb_server import MariaDBServer, ensure_mariadb_installed
+from tests.support.certificates import Pki, make_pki
+from tests.support.fault_proxy import FaultProxy
+from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 from ..conftest import (
     DATABASE,

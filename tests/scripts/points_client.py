@@ -15,8 +15,9 @@ from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.policies import RetryPolicy
 
 
-def main(path, codename, first, seconds):
-    logger = ContinuousLogger(
+def script_logger(path, codename):
+    """The logger as a lab script builds it, handing its points to the service."""
+    return ContinuousLogger(
         "dateplots_lab",
         "user",
         "unused",
@@ -24,6 +25,10 @@ def main(path, codename, first, seconds):
         service=path,
         retry=RetryPolicy(first_delay=0.05, base_delay=0.1, max_delay=0.5),
     )
+
+
+def main(path, codename, first, seconds):
+    logger = script_logger(path, codename)
     logger.start()
     started = time.monotonic()
     sent, slowest = 0, 0.0

@@ -91,7 +91,7 @@ def chromium_binary() -> str:
     """Debian's headless Chromium, installed with apt-get when it is missing."""
     import shutil
 
-    from PyExpLabSys.testing.debian import DebianInstallError, apt_install
+    from tests.support.debian import DebianInstallError, apt_install
 
     binary = shutil.which("chromium")
     if binary is None:

@@ -19,6 +19,7 @@ import pytest
 from PyExpLabSys.datalog.policies import RetryPolicy
 from PyExpLabSys.drivers.base import Reading, SerialInstrument, reading_name
 from PyExpLabSys.service.config import InstrumentConfig, parse_config
+from PyExpLabSys.service.instruments import open_instrument
 from PyExpLabSys.service.readers import InstrumentReader, ReaderPolicy
 from PyExpLabSys.simulators import start_simulator
 
@@ -61,7 +62,7 @@ class Recorder:
         self._returned_at: float | None = None
 
     def open(self) -> SerialInstrument:
-        driver = self.config.open()
+        driver = open_instrument(self.config)
         real = getattr(driver, self.method)
 
         def recorded(*args: Any) -> Any:

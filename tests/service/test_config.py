@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from PyExpLabSys.assembly import read_password
 from PyExpLabSys.service.config import ConfigError, driver_class, load_config
+from PyExpLabSys.service.instruments import open_instrument
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -67,7 +69,8 @@ def test_good_config_loads(tmp_path):
 
 @pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("*.toml")), ids=lambda p: p.name)
 def test_example_configs_are_valid(path):
-    assert load_config(path).instruments
+    config = load_config(path)
+    assert config.instruments or (config.service.socket and config.service.clients)
 
 
 @pytest.mark.parametrize(
@@ -190,7 +193,9 @@ def test_mysql_needs_user_and_odbc_a_dsn(tmp_path):
 
 
 def test_missing_instruments_and_bad_toml(tmp_path):
-    assert "instruments: missing (required)" in problems(tmp_path, GOOD.split("[[instruments]]")[0])
+    assert "instruments: needs at least one [[instruments]] table (or [service] socket" in problems(
+        tmp_path, GOOD.split("[[instruments]]")[0]
+    )
     assert "not valid TOML" in problems(tmp_path, GOOD + "\n[database\n")
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.toml")
@@ -214,15 +219,15 @@ def test_password_comes_from_file_or_credential_never_in_messages(tmp_path):
     )
     config = load_config(write(tmp_path, text))
     with pytest.raises(ValueError, match="cannot read the database password from") as info:
-        config.database.password()
+        read_password(config.database)
     (tmp_path / "pw").write_text(secret + "\n")
-    assert config.database.password() == secret
+    assert read_password(config.database) == secret
     assert secret not in repr(config) and secret not in str(info.value)
     credential = load_config(write(tmp_path, text.replace('password_file = "pw"', "")))
     with pytest.raises(ValueError, match=r"credential 'db-password' needs \$CREDENTIALS_DIRECTORY"):
-        credential.database.password({})
+        read_password(credential.database, {})
     (tmp_path / "db-password").write_text(secret)
-    assert credential.database.password({"CREDENTIALS_DIRECTORY": str(tmp_path)}) == secret
+    assert read_password(credential.database, {"CREDENTIALS_DIRECTORY": str(tmp_path)}) == secret
 
 
 @pytest.mark.parametrize("bath_port", ["sim://polyscience/bath", "sim://"])
@@ -236,7 +241,7 @@ def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path, bath_port):
     )
     config = load_config(write(tmp_path, text))
     try:
-        gauge, bath = (instrument.open() for instrument in config.instruments)
+        gauge, bath = (open_instrument(instrument) for instrument in config.instruments)
         with gauge, bath:
             assert gauge.pressure_gauge_reading(1).ok
             assert bath.read_temperature() == pytest.approx(20.0, abs=1.0)
@@ -248,6 +253,7 @@ def test_sim_ports_are_served_by_the_drivers_simulator(tmp_path, bath_port):
 
 
 def test_batch_section_is_mapped_checked_and_reaches_the_logger(tmp_path, monkeypatch):
+    from PyExpLabSys import assembly
     from PyExpLabSys.datalog.policies import BatchPolicy
     from PyExpLabSys.service import runner
 
@@ -275,7 +281,7 @@ def test_batch_section_is_mapped_checked_and_reaches_the_logger(tmp_path, monkey
         seen.update(kwargs)
         raise Built
 
-    monkeypatch.setattr(runner, "DataLogger", data_logger)
+    monkeypatch.setattr(assembly, "DataLogger", data_logger)
     with pytest.raises(Built):
         runner.Service(config, environ={}, backend=object()).start()
     assert seen["batch"] is config.batch

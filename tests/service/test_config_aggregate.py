@@ -130,9 +130,9 @@ def test_every_aggregation_problem_is_reported_at_once(tmp_path):
         assert part in message
 
 
-def test_the_readme_example_is_a_valid_channel(tmp_path):
-    readme = (Path(__file__).resolve().parents[2] / "README.rst").read_text(encoding="utf-8")
-    block = readme.split("instead of every reading::\n", 1)[1].split("\n\n", 1)[0]
+def test_the_docs_example_is_a_valid_channel(tmp_path):
+    text = (Path(__file__).resolve().parents[2] / "docs" / "aggregation.rst").read_text(encoding="utf-8")
+    block = text.split("instead of every reading::\n", 1)[1].split("\n\n", 1)[0]
     lines = [line[4:] for line in block.splitlines() if line.strip() != "[[instruments.channels]]"]
     head = PLAIN.split("[[instruments.channels]]")[0]
     path = tmp_path / "readme.toml"

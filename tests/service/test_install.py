@@ -124,6 +124,10 @@ def test_readme_lab_pc_install_runs_on_debians_python(tmp_path):
     assert Path(module).is_relative_to(installed)
     assert version == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert upstream == "no upstream PyExpLabSys"
+    # The wheel carries the users' test helpers (mock database, protocol scripts), not the
+    # project's own throw-away servers, Galera cluster, fault proxy or apt-get installer.
+    shipped = sorted(path.name for path in (Path(module).parent / "testing").glob("*.py"))
+    assert shipped == ["__init__.py", "plugin.py", "protocol.py"]
 
     # The installed command checks the example configuration, and refuses a bad one.
     logger = installed / "bin" / "pyexplabsys-logger"

@@ -31,7 +31,11 @@ SECONDS = 6.0
 CODENAMES = [f"script_{n}" for n in range(CLIENTS)]
 
 
-def write_config(tmp_path: Path, database: list[str]) -> Path:
+def write_config(
+    tmp_path: Path, database: list[str], codenames: list[str] = CODENAMES, service: tuple[str, ...] = ()
+) -> Path:
+    """A service configuration with the points socket; ``service``: more lines of
+    ``[service]`` (and its sub-tables)."""
     config = tmp_path / "points.toml"
     config.write_text(
         "\n".join(
@@ -46,7 +50,8 @@ def write_config(tmp_path: Path, database: list[str]) -> Path:
                 "status_interval = 0.2",
                 "stop_timeout = 10",
                 'socket = "points.sock"',
-                f"client_codenames = {json.dumps(CODENAMES)}",
+                f"client_codenames = {json.dumps(codenames)}",
+                *service,
                 "[[instruments]]",
                 'name = "bath"',
                 'driver = "polyscience"',
@@ -91,7 +96,9 @@ class ServiceProcess:
         return self.proc.stderr.read() if self.proc.stderr else ""
 
 
-def run_clients_through_a_kill(tmp_path: Path, config: Path, rows) -> None:
+def run_clients_through_a_kill(tmp_path: Path, config: Path, rows, codenames: list[str] = CODENAMES) -> None:
+    """One client process per codename through the service at ``config``, which is
+    killed and started again mid-stream; ``rows()`` counts (codename, value) in the table."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.pop("PYEXPLABSYS_LOGGER_SOCKET", None)
     service = ServiceProcess(config, env)
@@ -106,10 +113,10 @@ def run_clients_through_a_kill(tmp_path: Path, config: Path, rows) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for n, codename in enumerate(CODENAMES)
+        for n, codename in enumerate(codenames)
     ]
     try:
-        assert wait_until(lambda: len(rows()) >= CLIENTS * 50, 20), "the clients' points do not arrive"
+        assert wait_until(lambda: len(rows()) >= len(codenames) * 50, 20), "the clients' points do not arrive"
         service.kill()  # mid-stream: some points in the spool, some in flight, some not sent
         time.sleep(0.5)  # the outage lasts a while: part of the fault, not a sync
         service.start()
@@ -122,18 +129,53 @@ def run_clients_through_a_kill(tmp_path: Path, config: Path, rows) -> None:
         for proc in clients:
             proc.kill()
         log = service.stop()
-    stored = Counter(value for codename, value in rows() if codename in CODENAMES)
+    stored = Counter(value for codename, value in rows() if codename in codenames)
     for n, result in enumerate(results):
         assert result["flushed"] is True, log[-2000:]
         want = [float(n * 1_000_000 + i) for i in range(result["sent"])]
-        got = [value for codename, value in rows() if codename == CODENAMES[n]]
+        got = [value for codename, value in rows() if codename == codenames[n]]
         twice = [v for v in want if stored[v] > 1]
         lost = [v for v in want if stored[v] == 0]
-        assert not twice, f"{CODENAMES[n]}: {len(twice)} stored twice, e.g. {twice[:5]}"
-        assert not lost, f"{CODENAMES[n]}: {len(lost)} lost, e.g. {lost[:5]}"
-        assert got == want, f"{CODENAMES[n]}: order not kept"
+        assert not twice, f"{codenames[n]}: {len(twice)} stored twice, e.g. {twice[:5]}"
+        assert not lost, f"{codenames[n]}: {len(lost)} lost, e.g. {lost[:5]}"
+        assert got == want, f"{codenames[n]}: order not kept"
         assert result["slowest"] < 0.05, f"an enqueue took {result['slowest'] * 1000:.1f} ms"
         assert result["sent"] >= SECONDS * 100 * 0.8
+
+
+ROWS = (
+    "SELECT d.codename, t.value FROM {table} t JOIN dateplots_descriptions d ON d.id = t.type ORDER BY t.id"
+)
+
+
+def sqlite_rows(db: Path, table: str):
+    """``rows()`` for :func:`run_clients_through_a_kill`: (codename, value) from an SQLite table."""
+
+    def rows():
+        with sqlite3.connect(db) as conn:
+            return conn.execute(ROWS.format(table=table)).fetchall()
+
+    return rows
+
+
+def mariadb_database(tmp_path: Path, mariadb, table: str) -> list[str]:
+    """The ``[database]`` lines for ``table`` on the session's MariaDB as the logger user
+    (its password in a file in ``tmp_path``)."""
+    (tmp_path / "db.password").write_text(LOGGER_PASSWORD + "\n")
+    return [
+        'backend = "mysql"',
+        f'host = "{mariadb.host}"',
+        f"port = {mariadb.port}",
+        f'database = "{DATABASE}"',
+        f'user = "{LOGGER_USER}"',
+        f'table = "{table}"',
+        'password_file = "db.password"',
+    ]
+
+
+def mariadb_rows(mariadb, table: str):
+    """``rows()`` for :func:`run_clients_through_a_kill`: (codename, value) from a MariaDB table."""
+    return lambda: mariadb.query(ROWS.format(table=table), database=DATABASE)
 
 
 def test_clients_through_a_killed_service_on_sqlite(tmp_path):
@@ -142,15 +184,7 @@ def test_clients_through_a_killed_service_on_sqlite(tmp_path):
     from PyExpLabSys.backends.sqlite import create_tables as create_sqlite
 
     create_sqlite(db, "dateplots_lab", ["bath_temperature", *CODENAMES])
-
-    def rows():
-        with sqlite3.connect(db) as conn:
-            return conn.execute(
-                "SELECT d.codename, t.value FROM dateplots_lab t JOIN dateplots_descriptions d "
-                "ON d.id = t.type ORDER BY t.id"
-            ).fetchall()
-
-    run_clients_through_a_kill(tmp_path, config, rows)
+    run_clients_through_a_kill(tmp_path, config, sqlite_rows(db, "dateplots_lab"))
 
 
 @pytest.mark.mariadb
@@ -159,25 +193,5 @@ def test_clients_through_a_killed_service_on_mariadb(tmp_path, mariadb):
     with mariadb.connect(DATABASE) as conn:
         create_tables(conn, table)
         register_codenames(conn, {name: name for name in ["bath_temperature", *CODENAMES]})
-    (tmp_path / "db.password").write_text(LOGGER_PASSWORD + "\n")
-    config = write_config(
-        tmp_path,
-        [
-            'backend = "mysql"',
-            f'host = "{mariadb.host}"',
-            f"port = {mariadb.port}",
-            f'database = "{DATABASE}"',
-            f'user = "{LOGGER_USER}"',
-            f'table = "{table}"',
-            'password_file = "db.password"',
-        ],
-    )
-
-    def rows():
-        return mariadb.query(
-            f"SELECT d.codename, t.value FROM {table} t JOIN dateplots_descriptions d "
-            "ON d.id = t.type ORDER BY t.id",
-            database=DATABASE,
-        )
-
-    run_clients_through_a_kill(tmp_path, config, rows)
+    config = write_config(tmp_path, mariadb_database(tmp_path, mariadb, table))
+    run_clients_through_a_kill(tmp_path, config, mariadb_rows(mariadb, table))

@@ -6,8 +6,10 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -294,3 +296,27 @@ def test_log_scale_rule():
     assert wants_log_scale([1e-7, 2e-5])  # 2.3 decades
     assert not wants_log_scale([1e-7, 9e-6])  # under two
     assert not wants_log_scale([-1.0, 1e3]) and not wants_log_scale([])
+
+
+def test_a_silent_connection_is_closed_and_many_at_once_are_served(page, monkeypatch):
+    """Issue 22: the page had no time-out, an unbounded thread per request and a
+    backlog of 5 (500 concurrent requests took 2.1 s to connect)."""
+    monkeypatch.setattr(web._Handler, "timeout", 0.3)
+    served = page(_snapshot())
+    silent = socket.create_connection(("127.0.0.1", served.port), timeout=5)
+    started = time.monotonic()
+    assert silent.recv(1024) == b""  # closed by the server after its time-out
+    assert time.monotonic() - started < 3
+    silent.close()
+
+    def health(_: int) -> int:
+        try:
+            return request(served, "GET", "/healthz")[0]
+        except (ConnectionError, http.client.HTTPException):
+            return 0  # closed at once: the queue was full
+
+    with ThreadPoolExecutor(50) as pool:
+        statuses = list(pool.map(health, range(200)))
+    assert statuses.count(200) >= 150  # the rest are closed when the queue is full, never hung
+    body = json.loads(request(served, "GET", "/status.json")[2])
+    assert "pid" not in body

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from PyExpLabSys.assembly import database_backend
 from PyExpLabSys.backends import registry
 from PyExpLabSys.backends.base import BackendConfigError, BackendSettings
 from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
@@ -75,7 +76,7 @@ def write(tmp_path: Path, database: str) -> Path:
 def test_a_new_backend_is_one_class_and_one_registry_entry(tmp_path, toy):
     config = load_config(write(tmp_path, 'backend = "toy"\ntable = "t"\nshelf = 3\n'))
     assert config.database.describe() == "toy shelf 3 (red):t"
-    backend = config.database.build()
+    backend = database_backend(config.database)
     assert isinstance(backend, ToyBackend) and backend.describe() == "toy shelf 3"
     ids = init_database(config)
     assert ids == {"chamber_pressure": TOY_DATABASE.codenames["chamber_pressure"]}
@@ -120,10 +121,11 @@ def test_checking_an_sqlite_setup_imports_no_database_client(tmp_path):
     path = write(tmp_path, f'backend = "sqlite"\ntable = "t"\npath = "{tmp_path / "x.sqlite"}"\n')
     script = textwrap.dedent(f"""
         import sys
+        from PyExpLabSys.assembly import database_backend
         from PyExpLabSys.service.config import load_config
         from PyExpLabSys.service.dbsetup import init_database
         config = load_config({str(path)!r})
-        config.database.build()
+        database_backend(config.database)
         init_database(config)
         print(sorted(m for m in ("pymysql", "pyodbc") if m in sys.modules))
     """)

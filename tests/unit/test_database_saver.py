@@ -41,6 +41,16 @@ def test_upstream_example_script_runs_unchanged_on_the_mock(mock_database):
     assert all(abs(a + b) < 0.05 for a, b in zip(one, two, strict=True))
 
 
+def test_a_single_string_of_codenames_is_refused_at_the_call():
+    """Upstream iterated ``measurement_codenames``: a string became one codename per
+    character. Here it is a TypeError at the call, naming what to write instead."""
+    db = MemoryDatabase(["a", "b", "ab"])
+    with pytest.raises(TypeError, match=r"single string 'ab' \(for one codename write \['ab'\]\)"):
+        saver(db, "ab")
+    assert saver(db, ["ab"]).codename_translation == {"ab": db.codenames["ab"]}
+    assert saver(db).codename_translation == {}
+
+
 def test_upstream_results_and_names():
     db = MemoryDatabase(["a", "b"])
     s = saver(db, ["a"])

@@ -95,6 +95,25 @@ def test_unknown_codename_names_it_and_the_known_ones(db):
     assert logger.status().queued == 1
 
 
+@pytest.mark.parametrize("codenames", ["abc", b"abc"], ids=repr)
+def test_a_single_string_of_codenames_is_refused_at_the_call(db, codenames):
+    """``list("abc")`` is ``["a", "b", "c"]``: a logger must not take a string as one
+    codename per character (here each of them is a real codename and would be logged)."""
+    db.declare("abc", "c")
+    with pytest.raises(TypeError, match=r"not the single string .*abc.*write \[.*abc.*\]"):
+        ContinuousLogger("dateplots_test", "user", "pw", codenames, timeouts=FAST)
+    logger = make_logger(db)
+    with pytest.raises(TypeError, match="single string 'abc'"):
+        logger.add_codenames("abc")
+    assert logger.add_codenames(["abc"]) == {"abc": db.codenames["abc"]}
+    logger.start()
+    logger.enqueue_point_now("abc", 1.0)
+    with pytest.raises(UnknownCodenameError):  # "c" was never added as a codename
+        logger.enqueue_point_now("c", 2.0)
+    assert logger.stop(timeout=2)
+    assert db.rows() == [("abc", db.rows()[0][1], 1.0)]
+
+
 @pytest.mark.parametrize("value", [3, 2**40, Decimal("1.5"), 1.5])
 def test_real_numbers_of_other_types_are_accepted(db, value):
     logger = make_logger(db)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from PyExpLabSys.assembly import database_backend
 from PyExpLabSys.backends.mysql import MySQLBackend
 from PyExpLabSys.backends.nodes import Node, NodeRing, parse_nodes
 from PyExpLabSys.service.config import ConfigError, load_config
@@ -73,7 +74,7 @@ def test_a_host_list_in_the_service_config(tmp_path):
     (tmp_path / "pw").write_text("secret")
     config = load_config(path)
     assert config.database.options["host"] == ["db1:3306", "db2:3307"]
-    backend = config.database.build({"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    backend = database_backend(config.database, {"CREDENTIALS_DIRECTORY": str(tmp_path)})
     assert backend.current_node() == "db1:3306"
     path.write_text(body.format('"db1:3306,db2:x"'))
     with pytest.raises(ConfigError, match=r"database.host: not a database host: 'db2:x'"):

@@ -1,4 +1,5 @@
-"""The pytest plugin as labs use it: README's example script and its tests, run by pytest."""
+"""The pytest plugin as labs use it: the docs' example script and its tests (docs/testing.rst),
+run by pytest."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.rst"
+EXAMPLE = ROOT / "docs" / "testing.rst"
 
 
 def literal_block(text: str, header: str) -> str:
@@ -33,11 +34,11 @@ def plugin_args() -> list[str]:
     return [] if installed else ["-p", "PyExpLabSys.testing.plugin"]
 
 
-def test_readme_example_passes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    readme = README.read_text(encoding="utf-8")
+def test_docs_example_passes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
     pytester.makepyfile(
-        my_setup=literal_block(readme, "``my_setup.py``"),
-        test_my_setup=literal_block(readme, "``test_my_setup.py``"),
+        my_setup=literal_block(text, "``my_setup.py``"),
+        test_my_setup=literal_block(text, "``test_my_setup.py``"),
     )
     monkeypatch.setenv("HOME", str(pytester.path))  # dead letters go under $HOME
     # the package as the lab has it installed (also from a source tree without pip install)

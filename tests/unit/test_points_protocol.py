@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from PyExpLabSys.backends.points_protocol import MAX_FRAME, FrameError, FrameReader, encode
+from PyExpLabSys.points.protocol import MAX_FRAME, FrameError, FrameReader, encode
 
 
 def test_frames_survive_any_cut():
@@ -40,3 +40,26 @@ def test_broken_frames_are_named(data, message):
 def test_nan_cannot_be_sent():
     with pytest.raises(ValueError, match="not JSON compliant"):
         encode({"batch": {"first": 0, "points": [[0, 1.0, float("nan")]]}})
+
+
+def test_the_schema_is_strict():
+    from PyExpLabSys.points.protocol import SchemaError, parse_batch, parse_flush, parse_hello
+
+    secret = "a" * 32
+    assert parse_hello({"client": "c", "secret": secret, "codenames": ["x"]}).codenames == ("x",)
+    for body in (
+        {"client": "", "secret": secret, "codenames": []},
+        {"client": "c" * 129, "secret": secret, "codenames": []},
+        {"client": "c", "secret": "A" * 32, "codenames": []},
+        {"client": "c", "secret": secret, "codenames": ["x", "x"]},
+        {"client": "c", "secret": secret, "codenames": [1]},
+        {"client": "c", "codenames": []},
+    ):
+        with pytest.raises(SchemaError):
+            parse_hello(body)
+    batch = parse_batch({"first": 3, "points": [[0, 1.0, 2], [0, 1, None], [1, 1.0, 1.0], [0, 1.0, "1"]]}, 1)
+    assert batch.points == [(0, 0, 1.0, 2.0), (1, 0, 1.0, None)]
+    assert [offset for offset, _, _ in batch.refused] == [2, 3]
+    assert parse_flush({"token": 1, "timeout": None}) == (1, None)
+    with pytest.raises(SchemaError):
+        parse_flush({"token": 1, "timeout": "1"})

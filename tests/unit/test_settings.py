@@ -6,16 +6,6 @@ import pytest
 
 from PyExpLabSys.settings import resolve_server_location
 
-ENV = ("PYEXPLABSYS_SQL_SERVER_HOST", "PYEXPLABSYS_SQL_SERVER_PORT", "PYEXPLABSYS_SQL_DATABASE")
-
-
-@pytest.fixture
-def clean(monkeypatch, tmp_path):
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    return tmp_path
-
 
 def write_settings(config_home, text: str) -> None:
     folder = config_home / "PyExpLabSys"

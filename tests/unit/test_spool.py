@@ -179,3 +179,38 @@ def test_without_an_earlier_run_an_unreachable_database_fails_start_up(db, tmp_p
     db.unreachable = True
     with pytest.raises(StartupException, match="cannot reach"):
         make_logger(db, tmp_path / "spool.sqlite")
+
+
+def test_a_read_back_between_a_group_commit_and_its_publication_takes_no_point_twice(tmp_path, monkeypatch):
+    """The drain read back from disk the points of a group commit that was just written
+    and not yet published to RAM; the commit then put them into RAM as well: each was
+    sent twice (the ledger caught it, and a double acknowledgement made the buffer's
+    count negative and ended the drain)."""
+    from PyExpLabSys.datalog.spool import Spool, SpoolBuffer
+
+    spool = Spool(tmp_path / "spool.sqlite", SpoolPolicy(max_ram_points=4, group_commit_interval=60))
+    buffer = SpoolBuffer(spool)
+    write_group = spool.write_group
+    delivered: list[float] = []
+
+    def drain() -> None:  # the drain thread: deliver and acknowledge all it can
+        while batch := buffer.peek(100):  # at most max_ram_points at a time
+            delivered.extend(point[2] for point in batch)
+            buffer.ack(len(batch))
+
+    def write_then_drain(*args, **kwargs):
+        first = write_group(*args, **kwargs)
+        drain()  # between the write and its publication
+        return first
+
+    for value in range(6):  # 4 in RAM, 2 waiting on disk only
+        buffer.append((1, 1.7e9, float(value)))
+    buffer.flush()
+    monkeypatch.setattr(spool, "write_group", write_then_drain)
+    for value in range(6, 9):
+        buffer.append((1, 1.7e9, float(value)))
+    buffer.flush()
+    drain()
+    assert delivered == [float(value) for value in range(9)]
+    assert len(buffer) == 0
+    buffer.close()

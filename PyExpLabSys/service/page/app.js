@@ -61,17 +61,23 @@ function sparkline(series) {
   return [svg, range];
 }
 
-function card(instrument, ch) {
+function cardHead(item) {
+  // What every card starts with: codename, description, value, unit and state.
   const node = el("article", "card");
-  node.dataset.codename = ch.codename;
-  node.dataset.state = ch.state;
-  node.append(el("div", "codename", ch.codename));
-  if (ch.description) node.append(el("div", "description", ch.description));
+  node.dataset.codename = item.codename;
+  node.dataset.state = item.state;
+  node.append(el("div", "codename", item.codename));
+  if (item.description) node.append(el("div", "description", item.description));
   const reading = el("div", "reading");
-  reading.append(el("span", "value", num(ch.last_value)));
-  if (ch.unit) reading.append(el("span", "unit", ch.unit));
-  reading.append(el("span", "state", ch.state));
+  reading.append(el("span", "value", num(item.last_value)));
+  if (item.unit) reading.append(el("span", "unit", item.unit));
+  reading.append(el("span", "state", item.state));
   node.append(reading);
+  return node;
+}
+
+function card(instrument, ch) {
+  const node = cardHead(ch);
   node.append(el("div", "counts",
     instrument.name + " · age " + seconds(ch.age) + " · reads " + ch.reads +
     " · errors " + ch.errors + " · logged " + ch.points));
@@ -85,6 +91,38 @@ function card(instrument, ch) {
   }
   node.append(...sparkline(trends[ch.codename]));
   return node;
+}
+
+function clientCard(c) {
+  // A codename that scripts send through the points socket: as a channel's card, with
+  // the clients sending it where a channel names its instrument.
+  const node = cardHead(c);
+  node.append(el("div", "counts",
+    (c.clients.length ? "from " + c.clients.join(", ") : "no client sends it now") +
+    " · age " + seconds(c.age) + " · logged " + c.points));
+  node.append(...sparkline(trends[c.codename]));
+  return node;
+}
+
+function clients(status) {
+  const section = document.getElementById("clients-section");
+  const socket = status.points_socket;
+  section.hidden = !socket;
+  if (!socket) return;
+  const cards = el("div", "cards");
+  cards.id = "clients";
+  for (const c of status.clients || []) cards.append(clientCard(c));
+  document.getElementById("clients").replaceWith(cards);
+  const list = el("dl", "facts");
+  list.id = "connected";
+  fact(list, "socket", socket.socket);
+  if (!socket.connected_clients.length) fact(list, "clients", "none connected");
+  for (const c of socket.connected_clients) {
+    fact(list, "client " + c.client, c.codenames.join(", ") + " · since " + clock(c.since) +
+         " · " + c.points + " points on this connection");
+  }
+  fact(list, "refused / cut off", socket.refused + " / " + socket.cut_off);
+  document.getElementById("connected").replaceWith(list);
 }
 
 function fact(list, name, value) {
@@ -118,7 +156,31 @@ function database(status) {
   if (lg.overflowed) fact(list, "OVERFLOWED", lg.overflowed);
   if (lg.dead_lettered) fact(list, "dead-lettered", lg.dead_lettered);
   fact(list, "last error", lg.last_error);
+  const ps = status.points_socket;
+  if (ps) {
+    fact(list, "points socket", ps.accepting ? ps.connected + " client(s) connected"
+         : "NOT ACCEPTING: " + ps.accept_error);
+  }
   document.getElementById("database").replaceWith(list);
+}
+
+// [service] pull_socket and live_server: where they are and what they handled.
+function udp(status) {
+  const list = el("dl", "facts");
+  list.id = "udp";
+  const pull = status.pull_socket, live = status.live_server;
+  if (pull) {
+    fact(list, "pull socket", "UDP " + (pull.host || "all interfaces") + ":" + pull.port + ", " + pull.codenames + " codenames");
+    fact(list, "pull requests", (pull.answered || 0) + " answered, " + (pull.refused || 0) + " refused");
+    const dropped = (pull.flood_dropped || 0) + (pull.oversized || 0) + (pull.undecodable || 0);
+    if (dropped) fact(list, "pull bad datagrams", dropped);
+  }
+  if (live) {
+    fact(list, "live server", live.host + ":" + live.port);
+    fact(list, "live messages", live.sent + " sent" + (live.failed ? ", " + live.failed + " failed" : ""));
+  }
+  document.getElementById("udp-section").hidden = !pull && !live;
+  document.getElementById("udp").replaceWith(list);
 }
 
 function render(status) {
@@ -130,7 +192,12 @@ function render(status) {
     for (const ch of instrument.channels) cards.append(card(instrument, ch));
   }
   document.getElementById("channels").replaceWith(cards);
+  // A service for scripts only has no instruments: no empty section for them.
+  document.getElementById("channels-section").hidden =
+    !(status.instruments || []).length && !!status.points_socket;
+  clients(status);
   database(status);
+  udp(status);
 }
 
 function problem(text) {
