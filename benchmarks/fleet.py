@@ -7,7 +7,8 @@ MariaDB and (b) a throw-away 3-node Galera cluster whose node in use is killed (
 half-way; the loggers fail over to the next node by themselves. The killed node is
 restarted after the run has drained (outside the measured window; it rejoins by IST) so
 that the next run starts with three nodes again. Each server is measured with the
-default BatchPolicy.flush_interval and with a larger one (``--flush-intervals``).
+default BatchPolicy.flush_interval (the latency budget; that run comes first and is
+labelled "default") and with a larger one, or with those given (``--flush-intervals``).
 
 Printed per run, all measured in that run: points committed per second, commits per
 second (the loggers' ``status().batches``; Com_commit of the single server next to it),
@@ -60,9 +61,10 @@ PASSWORD = "fleet-Passw0rd"
 #: A value is PC * SEQ_SPAN + sequence number: exact in a double, decoded from the table.
 SEQ_SPAN = 10_000_000
 #: The library's time-outs, as a lab PC has them (``--timeout`` overrides read, write and
-#: query). Galera stalls writes on the survivors for ~2-3 s until it has evicted a killed
-#: node; time-outs shorter than that make PCs leave the healthy node too, spreading the
-#: fleet over two nodes, where their commits conflict (1213).
+#: query). Galera stalls writes on the survivors until it has evicted a killed node
+#: (~0.7 s with the test cluster's failure detection, ~2 s with Galera's slower
+#: settings); time-outs shorter than that make PCs leave the healthy node too, spreading
+#: the fleet over two nodes, where their commits conflict (1213).
 TIMEOUTS = Timeouts()
 #: How often a child checks what has been committed (the resolution of its latencies).
 POLL = 0.01
@@ -93,6 +95,7 @@ class FleetOptions:
     seconds: float = 30.0
     flush_interval: float = DEFAULT_FLUSH_INTERVALS[0]
     timeout: float = TIMEOUTS.query  # read, write and query time-outs of the loggers
+    per_process: int = 1  # lab PCs (loggers, each with its connection and thread) per process
 
     def timeouts(self) -> Timeouts:
         return dataclasses.replace(TIMEOUTS, read=self.timeout, write=self.timeout, query=self.timeout)
@@ -149,74 +152,58 @@ def emit(message: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def child_main(spec: dict[str, Any]) -> None:
-    """Run one lab PC: connect, wait for the start time, log a sweep of all codenames
-    ``rate`` times a second until the end, wait until all is committed, report."""
-    # fail-over warnings x 50 PCs would drown the figures (FLEET_LOG=WARNING shows them)
-    logging.basicConfig(
-        level=os.environ.get("FLEET_LOG", "ERROR"), format=f"PC {spec['pc']} %(asctime)s %(message)s"
-    )
-    pc = spec["pc"]
-    codenames = codenames_of(pc, spec["codenames"])
-    logger = ContinuousLogger(
-        spec["table"],
-        spec["user"],
-        spec["password"],
-        codenames,
-        host=spec["hosts"],
-        database=spec["database"],
-        batch=BatchPolicy(flush_interval=spec["flush_interval"]),
-        timeouts=Timeouts(**spec["timeouts"]),
-        dead_letter_path=Path(tempfile.gettempdir()) / f"fleet-dead-letters-{spec['table']}-{pc}.jsonl",
-    )
-    logger.start()
-    first_node = logger.backend.current_node()
-    emit({"ready": pc, "node": first_node})
-    go = json.loads(sys.stdin.readline())
-    start, end, kill_at = go["start"], go["start"] + go["seconds"], go.get("kill_at")
-    drain = logger._drain  # the committed count without status(), which sorts its window
-    period = 1.0 / spec["rate"]
-    times: list[float] = []
-    latencies: list[float] = []
-    moved_at: float | None = None
-    sweeps = 0
+class LabPC:
+    """One lab PC inside a child process: its logger (own connection and drain thread),
+    what it enqueued and when each point was seen committed."""
 
-    def note_commits() -> None:
+    def __init__(self, pc: int, spec: dict[str, Any]) -> None:
+        self.pc = pc
+        self.codenames = codenames_of(pc, spec["codenames"])
+        self.logger = ContinuousLogger(
+            spec["table"],
+            spec["user"],
+            spec["password"],
+            self.codenames,
+            host=spec["hosts"],
+            database=spec["database"],
+            batch=BatchPolicy(flush_interval=spec["flush_interval"]),
+            timeouts=Timeouts(**spec["timeouts"]),
+            dead_letter_path=Path(tempfile.gettempdir()) / f"fleet-dead-letters-{spec['table']}-{pc}.jsonl",
+        )
+        self.logger.start()
+        self.first_node = self.logger.backend.current_node()
+        self.drain = self.logger._drain  # the committed count without status(), which sorts its window
+        self.times: list[float] = []
+        self.latencies: list[float] = []
+        self.moved_at: float | None = None
+
+    def sweep(self) -> None:
+        base = self.pc * SEQ_SPAN + len(self.times)
+        for offset, codename in enumerate(self.codenames):
+            self.times.append(self.logger.enqueue_point_now(codename, float(base + offset)))
+
+    def note_commits(self, kill_at: float | None) -> None:
         """Points are committed in order: the first ``committed`` are done by now."""
-        nonlocal moved_at
-        committed = drain.committed
-        if committed > len(latencies):
+        committed = self.drain.committed
+        if committed > len(self.latencies):
             now = time.time()
-            latencies.extend(now - t for t in times[len(latencies) : committed])
+            self.latencies.extend(now - t for t in self.times[len(self.latencies) : committed])
             if (
-                moved_at is None
+                self.moved_at is None
                 and kill_at is not None
                 and now > kill_at
-                and logger.backend.current_node() != first_node
+                and self.logger.backend.current_node() != self.first_node
             ):
-                moved_at = now
+                self.moved_at = now
 
-    time.sleep(max(0.0, start - time.time()))
-    while (now := time.time()) < end:
-        while start + sweeps * period <= now:  # a late sweep is caught up, not skipped
-            base = pc * SEQ_SPAN + len(times)
-            for offset, codename in enumerate(codenames):
-                times.append(logger.enqueue_point_now(codename, float(base + offset)))
-            sweeps += 1
-        note_commits()
-        time.sleep(max(0.0, min(POLL, start + sweeps * period - time.time())))
-    deadline = time.monotonic() + 120
-    while len(latencies) < len(times) and time.monotonic() < deadline:
-        note_commits()
-        time.sleep(POLL)
-    status = logger.status()
-    report = logger.stop(timeout=30)
-    emit(
-        {
-            "done": pc,
+    def report(self, start: float, kill_at: float | None) -> dict[str, Any]:
+        status = self.logger.status()
+        report = self.logger.stop(timeout=30)
+        return {
+            "done": self.pc,
             "start": start,
-            "times_us": [round((t - start) * 1e6) for t in times],
-            "latencies_ms": [round(x * 1000, 1) for x in latencies],
+            "times_us": [round((t - start) * 1e6) for t in self.times],
+            "latencies_ms": [round(x * 1000, 1) for x in self.latencies],
             "batches": status.batches,
             "committed": status.committed,
             "reconnects": status.reconnects,
@@ -226,11 +213,42 @@ def child_main(spec: dict[str, Any]) -> None:
                 status.commit_latency_p99,
                 status.commit_latency_max,
             ],
-            "moved_after": None if moved_at is None else moved_at - kill_at,
+            "moved_after": None if self.moved_at is None or kill_at is None else self.moved_at - kill_at,
             "node": status.node,
             "delivered_all": report.delivered_all,
         }
+
+
+def child_main(spec: dict[str, Any]) -> None:
+    """Run one process's lab PCs (``spec["pcs"]``, each its own logger): connect, wait
+    for the start time, log a sweep of all codenames ``rate`` times a second until the
+    end, wait until all is committed, report one line per PC."""
+    # fail-over warnings x 50 PCs would drown the figures (FLEET_LOG=WARNING shows them)
+    logging.basicConfig(
+        level=os.environ.get("FLEET_LOG", "ERROR"), format=f"PCs {spec['pcs']} %(asctime)s %(message)s"
     )
+    pcs = [LabPC(pc, spec) for pc in spec["pcs"]]
+    emit({"ready": spec["pcs"], "node": pcs[0].first_node})
+    go = json.loads(sys.stdin.readline())
+    start, end, kill_at = go["start"], go["start"] + go["seconds"], go.get("kill_at")
+    period = 1.0 / spec["rate"]
+    sweeps = 0
+    time.sleep(max(0.0, start - time.time()))
+    while (now := time.time()) < end:
+        while start + sweeps * period <= now:  # a late sweep is caught up, not skipped
+            for lab_pc in pcs:
+                lab_pc.sweep()
+            sweeps += 1
+        for lab_pc in pcs:
+            lab_pc.note_commits(kill_at)
+        time.sleep(max(0.0, min(POLL, start + sweeps * period - time.time())))
+    deadline = time.monotonic() + 120
+    while any(len(p.latencies) < len(p.times) for p in pcs) and time.monotonic() < deadline:
+        for lab_pc in pcs:
+            lab_pc.note_commits(kill_at)
+        time.sleep(POLL)
+    for lab_pc in pcs:
+        emit(lab_pc.report(start, kill_at))
 
 
 # -- the parent ---------------------------------------------------------------------------
@@ -297,11 +315,17 @@ def quantiles(values: Sequence[float]) -> tuple[float, float, float]:
     return (ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], ordered[-1])
 
 
+def groups(options: FleetOptions) -> list[list[int]]:
+    """The lab PCs of each child process (``per_process`` of them)."""
+    every = range(options.pcs)
+    return [list(every[i : i + options.per_process]) for i in range(0, options.pcs, options.per_process)]
+
+
 def start_children(target: Target, table: str, options: FleetOptions) -> list[subprocess.Popen[str]]:
     children = []
-    for pc in range(options.pcs):
+    for pcs in groups(options):
         spec = {
-            "pc": pc,
+            "pcs": pcs,
             "table": table,
             "user": target.user,
             "password": target.password,
@@ -378,7 +402,9 @@ def run_fleet(
             time.sleep(max(0.0, kill_at - time.time()))
             sampler.cpu()  # the node's CPU up to its death
             kill()
-        reports = [read_message(child) for child in children]
+        reports = [
+            read_message(child) for child, pcs in zip(children, groups(options), strict=True) for _ in pcs
+        ]
         result.server_cpu = sampler.stop()
         if commits_before is not None:
             result.com_commit = com_commit(target.nodes[0]) - commits_before
@@ -480,9 +506,9 @@ def measure_load_data(
 # -- the two servers ------------------------------------------------------------------------
 
 
-def single_server(database: str) -> MariaDBServer:
+def single_server(database: str, server_args: Sequence[str] = ()) -> MariaDBServer:
     """A started throw-away MariaDB with ``database`` and the fleet's login."""
-    server = MariaDBServer()
+    server = MariaDBServer(extra_args=server_args)
     server.start()
     server.create_database(database)
     for host in ("127.0.0.1", "localhost"):
@@ -491,13 +517,16 @@ def single_server(database: str) -> MariaDBServer:
     return server
 
 
-def run_single(options: FleetOptions, intervals: Sequence[float], database: str) -> list[FleetResult]:
+def run_single(
+    options: FleetOptions, intervals: Sequence[float], database: str, server_args: Sequence[str] = ()
+) -> list[FleetResult]:
     ensure_mariadb_installed()
-    server = single_server(database)
+    server = single_server(database, server_args)
     try:
         target = Target([server], f"{server.host}:{server.port}", database)
         return [
-            run_fleet(target, f"single {interval:g}s", _with(options, interval)) for interval in intervals
+            run_fleet(target, label_of("single", interval), _with(options, interval))
+            for interval in intervals
         ]
     finally:
         server.cleanup()
@@ -516,7 +545,9 @@ def run_galera(
         target = Target(cluster.nodes, cluster.hosts, database, sync=cluster.sync_all)
         for interval in intervals:
             victim = cluster.nodes[0]  # the first host: where every logger starts
-            result = run_fleet(target, f"galera {interval:g}s", _with(options, interval), kill=victim.kill)
+            result = run_fleet(
+                target, label_of("galera", interval), _with(options, interval), kill=victim.kill
+            )
             began = time.monotonic()
             victim.restart(60)
             cluster.wait_synced(3, timeout=60)
@@ -530,6 +561,12 @@ def run_galera(
 
 def _with(options: FleetOptions, interval: float) -> FleetOptions:
     return dataclasses.replace(options, flush_interval=interval)
+
+
+def label_of(server: str, interval: float) -> str:
+    """A run's column heading; the logger's default batching says so."""
+    default = " default" if interval == BatchPolicy().flush_interval else ""
+    return f"{server}{default} {interval:g}s"
 
 
 # -- printing ---------------------------------------------------------------------------------
@@ -606,6 +643,17 @@ def main() -> None:
         default=TIMEOUTS.query,
         help="the loggers' read, write and query time-outs (s)",
     )
+    parser.add_argument(
+        "--per-process",
+        type=int,
+        default=1,
+        help="lab PCs per process, each its own logger, connection and thread (default 1)",
+    )
+    parser.add_argument(
+        "--server-args",
+        default="",
+        help="extra options of the single server, space-separated (e.g. --thread-handling=pool-of-threads)",
+    )
     parser.add_argument("--only", choices=["single", "galera"], help="one of the two servers")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 4 PCs, 5 s, one interval")
     args = parser.parse_args()
@@ -614,18 +662,21 @@ def main() -> None:
         return
     began = time.monotonic()
     intervals = [float(x) for x in args.flush_intervals.split(",")]
-    options = FleetOptions(args.pcs, args.rate, args.codenames, args.seconds, timeout=args.timeout)
+    options = FleetOptions(
+        args.pcs, args.rate, args.codenames, args.seconds, timeout=args.timeout, per_process=args.per_process
+    )
     if args.quick:
         options = dataclasses.replace(options, pcs=4, seconds=5.0)
         intervals = intervals[:1]
     print(
         f"{options.pcs} lab PCs x {options.codenames} codenames x {options.rate:g} Hz for "
         f"{options.seconds:g} s per run; flush_interval {', '.join(f'{i:g}' for i in intervals)} s; "
-        f"read/write/query time-outs {options.timeout:g} s"
+        f"read/write/query time-outs {options.timeout:g} s; {options.per_process} PC(s) per process"
+        + (f"; server options {args.server_args}" if args.server_args else "")
     )
     results: list[FleetResult] = []
     if args.only != "galera":
-        results += run_single(options, intervals, "fleet")
+        results += run_single(options, intervals, "fleet", args.server_args.split())
     if args.only != "single":
         galera, cluster_start = run_galera(options, intervals, "fleet")
         results += galera

@@ -121,6 +121,10 @@ class Capabilities:
     #: :meth:`Backend.resolve_codenames` works without a connection (the logger then
     #: starts without waiting for the other side).
     resolves_offline: bool = False
+    #: Each commit costs a (shared) server a fixed price: the drain holds a batch back
+    #: until its oldest point has waited the latency budget, so that it grows
+    #: (``BatchPolicy.flush_interval``). Without it a batch is sent as soon as points wait.
+    costly_commits: bool = False
     #: Batches the backend takes in flight before their acknowledgement (0: one at a
     #: time through :meth:`Backend.insert_batch`); such a backend is a
     #: :class:`PipelinedBackend` too.

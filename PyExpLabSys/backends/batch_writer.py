@@ -2,9 +2,11 @@
 
 One multi-row INSERT (:mod:`.sqltext`) and an explicit COMMIT; on InnoDB the batch's
 ledger row goes in the same transaction (:mod:`.ledger`), on MyISAM the rows after a
-watermark id are read back (:mod:`.readback`). The writer sends its statements through
-a :class:`~.session.SQLSession`, which holds the connection, the deadline and the
-translation of errors.
+watermark id are read back (:mod:`.readback`). Where the client library allows it
+(PyMySQL), the ledger row, the rows and the COMMIT travel in one packet: one round trip
+per batch instead of three, which spares the server two reads and answers per commit.
+The writer sends its statements through a :class:`~.session.SQLSession`, which holds
+the connection, the deadline and the translation of errors.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class BatchWriter:
         self._watermark = Watermark()  # non-transactional tables
         self.precision = 0
         self.engine = "unknown"
+        # The ledger table was created (or found) on an earlier connection: a reconnect
+        # does not send the DDL again (on Galera it is a cluster-wide operation that
+        # waits, after a node's death, until the cluster has evicted it).
+        self._ledger_ready = False
 
     # -- on each new connection (called by the session) ----------------------------------
 
@@ -67,9 +73,10 @@ class BatchWriter:
 
     def ready(self, cursor: Any) -> None:
         """InnoDB: the ledger table exists. MyISAM: the watermark is known."""
-        if self.transactional:
+        if self.transactional and not self._ledger_ready:
             cursor.execute(self.ledger.create_statement())
-        elif self._watermark.row_id is None:
+            self._ledger_ready = True
+        elif not self.transactional and self._watermark.row_id is None:
             cursor.execute(max_row_id(self.table_sql))
             self._watermark.row_id = int(cursor.fetchone()[0])
 
@@ -122,7 +129,18 @@ class BatchWriter:
         in_ledger = False
         try:
             with session.guarded(), session.cursor(conn) as cursor:
-                if self.transactional:
+                if self.transactional and session.client.one_trip:
+                    # one packet: the server stops at the first failing statement, so
+                    # a duplicate ledger row (the batch is in) stores nothing more
+                    ledger = self.ledger.record_literal(
+                        first_seq, len(points), session.client.quote(conn, self.ledger.logger_id)
+                    )
+                    sent = in_ledger = True
+                    cursor.execute(f"{ledger};{sql};COMMIT")  # the ledger row's answer
+                    in_ledger = False
+                    while cursor.nextset():  # the rows', then the COMMIT's
+                        pass
+                elif self.transactional:
                     in_ledger = True
                     session.execute(cursor, *self.ledger.record(first_seq, len(points)))
                     in_ledger = False
@@ -146,7 +164,10 @@ class BatchWriter:
                 session.rollback()
                 raise Contended(describe_error(error)) from None
             translated = session.failed(error, outcome_unknown=sent)
-            if isinstance(translated, (BatchRejected, MayHeal)):
+            if code == ER.NO_SUCH_TABLE:  # dropped meanwhile: the next connect creates it
+                self._ledger_ready = False
+                session.close()
+            elif isinstance(translated, (BatchRejected, MayHeal)):
                 session.rollback()
                 if isinstance(translated, BatchRejected) and not self.transactional:
                     translated = BatchRejected(str(translated), stored=self.stored_prefix(points))

@@ -70,6 +70,14 @@ class BatchLedger:
             (self.logger_id, first_seq, points),
         )
 
+    def record_literal(self, first_seq: int, points: int, quoted_id: str) -> str:
+        """The same INSERT with its values written in (``quoted_id``: the logger id as
+        the connection quotes it), to travel in one packet with the batch's rows."""
+        return (
+            f"INSERT INTO {self.table_sql} (logger_id, first_seq, points) "
+            f"VALUES ({quoted_id},{int(first_seq)},{int(points)})"
+        )
+
     def lookup(self, first_seq: int) -> tuple[str, tuple[str, int]]:
         """The SELECT of a batch's size: no row means the batch was not committed."""
         return (

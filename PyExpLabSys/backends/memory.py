@@ -199,7 +199,7 @@ class MemoryBackend(Backend):
     ``rows`` is the shape of the table it writes: the continuous table, or
     :data:`~.rows.DATA_SET` (points go to ``xy_stored``)."""
 
-    capabilities = Capabilities(reconcile="ledger")
+    capabilities = Capabilities(reconcile="ledger", costly_commits=True)  # as the MySQL it mocks
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ from typing import Any
 
 import pymysql
 import pymysql.err
+from pymysql.constants import CLIENT
 
 from ..values import Timeouts
 from .base import BackendSettings
@@ -55,6 +56,7 @@ class MySQLBackend(SQLBackend):
 
     placeholder = "%s"
     driver_errors = (pymysql.err.MySQLError,)
+    one_trip = True
 
     def __init__(
         self,
@@ -131,6 +133,8 @@ class MySQLBackend(SQLBackend):
             write_timeout=timeouts.write,
             autocommit=False,
             charset="utf8mb4",
+            # a batch's ledger row, rows and COMMIT in one packet (our own SQL only)
+            client_flag=CLIENT.MULTI_STATEMENTS,
             **(self.tls.pymysql_kwargs() if self.tls is not None else {}),
         )
 
@@ -142,6 +146,9 @@ class MySQLBackend(SQLBackend):
 
     def last_insert_id(self, cursor: Any) -> int:
         return int(cursor.lastrowid or 0)
+
+    def quote(self, conn: Any, text: str) -> str:
+        return str(conn.escape(text))  # knows the server's NO_BACKSLASH_ESCAPES mode
 
     def discard_connection(self, conn: Any) -> None:
         shutdown_socket(conn)  # do not wait for a polite QUIT on a dead line

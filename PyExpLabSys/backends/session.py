@@ -45,6 +45,8 @@ class SQLClient(Protocol):
     placeholder: str
     #: The exception classes of the library.
     driver_errors: tuple[type[BaseException], ...]
+    #: Whether a batch's ledger row, rows and COMMIT go in one packet (multi-statements).
+    one_trip: bool
 
     def open_connection(self) -> Any:
         """Open a connection (autocommit off) with the library; raise its errors."""
@@ -67,6 +69,9 @@ class SQLClient(Protocol):
 
     def last_insert_id(self, cursor: Any) -> int:
         """The id of the first row of the last INSERT on this connection."""
+
+    def quote(self, conn: Any, text: str) -> str:
+        """``text`` as a string literal, quoted the way ``conn``'s server reads it."""
 
     def describe(self) -> str:
         """A human-readable name of the database (no secrets)."""

@@ -47,11 +47,15 @@ class SQLBackend(Backend):
     Statements are written with ``%s`` markers, replaced by the subclass's marker.
     """
 
-    capabilities = Capabilities(prepare=True, reconcile="ledger (InnoDB) or read-back (MyISAM)")
+    capabilities = Capabilities(
+        prepare=True, reconcile="ledger (InnoDB) or read-back (MyISAM)", costly_commits=True
+    )
     #: The parameter marker of the client library (``%s`` PyMySQL, ``?`` ODBC).
     placeholder = "%s"
     #: The exception classes of the client library (for "unknown thread id" etc.).
     driver_errors: tuple[type[BaseException], ...] = ()
+    #: Whether the library sends a batch's ledger row, rows and COMMIT in one packet.
+    one_trip = False
 
     def __init__(
         self,
@@ -163,6 +167,10 @@ class SQLBackend(Backend):
         """The id of the first row of the last INSERT on this connection."""
         cursor.execute(LAST_INSERT_ID)
         return int(cursor.fetchone()[0])
+
+    def quote(self, conn: Any, text: str) -> str:
+        """Only libraries that send a batch in one trip quote values themselves."""
+        raise NotImplementedError(f"{type(self).__name__} binds its parameters")
 
     def _password(self) -> str | None:
         return self.__password

@@ -41,6 +41,9 @@ __all__ = ["Drain"]
 
 #: How many recent batches the commit latency figures are taken over.
 LATENCY_WINDOW = 1000
+#: While a batch is held back (or the queue is empty), the drain looks this often
+#: whether it has filled up or a flush asks for it.
+LOOK_EVERY = 0.05
 
 
 class Drain:
@@ -96,6 +99,10 @@ class Drain:
         self._settled_moved = threading.Condition()
         # Per batch: seconds from its oldest point's time stamp to its commit.
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        # Batches are held back to grow (see _hold) where commits are costly; points
+        # before this stream position are sent without waiting (a flush asked).
+        self._holds = backend.capabilities.costly_commits
+        self._hurry_until = 0
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -106,10 +113,28 @@ class Drain:
             self._run_calls()
             if self._deadline is not None and time.monotonic() >= self._deadline:
                 return
+            hold = self._hold() if self._holds and keep_going() and self._deadline is None else 0.0
+            if hold > 0:
+                self.sleep(min(hold, LOOK_EVERY))
+                continue
             if not self.step():  # nothing to send (a spool may still be writing some)
                 if not keep_going() and not len(self.buffer):
                     return
-                self.sleep(self.batch.flush_interval)
+                self.sleep(min(self.batch.flush_interval, LOOK_EVERY))
+
+    def _hold(self) -> float:
+        """Seconds to keep the next batch back, so that it grows: until its oldest point
+        is ``flush_interval`` old (the latency budget), unless a full batch waits, a
+        flush asked for these points, or a failed batch is being retried."""
+        if self.failures or self._unknown is not None or self.buffer.head_seq() < self._hurry_until:
+            return 0.0
+        if len(self.buffer) >= self.limit:
+            return 0.0
+        oldest = self.buffer.oldest()
+        if oldest is None:
+            return 0.0
+        budget = self.batch.flush_interval
+        return min(budget, oldest[1] + budget - time.time())
 
     def finish_by(self, deadline: float) -> None:
         """Give up delivering at ``deadline`` (monotonic): waits end there too (any
@@ -291,8 +316,11 @@ class Drain:
 
     def end_position(self) -> int:
         """The stream position after the newest queued point (in the drain thread,
-        where no acknowledgement can race with the count)."""
-        return self.buffer.head_seq() + len(self.buffer)
+        where no acknowledgement can race with the count); a flush waits for it, so
+        the points before it are sent without waiting for their latency budget."""
+        position = self.buffer.head_seq() + len(self.buffer)
+        self._hurry_until = max(self._hurry_until, position)
+        return position
 
     def wait_settled(self, position: int, timeout: float | None) -> bool:
         """Wait (any thread) until every point before stream ``position`` is committed

@@ -598,8 +598,8 @@ def _spool(r: _Reader, base: Path, warnings: list[str]) -> SpoolConfig:
 
 
 def _batch(r: _Reader) -> BatchPolicy:
-    """``[batch]``: max_points, flush_interval (seconds); fewer, larger commits spare a
-    server that many lab PCs share."""
+    """``[batch]``: max_points, flush_interval (seconds, the latency budget); fewer,
+    larger commits spare a server that many lab PCs share."""
     default = BatchPolicy()
     flush_interval = r.positive("flush_interval", default.flush_interval)
     max_points = r.get("max_points", int, default.max_points)

@@ -10,7 +10,12 @@ from collections.abc import Callable, Iterator
 import pymysql
 import pytest
 
-from tests.support.fault_proxy import FaultProxy, MySQLCommandScanner, sql_starts_with
+from tests.support.fault_proxy import (
+    FaultProxy,
+    MySQLCommandScanner,
+    last_statement_starts_with,
+    sql_starts_with,
+)
 from tests.support.mariadb_server import (
     MariaDBServer,
     MariaDBUnavailable,
@@ -96,6 +101,32 @@ def packet(seq: int, payload: bytes) -> bytes:
 )
 def test_sql_starts_with(sql: str, keyword: str, expected: bool) -> None:
     assert sql_starts_with(sql, keyword) is expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("INSERT INTO l VALUES (1);INSERT INTO t VALUES (2);COMMIT", True),
+        ("INSERT INTO t VALUES (2); commit", True),
+        ("COMMIT", False),  # one statement: sql_starts_with's case
+        ("INSERT INTO t VALUES (2);SELECT 1", False),
+    ],
+)
+def test_last_statement_of_a_multi_statement_packet(sql: str, expected: bool) -> None:
+    assert last_statement_starts_with(sql, "COMMIT") is expected
+
+
+def test_scanner_keeps_the_end_of_a_long_command() -> None:
+    """A batch sent as one packet (ledger row; rows; COMMIT) longer than the kept prefix:
+    its last statement is still seen."""
+    handshake = packet(1, struct.pack("<I", 0x000FA685) + b"\0" * 28 + b"root\0")
+    rows = ",".join(f"({i},'x')" for i in range(2000)).encode()
+    batch = b"\x03INSERT INTO l VALUES (1);INSERT INTO t VALUES " + rows + b";COMMIT"
+    stream = handshake + packet(0, batch)
+    scanner = MySQLCommandScanner()
+    found = scanner.feed(stream[:3000]) + scanner.feed(stream[3000:])  # in two TCP reads
+    assert len(found) == 1 and len(found[0]) < 5000
+    assert found[0].startswith("INSERT INTO l") and last_statement_starts_with(found[0], "COMMIT")
 
 
 def test_scanner_follows_framing_across_any_split() -> None:

@@ -34,6 +34,8 @@ _RECV_SIZE = 256 * 1024
 _HIGH_WATER = 4 * 1024 * 1024
 #: How much of a command's payload is kept for matching (leading comments included).
 _PREFIX_LIMIT = 4096
+#: The end of a longer COM_QUERY kept too: a multi-statement packet's last statement.
+_TAIL_LIMIT = 256
 _HEADER_SIZE = 4
 _MAX_PAYLOAD = 0xFFFFFF  # a packet of this length continues in the next one
 _COM_QUERY = 0x03
@@ -74,12 +76,19 @@ def sql_starts_with(sql: str, keyword: str) -> bool:
     return not (following.isalnum() or following in ("_", "$"))
 
 
+def last_statement_starts_with(sql: str, keyword: str) -> bool:
+    """True if ``sql`` holds several statements and the last begins with ``keyword``
+    (a batch sent as ``INSERT ...;INSERT ...;COMMIT`` in one packet)."""
+    return ";" in sql and sql_starts_with(sql.rsplit(";", 1)[1], keyword)
+
+
 class MySQLCommandScanner:
     """Follows the MySQL packet framing of a client→server byte stream.
 
     :meth:`feed` takes the bytes in whatever pieces TCP delivers them and
-    returns the SQL text (its first ``prefix_limit`` bytes) of every COM_QUERY
-    command whose first packet completed.  A command is a packet with sequence
+    returns the SQL text (its first ``prefix_limit`` bytes, and of a longer first
+    packet also its last few hundred) of every COM_QUERY command whose first packet
+    completed.  A command is a packet with sequence
     id 0 that does not continue a 0xFFFFFF-long packet; the handshake, auth
     and LOAD DATA LOCAL file packets have other sequence ids.  After a
     handshake that asks for TLS or compression the framing is no longer
@@ -90,6 +99,8 @@ class MySQLCommandScanner:
         self._prefix_limit = prefix_limit
         self._header = bytearray()
         self._prefix = bytearray()
+        self._tail = bytearray()
+        self._seen = 0  # payload bytes of the current packet so far
         self._remaining = 0  # payload bytes of the current packet not yet seen
         self._in_payload = False
         self._seq = 0
@@ -115,6 +126,10 @@ class MySQLCommandScanner:
             room = self._prefix_limit - len(self._prefix)
             if room > 0 and not self._continuation:
                 self._prefix += view[pos : pos + min(size, room)]
+            if not self._continuation:
+                self._seen += size
+                self._tail += view[max(pos, pos + size - _TAIL_LIMIT) : pos + size]
+                del self._tail[:-_TAIL_LIMIT]
             pos += size
             self._remaining -= size
             if self._remaining == 0:
@@ -128,6 +143,8 @@ class MySQLCommandScanner:
         self._seq = self._header[3]
         self._header.clear()
         self._prefix.clear()
+        self._tail.clear()
+        self._seen = 0
         self._remaining = length
         self._in_payload = True
         self._continuation = self._next_is_continuation
@@ -143,7 +160,10 @@ class MySQLCommandScanner:
             return None
         if self._continuation or self._seq != 0 or prefix[:1] != bytes([_COM_QUERY]):
             return None
-        return bytes(prefix[1:]).decode("utf-8", errors="replace")
+        text = bytes(prefix[1:]).decode("utf-8", errors="replace")
+        if self._seen > len(prefix):  # a longer packet: its end too
+            text += " /* ... */ " + bytes(self._tail).decode("utf-8", errors="replace")
+        return text
 
 
 class _Link:
@@ -261,7 +281,8 @@ class FaultProxy:
         self._call(apply)
 
     def cut_after_next(self, keyword: str = "COMMIT") -> None:
-        """Arm a cut: the next COM_QUERY starting with ``keyword`` reaches the server,
+        """Arm a cut: the next COM_QUERY starting with ``keyword`` (or whose last
+        statement does, in a multi-statement packet) reaches the server,
         its reply is swallowed and the client is reset, so the client cannot
         know that the statement ran.  Clears :attr:`cut_happened`."""
         if not keyword.strip():
@@ -440,7 +461,10 @@ class FaultProxy:
             link.to_client += data
 
     def _match_cut(self, link: _Link, sql: str) -> None:
-        if self._cut_keyword is not None and sql_starts_with(sql, self._cut_keyword):
+        keyword = self._cut_keyword
+        if keyword is not None and (
+            sql_starts_with(sql, keyword) or last_statement_starts_with(sql, keyword)
+        ):
             LOG.info("proxy: cutting the reply to %.60r", sql)
             self._cut_keyword = None
             link.cut_armed = True

@@ -57,18 +57,19 @@ LOG = logging.getLogger(__name__)
 PROVIDER = Path("/usr/lib/galera/libgalera_smm.so")
 _GALERA_PACKAGES = ("galera-4", "rsync")
 
-#: Failure detection in ~2-3 s on loopback (defaults: keepalive 1 s, suspect 5 s,
-#: inactive 15 s, install 7.5 s, wait_prim 30 s).  Galera 26.4 checks the ranges
-#: at start-up: install_timeout must lie in [inactive_check_period, inactive_timeout)
-#: ("out of range" and the node aborts), and keepalive_period < suspect_timeout <
-#: inactive_timeout is the documented order.
+#: Failure detection in ~0.5-0.8 s on loopback (defaults: keepalive 1 s, suspect 5 s,
+#: inactive 15 s, install 7.5 s, wait_prim 30 s), so that a logger's fail-over after a
+#: kill -9 takes less than a second (benchmarks/failover.py; docs/capacity.rst).  Galera
+#: 26.4 checks the ranges at start-up: install_timeout must lie in
+#: [inactive_check_period, inactive_timeout) ("out of range" and the node aborts), and
+#: keepalive_period < suspect_timeout < inactive_timeout is the documented order.
 FAST_FAILURE_DETECTION: dict[str, str] = {
-    "evs.keepalive_period": "PT0.3S",  # heartbeat on an idle link
-    "evs.inactive_check_period": "PT0.3S",  # how often peers' silence is checked
-    "evs.suspect_timeout": "PT1.5S",  # silence after which a peer is suspected (evicted by consensus)
-    "evs.inactive_timeout": "PT3S",  # silence after which a peer is dropped without consensus
-    "evs.install_timeout": "PT2.5S",  # how long to wait for a new view's install messages
-    "evs.join_retrans_period": "PT0.5S",  # resend join messages sooner while views form
+    "evs.keepalive_period": "PT0.1S",  # heartbeat on an idle link
+    "evs.inactive_check_period": "PT0.1S",  # how often peers' silence is checked
+    "evs.suspect_timeout": "PT0.5S",  # silence after which a peer is suspected (evicted by consensus)
+    "evs.inactive_timeout": "PT1S",  # silence after which a peer is dropped without consensus
+    "evs.install_timeout": "PT0.9S",  # how long to wait for a new view's install messages
+    "evs.join_retrans_period": "PT0.2S",  # resend join messages sooner while views form
     "pc.wait_prim_timeout": "PT10S",  # a starting node that finds no Primary gives up after this
     "gcache.size": "64M",  # preallocated per node; enough for IST after a short outage
 }

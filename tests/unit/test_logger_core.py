@@ -420,3 +420,36 @@ def test_a_contended_batch_is_sent_again_on_the_same_connection():
     status = logger.status()
     assert logger.stop().delivered_all
     assert database.values("a") == [1.0] and status.reconnects == 0 and status.reconciled_batches == 0
+
+
+def test_a_batch_is_held_until_its_oldest_point_reaches_the_latency_budget(db):
+    """Points trickling in are committed together once the oldest has waited
+    flush_interval (the latency budget), not one small commit each."""
+    logger = make_logger(db, batch=BatchPolicy(flush_interval=0.6))
+    logger.start()
+    try:
+        first = logger.enqueue_point_now("a", 0.0)
+        for value in range(1, 5):
+            time.sleep(0.05)  # a producer's pace, not synchronisation
+            logger.enqueue_point_now("a", float(value))
+        assert wait_until(lambda: logger.status().committed == 5, timeout=10)
+        committed_at = time.time()
+        assert logger.status().batches == 1  # held, then sent together
+        assert committed_at - first >= 0.6 - 0.01  # not before the budget
+    finally:
+        logger.stop(timeout=5)
+
+
+def test_flush_and_a_full_batch_do_not_wait_for_the_latency_budget(db):
+    logger = make_logger(db, batch=BatchPolicy(max_points=100, flush_interval=60.0))
+    logger.start()
+    try:
+        logger.enqueue_point_now("a", 1.0)
+        began = time.monotonic()
+        assert logger.flush(timeout=10) is True  # asked for: sent now, not in 60 s
+        for value in range(100):
+            logger.enqueue_point_now("b", float(value))
+        assert wait_until(lambda: logger.status().committed == 101, timeout=10)
+        assert time.monotonic() - began < 30  # far below the 60 s budget
+    finally:
+        logger.stop(timeout=5)
