@@ -15,13 +15,16 @@ from typing import Any
 
 from PyExpLabSys.common.database_saver import CustomColumn, DataSetSaver
 from PyExpLabSys.common.loggers import ContinuousLogger
-from PyExpLabSys.datalog.policies import RetryPolicy, Timeouts
+from PyExpLabSys.datalog.policies import BatchPolicy, RetryPolicy, Timeouts
 from tests.support.fault_proxy import FaultProxy
 
 from ..conftest import LOGGER_PASSWORD, LOGGER_USER, ClassicTable, DataSetTables, connection_kwargs
 
 FAULT_TIMEOUTS = Timeouts(connect=1.0, read=1.0, write=1.0, query=1.0, startup=5.0)
 FAULT_RETRY = RetryPolicy(first_delay=0.05, base_delay=0.1, max_delay=0.5)
+#: A short latency budget, as the short time-outs: the faults, not the batching, are
+#: under test (a batch is still held until its oldest point is this old).
+FAULT_BATCH = BatchPolicy(flush_interval=0.05)
 POISON = -666.0
 
 
@@ -75,6 +78,7 @@ class Run:
             **where,
             timeouts=FAULT_TIMEOUTS,
             retry=FAULT_RETRY,
+            batch=FAULT_BATCH,
             dead_letter_path=tmp_path / "dead_letters.jsonl",
         )
 
@@ -143,6 +147,7 @@ class DataSetRun(Run):
             **where,
             timeouts=FAULT_TIMEOUTS,
             retry=FAULT_RETRY,
+            batch=FAULT_BATCH,
             dead_letter_path=tmp_path / "dead_letters.jsonl",
         )
         table.codenames.update(self.saver.measurement_ids)
