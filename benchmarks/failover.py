@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PyExpLabSys.backends.schema import create_tables, register_codenames
+from loaddata import prepare_table
+
 from PyExpLabSys.common.loggers import ContinuousLogger
 from tests.support.galera_cluster import GaleraCluster, GaleraNode
 
@@ -82,12 +83,9 @@ def main() -> None:
     with GaleraCluster(size=3, provider_options=options) as cluster:
         cluster.create_database(DATABASE)
         cluster.create_user(USER, PASSWORD, DATABASE)
-        conn = cluster.nodes[0].connect(DATABASE)
-        try:
-            create_tables(conn, TABLE, time_precision=6)
-            register_codenames(conn, dict.fromkeys(CODENAMES, "fail-over benchmark"))
-        finally:
-            conn.close()
+        prepare_table(
+            cluster.nodes[0].connect(DATABASE), TABLE, dict.fromkeys(CODENAMES, "fail-over benchmark")
+        )
         cluster.sync_all()
         logger = ContinuousLogger(TABLE, USER, PASSWORD, CODENAMES, host=cluster.hosts, database=DATABASE)
         logger.start()

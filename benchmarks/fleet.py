@@ -48,9 +48,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loaddata import cpu_seconds, load_data_rate
+from loaddata import cpu_seconds, load_data_rate, prepare_table
 
-from PyExpLabSys.backends.schema import create_tables, register_codenames
+from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.common.loggers import ContinuousLogger
 from PyExpLabSys.datalog.policies import BatchPolicy, Timeouts
 from tests.support.galera_cluster import GaleraCluster
@@ -358,20 +358,13 @@ def read_message(child: subprocess.Popen[str]) -> dict[str, Any]:
     return json.loads(line)
 
 
-def prepare_table(target: Target, table: str, options: FleetOptions) -> dict[str, int]:
+def prepare_fleet_table(target: Target, table: str, options: FleetOptions) -> dict[str, int]:
     """A fresh data table (µs time stamps, so they can be compared with the enqueue
     times) and every PC's codenames registered; returns codename → type id."""
-    conn = target.nodes[0].connect(target.database)
-    try:
-        create_tables(conn, table, time_precision=6)
-        names = {
-            name: "fleet benchmark"
-            for pc in range(options.pcs)
-            for name in codenames_of(pc, options.codenames)
-        }
-        ids = register_codenames(conn, names)
-    finally:
-        conn.close()
+    names = {
+        name: "fleet benchmark" for pc in range(options.pcs) for name in codenames_of(pc, options.codenames)
+    }
+    ids = prepare_table(target.nodes[0].connect(target.database), table, names)
     target.sync()
     return ids
 
@@ -385,7 +378,7 @@ def run_fleet(
 ) -> FleetResult:
     """One run of the fleet against ``target``; ``kill`` is called half-way."""
     table = table or f"fleet_{label.lower().replace(' ', '_').replace('.', '')}"
-    ids = prepare_table(target, table, options)
+    ids = prepare_fleet_table(target, table, options)
     result = FleetResult(label, options)
     children = start_children(target, table, options)
     try:

@@ -10,11 +10,23 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 DATABASE = "bench"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def prepare_table(conn: Any, table: str, descriptions: Mapping[str, str]) -> dict[str, int]:
+    """A fresh classic table with µs time stamps (to compare with enqueue times) and its
+    codenames registered, on ``conn``, which is closed; returns codename → type id."""
+    from PyExpLabSys.backends.schema import create_tables, register_codenames
+
+    try:
+        create_tables(conn, table, time_precision=6)
+        return register_codenames(conn, dict(descriptions))
+    finally:
+        conn.close()
 
 
 def load_data_rate(

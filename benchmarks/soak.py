@@ -39,7 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PyExpLabSys.backends.schema import create_tables, register_codenames
+from loaddata import prepare_table
+
 from tests.support.fault_proxy import FaultProxy
 from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
@@ -177,12 +178,7 @@ def main() -> None:
         for host in ("127.0.0.1", "localhost"):
             server.query(f"CREATE USER IF NOT EXISTS '{USER}'@'{host}' IDENTIFIED BY '{PASSWORD}'")
             server.query(f"GRANT ALL ON {DATABASE}.* TO '{USER}'@'{host}'")
-        conn = server.connect(DATABASE)
-        try:
-            create_tables(conn, TABLE, time_precision=6)
-            register_codenames(conn, dict.fromkeys(CODENAMES, "soak"))
-        finally:
-            conn.close()
+        prepare_table(server.connect(DATABASE), TABLE, dict.fromkeys(CODENAMES, "soak"))
         proxy.pass_through()
         spec = {
             "host": proxy.listen_host,
