@@ -131,10 +131,12 @@ class DataLogger(threading.Thread):
             self._codename_translation, NonFinitePolicy(nonfinite), backend.time_range
         )
         self._type_names = {v: k for k, v in self._codename_translation.items()}
-        self._spool_buffer = None if self._spool is None else SpoolBuffer(self._spool, backend.checkpoint())
+        self._wake = threading.Event()
+        self._spool_buffer = (
+            None if self._spool is None else SpoolBuffer(self._spool, backend.checkpoint(), self._wake.set)
+        )
         self._buffer: PointBuffer = RamBuffer() if self._spool_buffer is None else self._spool_buffer
         self._append = self._buffer.append
-        self._wake = threading.Event()
         self.dead_letters = DeadLetterStore(dead_letter_path)
         self._drain = Drain(
             backend, self._buffer, batch, retry, self._wake, self.dead_letters, self._type_names

@@ -1,7 +1,8 @@
 """The durable spool: waiting points on disk, so a killed logger loses nothing.
 
 An SQLite file in WAL mode holds every point that has been enqueued but not yet
-committed by the database, numbered by its stream position (``seq``). The enqueue path
+committed by the database, numbered by its stream position (``seq``), in runs of points
+packed into one row each (see :mod:`.chunks`). The enqueue path
 is unchanged (one ``deque.append``); a flusher thread moves the new points to disk in
 one transaction per ``group_commit_interval``, together with the deletion of the points
 acknowledged since the last one and a checkpoint of the acknowledgement (its stream
@@ -27,19 +28,41 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..values import Point
 from .buffer import first_item
+from .chunks import CHUNK_POINTS, ChunkError, decode_chunk, encode_chunk, split
 from .policies import Overflow, SpoolPolicy
 
 LOG = logging.getLogger(__name__)
 
 __all__ = ["Spool", "SpoolBuffer", "SpoolError"]
 
-SCHEMA_VERSION = "1"
-_ROW_BYTES = 48  # SQLite's size of one point row, for the size-limit estimate
+SCHEMA_VERSION = "2"  # 1: a row per point (read and converted at open)
+_ROW_BYTES = 26  # the file's bytes per point in a chunk, for the size-limit estimate
+
+
+_CHUNKS_TABLE = (
+    "CREATE TABLE chunks (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, "
+    "count INTEGER NOT NULL, data BLOB NOT NULL)"
+)
+_CHUNK_COLUMNS = ["first", "last", "count", "data"]
+_POINT_COLUMNS = ["seq", "type", "time", "value"]  # the first layout, a row per point
+
+
+def _runs(rows: list[Any]) -> list[list[Any]]:
+    """``(seq, …)`` rows in runs of consecutive positions, each at most a chunk long."""
+    runs: list[list[Any]] = []
+    for row in rows:
+        run = runs[-1] if runs else None
+        if run is not None and len(run) < CHUNK_POINTS and run[-1][0] + 1 == row[0]:
+            run.append(row)
+        else:
+            runs.append([row])
+    return runs
 
 
 class SpoolError(Exception):
@@ -71,7 +94,9 @@ class Spool:
         #: Per source (a client of the service): the position in its own stream before
         #: which its points are on disk, saved in the same transaction as the points.
         self.sources: dict[str, int] = json.loads(meta.get("sources", "{}"))
-        first, last, count = self.conn.execute("SELECT MIN(seq), MAX(seq), COUNT(*) FROM points").fetchone()
+        first, last, count = self.conn.execute(
+            "SELECT MIN(first), MAX(last), COALESCE(SUM(count), 0) FROM chunks"
+        ).fetchone()
         self.next_seq = max(self.acked_seq, (last + 1) if last is not None else 0)
         self.stored = count  # points on disk, including acknowledged ones not yet deleted
         if count:
@@ -88,10 +113,7 @@ class Spool:
         if not tables:
             with self.conn:
                 self.conn.execute("BEGIN")
-                self.conn.execute(
-                    "CREATE TABLE points (seq INTEGER PRIMARY KEY, type INTEGER "
-                    "NOT NULL, time REAL NOT NULL, value REAL)"
-                )
+                self.conn.execute(_CHUNKS_TABLE)
                 self.conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 self.conn.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
@@ -103,19 +125,46 @@ class Spool:
                     ],
                 )
             return
-        if not {"points", "meta"} <= tables:
+        if "meta" not in tables or not tables & {"points", "chunks"}:
             raise SpoolError(
                 f"spool {self.path} is an SQLite file of something else "
                 f"(tables: {', '.join(sorted(tables))}); not touching it"
             )
-        columns = [row[1] for row in self.conn.execute("PRAGMA table_info(points)")]
         version = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if columns != ["seq", "type", "time", "value"] or version != (SCHEMA_VERSION,):
+        table = "chunks" if version == (SCHEMA_VERSION,) else "points"
+        columns = [row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")]
+        if (table, columns) not in (
+            ("chunks", _CHUNK_COLUMNS),
+            ("points", _POINT_COLUMNS),
+        ) or version not in (
+            ("1",),
+            (SCHEMA_VERSION,),
+        ):
             raise SpoolError(
                 f"spool {self.path} has an unknown layout (columns {columns}, "
                 f"schema {version}); not touching it"
             )
         self.conn.execute("PRAGMA quick_check").fetchone()
+        if table == "points":
+            self._convert_from_rows()
+
+    def _convert_from_rows(self) -> None:
+        """Repack a spool of the first layout (a row per point) into chunks, in one
+        transaction: a spool left by the previous version is delivered, not lost."""
+        rows = self.conn.execute("SELECT seq, type, time, value FROM points ORDER BY seq").fetchall()
+        with self.lock:
+            self.conn.execute("BEGIN")
+            try:
+                self.conn.execute(_CHUNKS_TABLE)
+                for run in _runs(rows):
+                    self._insert_rows(run)
+                self.conn.execute("DROP TABLE points")
+                self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        LOG.info("spool %s: %d waiting point(s) repacked into the chunked layout", self.path, len(rows))
 
     def keep_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Save the backend's checkpoint now (before any point was delivered)."""
@@ -155,8 +204,15 @@ class Spool:
         """(count, first seq) of the points on disk at or after ``from_seq``."""
         with self.lock:
             count, first = self.conn.execute(
-                "SELECT COUNT(*), MIN(seq) FROM points WHERE seq >= ?", (from_seq,)
+                "SELECT COALESCE(SUM(count), 0), MIN(first) FROM chunks WHERE first >= ?", (from_seq,)
             ).fetchone()
+            straddling = self.conn.execute(  # at most one chunk begins before and ends after
+                "SELECT first, data FROM chunks WHERE first < ? AND last >= ?", (from_seq, from_seq)
+            ).fetchone()
+        if straddling is not None:
+            rows = [row for row in self._decode(*straddling) if row[0] >= from_seq]
+            count += len(rows)
+            first = rows[0][0] if rows else first
         return int(count), first
 
     def write_group(
@@ -170,8 +226,14 @@ class Spool:
         with self.lock:
             try:
                 self.conn.execute("BEGIN")
-                self._insert(first, points)
-                deleted = self.conn.execute("DELETE FROM points WHERE seq < ?", (acked,)).rowcount
+                for start, run in zip(
+                    range(first, first + len(points), CHUNK_POINTS), split(points), strict=True
+                ):
+                    self._insert_chunk(start, start + len(run) - 1, run)
+                deleted = self.conn.execute(
+                    "SELECT COALESCE(SUM(count), 0) FROM chunks WHERE last < ?", (acked,)
+                ).fetchone()[0]
+                self.conn.execute("DELETE FROM chunks WHERE last < ?", (acked,))
                 self.conn.executemany(
                     "UPDATE meta SET value = ? WHERE key = ?",
                     [(str(acked), "acked_seq"), (json.dumps(checkpoint), "checkpoint")],
@@ -190,38 +252,55 @@ class Spool:
         self.stored += len(points) - deleted
         return first
 
-    def _insert(self, first: int, points: list[Any]) -> None:
-        """Insert ``points`` at seq ``first``, ``first + 1``, … (in the open transaction).
+    def _insert_chunk(
+        self, first: int, last: int, points: Sequence[Any], seqs: Sequence[int] | None = None
+    ) -> None:
+        """Insert ``points`` at positions ``first`` to ``last`` as one chunk (in the open
+        transaction); ``seqs`` lists their positions when there are holes."""
+        self.conn.execute(
+            "INSERT INTO chunks (first, last, count, data) VALUES (?, ?, ?, ?)",
+            (first, last, len(points), encode_chunk(points, seqs)),
+        )
 
-        Only the first row names its seq when every seq on disk is below ``first``:
-        SQLite gives a row inserted without one the largest rowid plus one, so the rest
-        follow on without a Python tuple per point (a quarter of the insert's cost).
-        The last seq is checked all the same (a SpoolError rolls the group back)."""
-        if not points:
-            return
-        conn = self.conn
-        last = conn.execute("SELECT MAX(seq) FROM points").fetchone()[0]
-        if last is not None and last >= first:  # cannot happen (next_seq): the insert says so
-            conn.executemany(
-                "INSERT INTO points (seq, type, time, value) VALUES (?, ?, ?, ?)",
-                [(first + i, *point) for i, point in enumerate(points)],
-            )
-            return
-        conn.execute("INSERT INTO points (seq, type, time, value) VALUES (?, ?, ?, ?)", (first, *points[0]))
-        conn.executemany("INSERT INTO points (type, time, value) VALUES (?, ?, ?)", points[1:])
-        last = conn.execute("SELECT MAX(seq) FROM points").fetchone()[0]
-        if last != first + len(points) - 1:
-            raise SpoolError(
-                f"spool {self.path}: points numbered up to {last}, not {first + len(points) - 1}"
-            )
+    def _insert_rows(self, rows: Sequence[tuple[int, int, float, float | None]]) -> None:
+        """Insert ``(seq, type, time, value)`` rows, ascending, as one chunk."""
+        first, last = rows[0][0], rows[-1][0]
+        seqs = None if last - first + 1 == len(rows) else [row[0] for row in rows]
+        self._insert_chunk(first, last, [row[1:] for row in rows], seqs)
+
+    def _decode(self, first: int, data: bytes) -> list[tuple[int, int, float, float | None]]:
+        try:
+            return decode_chunk(first, data)
+        except ChunkError as error:
+            raise SpoolError(f"spool {self.path}: the chunk at seq {first} is damaged: {error}") from None
 
     def delete(self, seqs: list[int]) -> None:
-        """Drop the points at ``seqs`` (the overflow policy)."""
+        """Drop the points at ``seqs`` (the overflow policy): the chunks that hold them
+        are written again without them."""
+        doomed = set(seqs)
+        low, high = min(doomed), max(doomed)
         with self.lock:
             self.conn.execute("BEGIN")
-            self.conn.executemany("DELETE FROM points WHERE seq = ?", [(seq,) for seq in seqs])
-            self.conn.execute("COMMIT")
-        self.stored -= len(seqs)
+            try:
+                chunks = self.conn.execute(
+                    "SELECT first, data FROM chunks WHERE last >= ? AND first <= ? ORDER BY first",
+                    (low, high),
+                ).fetchall()
+                removed = 0
+                for first, data in chunks:
+                    rows = self._decode(first, data)
+                    kept = [row for row in rows if row[0] not in doomed]
+                    if len(kept) == len(rows):
+                        continue
+                    removed += len(rows) - len(kept)
+                    self.conn.execute("DELETE FROM chunks WHERE first = ?", (first,))
+                    if kept:
+                        self._insert_rows(kept)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        self.stored -= removed
 
     def size(self) -> int:
         """Bytes in use in the file and its write-ahead log (-1 if unreadable)."""
@@ -233,11 +312,21 @@ class Spool:
             return -1
 
     def read(self, from_seq: int, limit: int) -> list[tuple[int, int, float, float | None]]:
+        """Up to ``limit`` ``(seq, type, time, value)`` rows at or after ``from_seq``."""
+        found: list[tuple[int, int, float, float | None]] = []
         with self.lock:
-            return self.conn.execute(
-                "SELECT seq, type, time, value FROM points WHERE seq >= ? ORDER BY seq LIMIT ?",
-                (from_seq, limit),
-            ).fetchall()
+            cursor = self.conn.execute(
+                "SELECT first, data FROM chunks WHERE last >= ? ORDER BY first", (from_seq,)
+            )
+            for first, data in cursor:
+                rows = self._decode(first, data)
+                if first < from_seq:
+                    rows = [row for row in rows if row[0] >= from_seq]
+                found.extend(rows[: limit - len(found)])
+                if len(found) >= limit:
+                    break
+            cursor.close()
+        return found
 
     def close(self) -> None:
         with self.lock:
@@ -251,7 +340,12 @@ class Spool:
 class SpoolBuffer:
     """The point buffer backed by a :class:`Spool` (same interface as PointBuffer)."""
 
-    def __init__(self, spool: Spool, checkpoint: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        checkpoint: dict[str, Any] | None = None,
+        on_publish: Callable[[], None] | None = None,
+    ) -> None:
         self.spool = spool
         self.policy = spool.policy
         self._incoming: deque[Point] = deque()
@@ -272,7 +366,14 @@ class SpoolBuffer:
         self._inflight = 0
         self._lock = threading.Lock()  # the window: drain vs flusher
         self.overflowed = 0
-        self.flushes = 0
+        self.flushes = 0  # group commits done …
+        self._started = 0  # … and begun (each takes what was appended before it began)
+        # Points of another stream (append_from) wait for their group commit, so they
+        # start one at once (the next one if one is running); a plain append waits for
+        # the interval, which keeps the enqueue path one deque.append.
+        self._due = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._on_publish = on_publish  # e.g. wakes the drain: new points to deliver
         self._stop = threading.Event()
         self._flushed = threading.Condition()
         count, first = spool.waiting(self._acked)
@@ -343,7 +444,10 @@ class SpoolBuffer:
 
     def _run(self) -> None:
         interval = self.policy.group_commit_interval
-        while not self._stop.wait(interval):
+        due, stop = self._due, self._stop
+        while not stop.is_set():
+            due.wait(interval)
+            due.clear()  # what is appended from now on starts the next group commit
             self._flush_logged()
         self._flush_logged()
 
@@ -357,8 +461,14 @@ class SpoolBuffer:
 
     def flush(self) -> int:
         """One group commit: new points to disk, acknowledged ones deleted. Returns
-        how many points were written."""
+        how many points were written. One at a time, so they end in the order they
+        begin (which the tickets count on) and the stream positions stay in order."""
+        with self._flush_lock:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._sources_lock:  # the sources' positions match the points taken
+            self._started += 1
             sources = dict(self._sources)
             popleft = self._incoming.popleft
             batch = [popleft() for _ in range(len(self._incoming))]
@@ -389,6 +499,8 @@ class SpoolBuffer:
                 self._disk_from = first + len(in_ram)
             self._published = first + len(batch)
         self._count_flush()
+        if batch and self._on_publish is not None:
+            self._on_publish()
         return len(batch)
 
     def _count_flush(self) -> None:
@@ -453,6 +565,7 @@ class SpoolBuffer:
         with self._sources_lock:
             self._incoming.extend(points)
             self._sources[source] = position
+        self._due.set()
 
     def durable_sources(self) -> dict[str, int]:
         """Each source's position before which its points are on disk."""
@@ -466,9 +579,12 @@ class SpoolBuffer:
 
     def flush_ticket(self) -> int:
         """The count of group commits after which every point appended so far is on
-        disk: a whole group commit that begins after this call."""
-        with self._flushed:
-            return self.flushes + 2
+        disk: one that begins after this call has taken them (or taken them again after
+        a failed one), and commits finish in the order they begin. Starts one soon."""
+        with self._sources_lock:
+            ticket = self._started + 1
+        self._due.set()
+        return ticket
 
     def wait_flushed(self, timeout: float) -> bool:
         """Wait until every point enqueued so far is on disk (tests, shutdown)."""
@@ -485,6 +601,7 @@ class SpoolBuffer:
     def close(self) -> int:
         """Final group commit and close; returns the points left waiting in the spool."""
         self._stop.set()
+        self._due.set()
         self._thread.join()
         waiting = len(self)
         self.spool.close()

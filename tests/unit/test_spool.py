@@ -217,8 +217,8 @@ def test_a_read_back_between_a_group_commit_and_its_publication_takes_no_point_t
 
 
 def test_groups_are_numbered_on_after_the_table_was_emptied_and_reopened(tmp_path):
-    """Only a group's first row names its seq (SQLite numbers the rest on): the seqs stay
-    the stream positions when acknowledgements emptied the table, and after a restart."""
+    """A group is stored from the next stream position on: the seqs stay the stream
+    positions when acknowledgements emptied the table, and after a restart."""
     from PyExpLabSys.datalog.spool import Spool
 
     spool = Spool(tmp_path / "numbered.sqlite")
