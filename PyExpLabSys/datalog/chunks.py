@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["CHUNK_POINTS", "HAS_SEQS", "ChunkError", "decode_chunk", "encode_chunk", "split"]
+__all__ = ["CHUNK_POINTS", "HAS_SEQS", "ChunkError", "decode_chunk", "decode_points", "encode_chunk", "split"]
 
 #: Points per chunk at most: large enough that a row costs little per point, small
 #: enough that reading back the oldest few points decodes little.
@@ -89,6 +89,13 @@ def _read(typecode: str, data: bytes, offset: int, count: int) -> tuple[list[Any
 def decode_chunk(first: int, data: bytes) -> list[tuple[int, int, float, float | None]]:
     """The ``(seq, type id, time, value)`` rows of a chunk whose first point is at
     stream position ``first``."""
+    seqs, points = decode_points(first, data)
+    return [(seq, *point) for seq, point in zip(seqs, points, strict=True)]
+
+
+def decode_points(first: int, data: bytes) -> tuple[list[int], list[tuple[int, float, float | None]]]:
+    """A chunk as its stream positions and its ``(type id, time, value)`` points (the
+    points are made in one C-level pass: reading back is on the drain's path)."""
     if len(data) < _HEADER.size:
         raise ChunkError(f"chunk of {len(data)} bytes has no header")
     flags, count, null_count = _HEADER.unpack_from(data)
@@ -109,4 +116,4 @@ def decode_chunk(first: int, data: bytes) -> list[tuple[int, int, float, float |
         seqs = list(range(first, first + count))
     if offset != len(data):
         raise ChunkError(f"chunk of {len(data)} bytes holds {offset} bytes of points")
-    return list(zip(seqs, types, times, values, strict=True))
+    return seqs, list(zip(types, times, values, strict=True))

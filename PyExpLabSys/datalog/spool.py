@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
 import uuid
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,7 +36,7 @@ from typing import Any
 
 from ..values import Point
 from .buffer import first_item
-from .chunks import CHUNK_POINTS, ChunkError, decode_chunk, encode_chunk, split
+from .chunks import CHUNK_POINTS, ChunkError, decode_points, encode_chunk, split
 from .policies import Overflow, SpoolPolicy
 
 LOG = logging.getLogger(__name__)
@@ -269,8 +271,12 @@ class Spool:
         self._insert_chunk(first, last, [row[1:] for row in rows], seqs)
 
     def _decode(self, first: int, data: bytes) -> list[tuple[int, int, float, float | None]]:
+        seqs, points = self._decode_points(first, data)
+        return [(seq, *point) for seq, point in zip(seqs, points, strict=True)]
+
+    def _decode_points(self, first: int, data: bytes) -> tuple[list[int], list[Point]]:
         try:
-            return decode_chunk(first, data)
+            return decode_points(first, data)
         except ChunkError as error:
             raise SpoolError(f"spool {self.path}: the chunk at seq {first} is damaged: {error}") from None
 
@@ -313,20 +319,31 @@ class Spool:
 
     def read(self, from_seq: int, limit: int) -> list[tuple[int, int, float, float | None]]:
         """Up to ``limit`` ``(seq, type, time, value)`` rows at or after ``from_seq``."""
-        found: list[tuple[int, int, float, float | None]] = []
+        seqs, points = self.read_points(from_seq, limit)
+        return [(seq, *point) for seq, point in zip(seqs, points, strict=True)]
+
+    def read_points(
+        self, from_seq: int, limit: int, below: float = math.inf
+    ) -> tuple[list[int], list[Point]]:
+        """Up to ``limit`` points at or after ``from_seq`` and before ``below``: their
+        stream positions and the points."""
+        seqs: list[int] = []
+        points: list[Point] = []
         with self.lock:
             cursor = self.conn.execute(
-                "SELECT first, data FROM chunks WHERE last >= ? ORDER BY first", (from_seq,)
+                "SELECT first, data FROM chunks WHERE last >= ? AND first < ? ORDER BY first",
+                (from_seq, below if below < math.inf else 2**63 - 1),
             )
             for first, data in cursor:
-                rows = self._decode(first, data)
-                if first < from_seq:
-                    rows = [row for row in rows if row[0] >= from_seq]
-                found.extend(rows[: limit - len(found)])
-                if len(found) >= limit:
+                chunk_seqs, chunk_points = self._decode_points(first, data)
+                start = bisect_left(chunk_seqs, from_seq)
+                stop = min(bisect_left(chunk_seqs, below), start + limit - len(seqs))
+                seqs += chunk_seqs[start:stop]
+                points += chunk_points[start:stop]
+                if len(seqs) >= limit or stop < len(chunk_seqs):
                     break
             cursor.close()
-        return found
+        return seqs, points
 
     def close(self) -> None:
         with self.lock:
@@ -433,13 +450,13 @@ class SpoolBuffer:
         if self._disk_from is None:
             return
         room = self.policy.max_ram_points - len(self._points)
-        rows = self.spool.read(self._disk_from, room) if room > 0 else []
-        rows = [row for row in rows if row[0] < self._published]
-        for seq, type_id, stamp, value in rows:
-            self._points.append((type_id, stamp, value))
-            self._seqs.append(seq)
-        if rows:
-            last = rows[-1][0] + 1
+        if room <= 0:
+            return
+        seqs, points = self.spool.read_points(self._disk_from, room, below=self._published)
+        self._points += points
+        self._seqs += seqs
+        if seqs:
+            last = seqs[-1] + 1
             self._disk_from = last if last < self._published else None
 
     def _run(self) -> None:
