@@ -167,9 +167,8 @@ class SQLiteBackend(Backend):
                 in_ledger = True
                 conn.execute(*self._ledger_sql(self._ledger.record(first_seq, len(points))))
                 in_ledger = False
-                conn.executemany(
-                    f"INSERT INTO {self._table_sql} (time, type, value) VALUES (?, ?, ?)",
-                    [(t, type_id, v) for type_id, t, v in points],
+                conn.executemany(  # the columns in the points' order: no tuple per point
+                    f"INSERT INTO {self._table_sql} (type, time, value) VALUES (?, ?, ?)", points
                 )
         except sqlite3.IntegrityError as error:
             if in_ledger:  # committed before (by a run that was killed): settle it

@@ -367,6 +367,10 @@ class SpoolBuffer:
         self.policy = spool.policy
         self._incoming: deque[Point] = deque()
         self.append = self._incoming.append
+        # Not yet written: other streams' points (append_from, taken whole by the next
+        # group commit) and those of a group commit that failed (written first next).
+        self._from_sources: list[Point] = []
+        self._retry: list[Point] = []
         self._points: list[Point] = []  # the oldest waiting points, in RAM …
         self._seqs: list[int] = []  # … and their stream positions
         self._disk_from: int | None = None  # first seq waiting on disk only
@@ -402,7 +406,7 @@ class SpoolBuffer:
     # -- the buffer interface -----------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._incoming) + self._waiting
+        return len(self._incoming) + len(self._from_sources) + len(self._retry) + self._waiting
 
     def durable_seq(self) -> float:
         """Every point below this stream position is acknowledged on disk too."""
@@ -431,17 +435,20 @@ class SpoolBuffer:
                 self._checkpoint = checkpoint
 
     def oldest(self) -> Point | None:
-        point = first_item(self._points, self._incoming)
+        point = first_item(self._points)
+        if point is None and self._disk_from is not None:
+            rows = self.spool.read(self._disk_from, 1)
+            point = rows[0][1:] if rows else None
         if point is not None:
             return point
-        if self._disk_from is not None:
-            rows = self.spool.read(self._disk_from, 1)
-            return rows[0][1:] if rows else None
-        return None
+        waiting = [first_item(queue) for queue in (self._retry, self._incoming, self._from_sources)]
+        return min(
+            (point for point in waiting if point is not None), key=lambda point: point[1], default=None
+        )
 
     def snapshot(self) -> list[Point]:
         """Waiting points held in RAM (those on disk only are counted, not listed)."""
-        return self._points + list(self._incoming)
+        return self._points + self._retry + list(self._incoming) + self._from_sources
 
     # -- the flusher ----------------------------------------------------------------------------
 
@@ -473,7 +480,9 @@ class SpoolBuffer:
             self.flush()
         except Exception:  # disk full, I/O error: keep the points in RAM and retry
             LOG.exception(
-                "spool %s: group commit failed; %d point(s) wait in RAM", self.spool.path, len(self._incoming)
+                "spool %s: group commit failed; %d point(s) wait in RAM",
+                self.spool.path,
+                len(self._incoming) + len(self._from_sources) + len(self._retry),
             )
 
     def flush(self) -> int:
@@ -488,7 +497,8 @@ class SpoolBuffer:
             self._started += 1
             sources = dict(self._sources)
             popleft = self._incoming.popleft
-            batch = [popleft() for _ in range(len(self._incoming))]
+            batch = self._retry + [popleft() for _ in range(len(self._incoming))] + self._from_sources
+            self._retry, self._from_sources = [], []
         spool = self.spool
         with self._lock:
             acked, checkpoint = self._acked, self._checkpoint
@@ -504,7 +514,7 @@ class SpoolBuffer:
         try:
             first = spool.write_group(batch, acked, checkpoint, sources)
         except BaseException:
-            self._incoming.extendleft(reversed(batch))  # nothing lost: retried next time
+            self._retry = batch  # nothing lost: written first by the next group commit
             raise
         with self._lock:
             self._waiting += len(batch)
@@ -580,7 +590,7 @@ class SpoolBuffer:
         """Append a source's points and its position at once: a group commit saves
         both or neither, so a restarted service neither loses nor repeats them."""
         with self._sources_lock:
-            self._incoming.extend(points)
+            self._from_sources += points
             self._sources[source] = position
         self._due.set()
 
