@@ -13,14 +13,21 @@ point.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
+from .chunks import PointColumns
 from .deadletter import DeadLetterStore
 from .points import PointValidator
 from .spool import SpoolBuffer
 
 __all__ = ["Intake", "IntakeClosedError"]
+
+
+def _doubles(column: Sequence[float]) -> array:
+    """``column`` as an array of doubles (a packed batch's columns are already)."""
+    return column if isinstance(column, array) and column.typecode == "d" else array("d", column)
 
 
 class IntakeClosedError(RuntimeError):
@@ -109,9 +116,9 @@ class Intake:
         ):
             if not self._accepting():
                 raise IntakeClosedError("the logger is stopped: the points were not queued")
-            self._buffer.append_from(
-                source, position, list(zip(map(ids.__getitem__, indices), times, values, strict=True))
-            )
+            known = cast("list[int]", ids)  # no None among them
+            types = array("q", map(known.__getitem__, indices))
+            self._buffer.append_from(source, position, PointColumns(types, _doubles(times), _doubles(values)))
             return []
         return self.append(
             source,

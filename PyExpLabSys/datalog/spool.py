@@ -36,7 +36,7 @@ from typing import Any
 
 from ..values import Point
 from .buffer import first_item
-from .chunks import CHUNK_POINTS, ChunkError, decode_points, encode_chunk, split
+from .chunks import CHUNK_POINTS, ChunkError, PointColumns, decode_points
 from .policies import Overflow, SpoolPolicy
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +65,18 @@ def _runs(rows: list[Any]) -> list[list[Any]]:
         else:
             runs.append([row])
     return runs
+
+
+def _cut(runs: list[PointColumns], start: int, stop: int) -> list[PointColumns]:
+    """The points ``start`` to ``stop`` of ``runs`` taken together, as runs."""
+    kept: list[PointColumns] = []
+    at = 0
+    for run in runs:
+        low, high = max(start - at, 0), min(stop - at, len(run))
+        if low < high:
+            kept.append(run if (low, high) == (0, len(run)) else run[low:high])
+        at += len(run)
+    return kept
 
 
 class SpoolError(Exception):
@@ -218,20 +230,30 @@ class Spool:
         return int(count), first
 
     def write_group(
-        self, points: list[Any], acked: int, checkpoint: dict[str, Any], sources: dict[str, int]
+        self,
+        points: Sequence[Point] | Sequence[PointColumns],
+        acked: int,
+        checkpoint: dict[str, Any],
+        sources: dict[str, int],
     ) -> int:
-        """One group commit: append ``points`` after the last seq, delete what is
-        acknowledged below ``acked`` and save ``acked`` with the backend's
-        ``checkpoint`` and the ``sources``' positions, in one transaction. Returns the
-        seq of the first new point."""
+        """One group commit: append ``points`` (points, or runs of them as columns)
+        after the last seq, delete what is acknowledged below ``acked`` and save
+        ``acked`` with the backend's ``checkpoint`` and the ``sources``' positions, in
+        one transaction. Returns the seq of the first new point."""
+        runs = [run if isinstance(run, PointColumns) else PointColumns.of([run]) for run in points]
+        if points and not isinstance(points[0], PointColumns):
+            runs = [PointColumns.of(points)]  # type: ignore[arg-type]  # points, not runs
+        count = sum(map(len, runs))
         first = self.next_seq
         with self.lock:
             try:
                 self.conn.execute("BEGIN")
-                for start, run in zip(
-                    range(first, first + len(points), CHUNK_POINTS), split(points), strict=True
-                ):
-                    self._insert_chunk(start, start + len(run) - 1, run)
+                start = first
+                for run in runs:
+                    for at in range(0, len(run), CHUNK_POINTS):
+                        chunk = run[at : at + CHUNK_POINTS]
+                        self._insert_chunk(start, start + len(chunk) - 1, chunk)
+                        start += len(chunk)
                 deleted = self.conn.execute(
                     "SELECT COALESCE(SUM(count), 0) FROM chunks WHERE last < ?", (acked,)
                 ).fetchone()[0]
@@ -249,26 +271,26 @@ class Spool:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
-        self.next_seq = first + len(points)
+        self.next_seq = first + count
         self.acked_seq, self.checkpoint, self.sources = acked, checkpoint, sources
-        self.stored += len(points) - deleted
+        self.stored += count - deleted
         return first
 
     def _insert_chunk(
-        self, first: int, last: int, points: Sequence[Any], seqs: Sequence[int] | None = None
+        self, first: int, last: int, points: PointColumns, seqs: Sequence[int] | None = None
     ) -> None:
         """Insert ``points`` at positions ``first`` to ``last`` as one chunk (in the open
         transaction); ``seqs`` lists their positions when there are holes."""
         self.conn.execute(
             "INSERT INTO chunks (first, last, count, data) VALUES (?, ?, ?, ?)",
-            (first, last, len(points), encode_chunk(points, seqs)),
+            (first, last, len(points), points.encode(seqs)),
         )
 
     def _insert_rows(self, rows: Sequence[tuple[int, int, float, float | None]]) -> None:
         """Insert ``(seq, type, time, value)`` rows, ascending, as one chunk."""
         first, last = rows[0][0], rows[-1][0]
         seqs = None if last - first + 1 == len(rows) else [row[0] for row in rows]
-        self._insert_chunk(first, last, [row[1:] for row in rows], seqs)
+        self._insert_chunk(first, last, PointColumns.of([row[1:] for row in rows]), seqs)
 
     def _decode(self, first: int, data: bytes) -> list[tuple[int, int, float, float | None]]:
         seqs, points = self._decode_points(first, data)
@@ -369,8 +391,8 @@ class SpoolBuffer:
         self.append = self._incoming.append
         # Not yet written: other streams' points (append_from, taken whole by the next
         # group commit) and those of a group commit that failed (written first next).
-        self._from_sources: list[Point] = []
-        self._retry: list[Point] = []
+        self._from_sources: list[PointColumns] = []
+        self._retry: list[PointColumns] = []
         self._points: list[Point] = []  # the oldest waiting points, in RAM …
         self._seqs: list[int] = []  # … and their stream positions
         self._disk_from: int | None = None  # first seq waiting on disk only
@@ -406,7 +428,12 @@ class SpoolBuffer:
     # -- the buffer interface -----------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._incoming) + len(self._from_sources) + len(self._retry) + self._waiting
+        return len(self._incoming) + self._unwritten() + self._waiting
+
+    def _unwritten(self) -> int:
+        """Points taken in from other streams or kept from a failed group commit, not
+        yet written (racy but safe reads of two lists)."""
+        return sum(map(len, self._retry)) + sum(map(len, self._from_sources))
 
     def durable_seq(self) -> float:
         """Every point below this stream position is acknowledged on disk too."""
@@ -441,14 +468,17 @@ class SpoolBuffer:
             point = rows[0][1:] if rows else None
         if point is not None:
             return point
-        waiting = [first_item(queue) for queue in (self._retry, self._incoming, self._from_sources)]
-        return min(
-            (point for point in waiting if point is not None), key=lambda point: point[1], default=None
-        )
+        runs = [first_item(self._retry), first_item(self._from_sources)]
+        waiting = [run.first() for run in runs if run is not None and len(run)]
+        local = first_item(self._incoming)
+        if local is not None:
+            waiting.append(local)
+        return min(waiting, key=lambda point: point[1], default=None)
 
     def snapshot(self) -> list[Point]:
         """Waiting points held in RAM (those on disk only are counted, not listed)."""
-        return self._points + self._retry + list(self._incoming) + self._from_sources
+        unwritten = [point for run in self._retry + self._from_sources for point in run.points()]
+        return self._points + unwritten + list(self._incoming)
 
     # -- the flusher ----------------------------------------------------------------------------
 
@@ -482,7 +512,7 @@ class SpoolBuffer:
             LOG.exception(
                 "spool %s: group commit failed; %d point(s) wait in RAM",
                 self.spool.path,
-                len(self._incoming) + len(self._from_sources) + len(self._retry),
+                len(self._incoming) + self._unwritten(),
             )
 
     def flush(self) -> int:
@@ -497,61 +527,69 @@ class SpoolBuffer:
             self._started += 1
             sources = dict(self._sources)
             popleft = self._incoming.popleft
-            batch = self._retry + [popleft() for _ in range(len(self._incoming))] + self._from_sources
+            local = PointColumns.of([popleft() for _ in range(len(self._incoming))])
+            runs = [run for run in (*self._retry, local, *self._from_sources) if len(run)]
             self._retry, self._from_sources = [], []
         spool = self.spool
         with self._lock:
             acked, checkpoint = self._acked, self._checkpoint
         if (
-            not batch
+            not runs
             and acked == spool.acked_seq
             and checkpoint == spool.checkpoint
             and sources == spool.sources
         ):
             self._count_flush()
             return 0
-        batch = self._make_room(batch)
+        runs = self._make_room(runs)
         try:
-            first = spool.write_group(batch, acked, checkpoint, sources)
+            first = spool.write_group(runs, acked, checkpoint, sources)
         except BaseException:
-            self._retry = batch  # nothing lost: written first by the next group commit
+            self._retry = runs  # nothing lost: written first by the next group commit
             raise
+        count = sum(map(len, runs))
         with self._lock:
-            self._waiting += len(batch)
-            room = self.policy.max_ram_points - len(self._points)
-            in_ram = batch[:room] if self._disk_from is None else []
-            self._points.extend(in_ram)
-            self._seqs.extend(range(first, first + len(in_ram)))
-            if len(in_ram) < len(batch) and self._disk_from is None:
-                self._disk_from = first + len(in_ram)
-            self._published = first + len(batch)
+            self._waiting += count
+            room = self.policy.max_ram_points - len(self._points) if self._disk_from is None else 0
+            in_ram = 0
+            for run in runs:  # tuples only for what the drain holds in RAM
+                if in_ram >= room:
+                    break
+                taken = run[: room - in_ram] if len(run) > room - in_ram else run
+                self._points += taken.points()
+                in_ram += len(taken)
+            self._seqs.extend(range(first, first + in_ram))
+            if in_ram < count and self._disk_from is None:
+                self._disk_from = first + in_ram
+            self._published = first + count
         self._count_flush()
-        if batch and self._on_publish is not None:
+        if count and self._on_publish is not None:
             self._on_publish()
-        return len(batch)
+        return count
 
     def _count_flush(self) -> None:
         with self._flushed:
             self.flushes += 1
             self._flushed.notify_all()
 
-    def _make_room(self, batch: list[Any]) -> list[Any]:
-        """Enforce the size limit with the overflow policy before writing ``batch``."""
+    def _make_room(self, runs: list[PointColumns]) -> list[PointColumns]:
+        """Enforce the size limit with the overflow policy before writing ``runs``."""
         spool = self.spool
+        size = sum(map(len, runs))
         used = spool.used_bytes()
         deletable = max(0, spool.stored - self._waiting)  # acknowledged, still on disk
-        excess = used + (len(batch) - deletable) * _ROW_BYTES - self.policy.max_spool_bytes
-        if excess <= 0 or not batch:
-            return batch
-        count = min(len(batch), -(-excess // _ROW_BYTES))
+        excess = used + (size - deletable) * _ROW_BYTES - self.policy.max_spool_bytes
+        if excess <= 0 or not size:
+            return runs
+        count = min(size, -(-excess // _ROW_BYTES))
         if self.policy.overflow is Overflow.DROP_NEWEST:
             self._overflowed(count, "newest")
-            return batch[: len(batch) - count]
+            return _cut(runs, 0, size - count)
         dropped = self._drop_oldest(count)
         if dropped < count:  # everything older is in flight: drop from the batch instead
             self._overflowed(count - dropped, "newest (all older points are in flight)")
-            batch = batch[count - dropped :]
-        return batch
+            runs = _cut(runs, count - dropped, size)
+        return runs
 
     def _drop_oldest(self, count: int) -> int:
         """Delete up to ``count`` of the oldest waiting points that are not in flight."""
@@ -586,11 +624,13 @@ class SpoolBuffer:
             self.overflowed,
         )
 
-    def append_from(self, source: str, position: int, points: list[Any]) -> None:
-        """Append a source's points and its position at once: a group commit saves
-        both or neither, so a restarted service neither loses nor repeats them."""
+    def append_from(self, source: str, position: int, points: Sequence[Point] | PointColumns) -> None:
+        """Append a source's points (or their columns) and its position at once: a
+        group commit saves both or neither, so a restarted service neither loses nor
+        repeats them."""
+        run = points if isinstance(points, PointColumns) else PointColumns.of(points)
         with self._sources_lock:
-            self._from_sources += points
+            self._from_sources.append(run)
             self._sources[source] = position
         self._due.set()
 

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
+from PyExpLabSys.datalog.chunks import PointColumns
 from PyExpLabSys.datalog.logger import DataLogger, StartupException
 from PyExpLabSys.datalog.policies import RetryPolicy, SpoolPolicy, Timeouts
 
@@ -222,12 +223,14 @@ def test_groups_are_numbered_on_after_the_table_was_emptied_and_reopened(tmp_pat
     from PyExpLabSys.datalog.spool import Spool
 
     spool = Spool(tmp_path / "numbered.sqlite")
-    assert spool.write_group([(1, 1.0, 1.0), (2, 2.0, None), (3, 3.0, 3.0)], 0, {}, {}) == 0
-    assert spool.write_group([(4, 4.0, 4.0)], 3, {}, {}) == 3  # the first three deleted
-    assert spool.write_group([(5, 5.0, 5.0), (6, 6.0, 6.0)], 4, {}, {}) == 4
+    assert (
+        spool.write_group([PointColumns.of([(1, 1.0, 1.0), (2, 2.0, None), (3, 3.0, 3.0)])], 0, {}, {}) == 0
+    )
+    assert spool.write_group([PointColumns.of([(4, 4.0, 4.0)])], 3, {}, {}) == 3  # the first three deleted
+    assert spool.write_group([PointColumns.of([(5, 5.0, 5.0), (6, 6.0, 6.0)])], 4, {}, {}) == 4
     assert spool.read(0, 10) == [(4, 5, 5.0, 5.0), (5, 6, 6.0, 6.0)]
     spool.close()
     spool = Spool(tmp_path / "numbered.sqlite")
-    assert spool.write_group([(7, 7.0, 7.0), (8, 8.0, None)], 6, {}, {}) == 6
+    assert spool.write_group([PointColumns.of([(7, 7.0, 7.0), (8, 8.0, None)])], 6, {}, {}) == 6
     assert spool.read(0, 10) == [(6, 7, 7.0, 7.0), (7, 8, 8.0, None)]
     spool.close()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import struct
+from array import array
 
 import pytest
 
 from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
-from PyExpLabSys.datalog.chunks import CHUNK_POINTS, ChunkError, decode_chunk, encode_chunk, split
+from PyExpLabSys.datalog.chunks import (
+    CHUNK_POINTS,
+    HAS_NULLS,
+    HAS_SEQS,
+    ChunkError,
+    PointColumns,
+    decode_chunk,
+    encode_chunk,
+)
 from PyExpLabSys.datalog.logger import DataLogger
 from PyExpLabSys.datalog.policies import SpoolPolicy, Timeouts
 from PyExpLabSys.datalog.spool import Spool, SpoolError
@@ -17,18 +27,24 @@ from PyExpLabSys.datalog.spool import Spool, SpoolError
 def test_the_layout_on_bytes():
     data = encode_chunk([(7, 1.5, None), (300, 2.5, -3.25)])
     assert data == (
-        struct.pack("<BII", 0, 2, 1)
+        struct.pack("<BI", HAS_NULLS, 2)
         + struct.pack("<2q", 7, 300)
         + struct.pack("<2d", 1.5, 2.5)
-        + struct.pack("<2d", 0.0, -3.25)
-        + struct.pack("<I", 0)
+        + data[-16:-8]  # NaN stands for None
+        + struct.pack("<d", -3.25)
     )
+    assert math.isnan(struct.unpack("<d", data[-16:-8])[0])
     assert decode_chunk(40, data) == [(40, 7, 1.5, None), (41, 300, 2.5, -3.25)]
+
+
+def test_a_chunk_without_none_has_no_flag():
+    data = encode_chunk([(1, 1.0, 2.0)])
+    assert data == struct.pack("<BI", 0, 1) + struct.pack("<q2d", 1, 1.0, 2.0)
 
 
 def test_a_chunk_with_holes_lists_its_positions():
     data = encode_chunk([(1, 1.0, 1.0), (2, 2.0, 2.0)], seqs=[10, 13])
-    assert data[:1] == b"\x01"
+    assert data[:1] == bytes([HAS_SEQS])
     assert data.endswith(struct.pack("<2q", 10, 13))
     assert decode_chunk(10, data) == [(10, 1, 1.0, 1.0), (13, 2, 2.0, 2.0)]
 
@@ -36,18 +52,29 @@ def test_a_chunk_with_holes_lists_its_positions():
 def test_values_round_trip_exactly():
     points = [(2**40, 1.7e9 + i / 7, v) for i, v in enumerate([0.1, -0.0, 1e-300, 1e300, None, 5.0])]
     assert [row[1:] for row in decode_chunk(0, encode_chunk(points))] == points
+    columns = PointColumns.of(points)
+    assert columns.points() == points and columns.first() == points[0]
+    assert columns[4:].first() == (2**40, points[4][1], None) and len(columns[1:3]) == 2
+
+
+def test_columns_of_a_packed_batch_are_taken_as_they_are():
+    times, values = array("d", [1.0, 2.0]), array("d", [3.0, 4.0])
+    columns = PointColumns(array("q", [5, 6]), times, values)
+    assert columns.times is times and columns.values is values
+    assert columns.points() == [(5, 1.0, 3.0), (6, 2.0, 4.0)]
+    with pytest.raises(ValueError, match="columns of 2, 2 and 1 points"):
+        PointColumns(array("q", [5, 6]), times, array("d", [1.0]))
 
 
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
         (b"\x00\x01", "no header"),
-        (struct.pack("<BII", 0, 2, 0) + b"\x00" * 10, "cut short"),
-        (struct.pack("<BII", 4, 0, 0), "unknown chunk header"),
-        (struct.pack("<BII", 0, 1, 2) + b"\x00" * 24, "unknown chunk header"),
-        (encode_chunk([(1, 1.0, 1.0)]) + b"\x00", "holds 33 bytes"),
+        (struct.pack("<BI", 0, 2) + b"\x00" * 10, "cut short"),
+        (struct.pack("<BI", 4, 0), "unknown chunk header"),
+        (encode_chunk([(1, 1.0, 1.0)]) + b"\x00", "holds 29 bytes"),
     ],
-    ids=["no header", "cut short", "unknown flag", "more nulls than points", "trailing bytes"],
+    ids=["no header", "cut short", "unknown flag", "trailing bytes"],
 )
 def test_damaged_chunks_are_refused(data, reason):
     with pytest.raises(ChunkError, match=reason):
@@ -61,16 +88,11 @@ def test_bad_arguments_are_refused_at_the_call():
         encode_chunk([(1, 1.0, 1.0), (1, 2.0, 2.0)], seqs=[3])
 
 
-def test_split():
-    assert [len(run) for run in split(list(range(10)), 4)] == [4, 4, 2]
-    assert split([], 4) == []
-
-
 def test_a_large_group_spans_chunks_and_reads_back_from_any_position(tmp_path):
     spool = Spool(tmp_path / "spool.sqlite")
     count = 2 * CHUNK_POINTS + 5
     points = [(1, float(i), float(i)) for i in range(count)]
-    assert spool.write_group(points, 0, {}, {}) == 0
+    assert spool.write_group([PointColumns.of(points)], 0, {}, {}) == 0
     rows = spool.conn.execute("SELECT first, last, count FROM chunks ORDER BY first").fetchall()
     assert rows == [
         (0, CHUNK_POINTS - 1, CHUNK_POINTS),
@@ -87,7 +109,7 @@ def test_a_large_group_spans_chunks_and_reads_back_from_any_position(tmp_path):
 def test_partly_acknowledged_chunks_stay_until_all_of_them_is_acknowledged(tmp_path):
     path = tmp_path / "spool.sqlite"
     spool = Spool(path)
-    spool.write_group([(1, float(i), float(i)) for i in range(10)], 0, {}, {})
+    spool.write_group([PointColumns.of([(1, float(i), float(i)) for i in range(10)])], 0, {}, {})
     spool.write_group([], 6, {"x": 1}, {})  # the first six committed by the database
     assert spool.stored == 10  # the chunk holds acknowledged points still
     spool.close()
@@ -103,7 +125,7 @@ def test_partly_acknowledged_chunks_stay_until_all_of_them_is_acknowledged(tmp_p
 def test_deleting_points_leaves_holes_that_survive_a_restart(tmp_path):
     path = tmp_path / "spool.sqlite"
     spool = Spool(path)
-    spool.write_group([(1, float(i), float(i)) for i in range(8)], 0, {}, {})
+    spool.write_group([PointColumns.of([(1, float(i), float(i)) for i in range(8)])], 0, {}, {})
     spool.delete([0, 3, 4])  # the overflow policy
     assert spool.stored == 5
     spool.close()
@@ -111,14 +133,14 @@ def test_deleting_points_leaves_holes_that_survive_a_restart(tmp_path):
     assert spool.stored == 5 and spool.next_seq == 8
     assert [row[0] for row in spool.read(0, 100)] == [1, 2, 5, 6, 7]
     assert spool.waiting(2) == (4, 2)
-    assert spool.write_group([(1, 8.0, 8.0)], 0, {}, {}) == 8
+    assert spool.write_group([PointColumns.of([(1, 8.0, 8.0)])], 0, {}, {}) == 8
     spool.close()
 
 
 def test_a_damaged_chunk_is_a_spool_error_naming_the_file(tmp_path):
     path = tmp_path / "spool.sqlite"
     spool = Spool(path)
-    spool.write_group([(1, 1.0, 1.0)], 0, {}, {})
+    spool.write_group([PointColumns.of([(1, 1.0, 1.0)])], 0, {}, {})
     spool.conn.execute("UPDATE chunks SET data = x'0001'")
     with pytest.raises(SpoolError, match=r"spool\.sqlite: the chunk at seq 0 is damaged"):
         spool.read(0, 10)
