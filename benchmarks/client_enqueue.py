@@ -11,6 +11,12 @@ database (through the service: acknowledged durable by it, then committed by it)
 Prints figures and their ratio, asserts nothing.
 
     python benchmarks/client_enqueue.py [--points 300000] [--rounds 3] [--backend sqlite|mariadb|memory]
+                                        [--catch-up]
+
+``--catch-up``: the points wait first, then the committed rate is measured from the end
+of the outage: in-process, the burst is enqueued before the logger's thread starts
+(each round a new logger); through the socket, while the service's process is stopped
+(SIGSTOP), and the clock starts at its SIGCONT.
 
 ``sqlite`` (default): each side writes its own SQLite file, as the service on a lab PC
 does. ``mariadb``: each side its own table in the MariaDB server on 127.0.0.1:3306
@@ -21,12 +27,15 @@ disk: what is left is the cost of the socket itself).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -85,11 +94,37 @@ def measure(logger: ContinuousLogger, points: int) -> tuple[float, float]:
     return spent / points * 1e6, points / (time.perf_counter() - started)
 
 
+def catch_up(logger: ContinuousLogger, points: int, service: int | None) -> tuple[float, float]:
+    """(µs per enqueue, committed points per second from the end of the outage): a new
+    logger not started yet (in-process), or the service's process ``service`` stopped."""
+    outage_over: Callable[[], None]
+    if service is None:
+        outage_over = logger.start
+    else:
+        os.kill(service, signal.SIGSTOP)
+        outage_over = functools.partial(os.kill, service, signal.SIGCONT)
+    enqueue = logger.enqueue_point_now
+    started = time.perf_counter()
+    for index in range(points):
+        enqueue(CODENAMES[index % 10], float(index))
+    spent = time.perf_counter() - started
+    time.sleep(0.3)  # the outage goes on a little after the last point
+    ended = time.perf_counter()
+    outage_over()
+    if not logger.flush(timeout=600):
+        raise SystemExit("flush() timed out")
+    rate = points / (time.perf_counter() - ended)
+    if service is None:
+        logger.stop()
+    return spent / points * 1e6, rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=300_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "mariadb", "memory"), default="sqlite")
+    parser.add_argument("--catch-up", action="store_true", help="measure from the end of an outage")
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # the service's process
     args = parser.parse_args()
     if args.serve:
@@ -112,20 +147,30 @@ def main() -> None:
             "socket client": ContinuousLogger("t", "u", "p", CODENAMES, service=str(workdir / "points.sock")),
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in loggers}
-        for logger in loggers.values():
-            logger.start()
+        if args.catch_up:
+            loggers["socket client"].start()
+        else:
+            for logger in loggers.values():
+                logger.start()
         for round_ in range(args.rounds):
             order = list(loggers) if round_ % 2 == 0 else list(reversed(loggers))
             for name in order:
-                results[name].append(measure(loggers[name], args.points))
+                if not args.catch_up:
+                    results[name].append(measure(loggers[name], args.points))
+                elif name == "socket client":
+                    results[name].append(catch_up(loggers[name], args.points, service.pid))
+                else:
+                    fresh = backend(args.backend, workdir / f"direct{round_}.sqlite")
+                    logger = ContinuousLogger("t", "u", "p", CODENAMES, backend=fresh)
+                    results[name].append(catch_up(logger, args.points, None))
         for logger in loggers.values():
-            logger.stop()
+            if logger.is_alive():
+                logger.stop()
         assert service.stdin is not None
         service.stdin.close()
         service.wait(60)
-    print(
-        f"points per burst            {args.points}, {args.rounds} rounds (medians), backend {args.backend}"
-    )
+    what = "after an outage of" if args.catch_up else "per burst"
+    print(f"points {what:<20} {args.points}, {args.rounds} rounds (medians), backend {args.backend}")
     for name, rows in results.items():
         cost = statistics.median(r[0] for r in rows)
         rate = statistics.median(r[1] for r in rows)
