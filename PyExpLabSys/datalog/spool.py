@@ -45,6 +45,7 @@ __all__ = ["Spool", "SpoolBuffer", "SpoolError"]
 
 SCHEMA_VERSION = "2"  # 1: a row per point (read and converted at open)
 _ROW_BYTES = 26  # the file's bytes per point in a chunk, for the size-limit estimate
+_RESUME_AT = 0.9  # drop_newest keeps new points again below this share of the limit
 
 
 _CHUNKS_TABLE = (
@@ -409,6 +410,9 @@ class SpoolBuffer:
         self._inflight = 0
         self._lock = threading.Lock()  # the window: drain vs flusher
         self.overflowed = 0
+        # drop_newest: once full, every new point is refused until a tenth of the limit
+        # is free again (the points kept are the oldest, without holes between them).
+        self._refusing = False
         self.flushes = 0  # group commits done …
         self._started = 0  # … and begun (each takes what was appended before it began)
         # Points of another stream (append_from) wait for their group commit, so they
@@ -578,13 +582,19 @@ class SpoolBuffer:
         size = sum(map(len, runs))
         used = spool.used_bytes()
         deletable = max(0, spool.stored - self._waiting)  # acknowledged, still on disk
-        excess = used + (size - deletable) * _ROW_BYTES - self.policy.max_spool_bytes
-        if excess <= 0 or not size:
+        needed = used + (size - deletable) * _ROW_BYTES
+        excess = needed - self.policy.max_spool_bytes
+        if self._refusing and needed <= _RESUME_AT * self.policy.max_spool_bytes:
+            self._refusing = False
+            LOG.warning("spool %s has room again: new points are kept", self.spool.path)
+        if not size or (excess <= 0 and not self._refusing):
             return runs
-        count = min(size, -(-excess // _ROW_BYTES))
         if self.policy.overflow is Overflow.DROP_NEWEST:
+            count = size if self._refusing else min(size, -(-excess // _ROW_BYTES))
+            self._refusing = True
             self._overflowed(count, "newest")
             return _cut(runs, 0, size - count)
+        count = min(size, -(-excess // _ROW_BYTES))
         dropped = self._drop_oldest(count)
         if dropped < count:  # everything older is in flight: drop from the batch instead
             self._overflowed(count - dropped, "newest (all older points are in flight)")

@@ -109,6 +109,29 @@ def test_full_spool_applies_the_overflow_policy(db, tmp_path, overflow, caplog):
         assert stored[-1] == float(total - 1)
 
 
+def test_drop_newest_keeps_new_points_again_once_the_spool_has_room(db, tmp_path, caplog):
+    policy = SpoolPolicy(
+        group_commit_interval=0.02, max_spool_bytes=64 * 1024, max_ram_points=50, overflow="drop_newest"
+    )
+    logger = make_logger(db, tmp_path / "spool.sqlite", policy)
+    db.unreachable = True
+    logger.start()
+    for value in range(20_000):
+        logger.enqueue_point_now("a", float(value))
+    assert logger._buffer.wait_flushed(5)
+    dropped = logger.status().overflowed
+    assert dropped > 0
+    db.unreachable = False
+    assert logger.flush(timeout=10)
+    for value in range(20_000, 20_010):
+        logger.enqueue_point_now("a", float(value))
+    assert logger.stop(timeout=10)
+    assert "has room again" in caplog.text
+    stored = db.values("a")
+    assert logger.status().overflowed == dropped  # nothing dropped after the outage
+    assert stored == [float(v) for v in range(20_000 - dropped)] + [float(v) for v in range(20_000, 20_010)]
+
+
 def test_disk_full_is_logged_and_retried_nothing_lost(db, tmp_path, caplog):
     logger = make_logger(db, tmp_path / "spool.sqlite")
     spool = logger._spool
