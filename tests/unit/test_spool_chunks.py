@@ -188,3 +188,37 @@ def test_a_spool_of_the_previous_layout_is_repacked_and_delivered(tmp_path, capl
     }
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
     conn.close()
+
+
+def test_another_streams_points_start_a_group_commit_at_once(tmp_path):
+    """The interval is a minute; a client's points are on disk long before it, and the
+    drain is told that points were published."""
+    import threading
+
+    from PyExpLabSys.datalog.spool import SpoolBuffer
+
+    published = threading.Event()
+    spool = Spool(tmp_path / "spool.sqlite", SpoolPolicy(group_commit_interval=60))
+    buffer = SpoolBuffer(spool, on_publish=published.set)
+    buffer.append_from("client", 3, PointColumns.of([(1, 1.0, 1.0), (1, 2.0, None), (1, 3.0, 3.0)]))
+    ticket = buffer.flush_ticket()
+    assert buffer.wait_flushed(10) and buffer.flushes >= ticket
+    assert published.wait(10)
+    assert spool.sources == {"client": 3}
+    assert buffer.peek(10) == [(1, 1.0, 1.0), (1, 2.0, None), (1, 3.0, 3.0)]
+    buffer.close()
+
+
+def test_a_flush_ticket_is_the_next_group_commit_to_begin(tmp_path):
+    from PyExpLabSys.datalog.spool import SpoolBuffer
+
+    spool = Spool(tmp_path / "spool.sqlite", SpoolPolicy(group_commit_interval=60))
+    buffer = SpoolBuffer(spool)
+    assert buffer.wait_flushed(10)  # the flusher is idle now, waiting for work
+    done = buffer.flushes
+    buffer.append((1, 1.0, 1.0))
+    ticket = buffer.flush_ticket()
+    assert ticket == done + 1  # no group commit had begun since the last one ended
+    assert buffer.wait_flushed(10)
+    assert spool.read(0, 10) == [(0, 1, 1.0, 1.0)]
+    buffer.close()
