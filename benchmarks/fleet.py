@@ -700,6 +700,11 @@ def print_results(results: Sequence[FleetResult]) -> None:
         ("points per commit", lambda r: f"{r.sent / r.batches:.0f}" if r.batches else "-"),
         ("server CPU s / 1000 points", lambda r: f"{r.cpu_per_1000(r.server_cpu):.4f}"),
         ("server CPU us / commit", lambda r: _number(r.cpu_per_commit, 0)),
+        *([("  of which (perf):", lambda r: "")] if results and results[0].perf else []),
+        *[
+            (f"    {name}", lambda r, name=name: _perf_per_commit(r, name))
+            for name in (results[0].perf if results else {})
+        ],
         ("LOAD DATA CPU s / 1000 rows", lambda r: f"{r.cpu_per_1000(r.load_data_cpu):.4f}"),
         (
             "ratio logger / LOAD DATA CPU",
@@ -711,10 +716,6 @@ def print_results(results: Sequence[FleetResult]) -> None:
             (f"  {key} / commit", lambda r, key=key: _per_commit(r, key))
             for key in STATUS_KEYS
             if key != "Com_commit"
-        ],
-        *[
-            (f"  perf: {name} us/commit", lambda r, name=name: _perf_per_commit(r, name))
-            for name in (results[0].perf if results else {})
         ],
         ("enqueue->commit ms p50/p99/max", lambda r: _ms(r.latency_point)),
         ("  per batch (status) ms", lambda r: _ms(r.latency_batch)),
@@ -738,9 +739,10 @@ def print_results(results: Sequence[FleetResult]) -> None:
         ("all delivered (stop)", lambda r: f"{r.delivered_all}"),
     ]
     width = max(16, *(len(r.label) + 2 for r in results))
-    print(f"{'':32}" + "".join(f"{r.label:>{width}}" for r in results))
+    first = max(32, *(len(name) + 2 for name, _ in rows))
+    print(f"{'':{first}}" + "".join(f"{r.label:>{width}}" for r in results))
     for name, cell in rows:
-        print(f"{name:32}" + "".join(f"{cell(r):>{width}}" for r in results))
+        print(f"{name:{first}}" + "".join(f"{cell(r):>{width}}" for r in results))
     for r in results:
         for note in r.notes:
             print(f"{r.label}: {note}")

@@ -57,7 +57,7 @@ def stacks(path: str) -> Iterator[Stack]:
             if stack:
                 yield stack
             stack = None
-        elif not line[0].isspace():  # a sample's header line (the thread id)
+        elif not line.startswith("\t"):  # a sample's header line (the thread id, padded)
             stack = []
         elif stack is not None:
             address, _, name = line.strip().partition(" ")
@@ -87,7 +87,7 @@ def spinning(stack: Stack, pauses: list[int]) -> bool:
 
 
 def split(path: str, binary: str | None = None) -> dict[str, float]:
-    """Each category's share of the samples, plus ``"of which latch spinning"`` (the
+    """Each category's share of the samples, plus ``"latch spinning (within the above)"`` (the
     share of all samples spent spinning, counted inside the categories too)."""
     binary = binary or shutil.which("mariadbd") or "/usr/sbin/mariadbd"
     pauses = _pauses(binary)
@@ -101,7 +101,7 @@ def split(path: str, binary: str | None = None) -> dict[str, float]:
     if not total:
         return {}
     shares = {name: counts[name] / total for name, _ in CATEGORIES}
-    shares["of which latch spinning"] = spins / total
+    shares["latch spinning (within the above)"] = spins / total
     return shares
 
 
