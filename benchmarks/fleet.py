@@ -20,7 +20,16 @@ lost and duplicated points, counted exactly from the table: each value encodes
 (PC, sequence number). Stored time stamps are compared with the enqueue times.
 Asserts nothing.
 
+Of the single server also: its CPU per COMMIT and its SHOW GLOBAL STATUS counters per
+COMMIT (statements, handler calls, redo-log writes and syncs: what the loggers send it
+per batch), and, over runs of different flush intervals, a fit of its CPU per commit as
+a fixed price per commit plus a price per row. ``--perf DIR`` records the server with
+``perf`` during each run and splits its CPU by what it was doing (perfsplit.py), per
+commit and in the fit. ``--pin`` runs the server on CPU 0 and the lab PCs on the other
+CPUs, so that the server's caches are its own, as on a server of its own.
+
     python benchmarks/fleet.py [--pcs 50] [--rate 10] [--seconds 30] [--quick]
+    python benchmarks/fleet.py --only single --flush-intervals 0.25,0.5,2 --perf /tmp/perf
 
 Children report through their stdout, one JSON object a line; the parent gives each its
 settings on stdin, waits until each is connected, then gives the common start time.
@@ -33,6 +42,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -49,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loaddata import cpu_seconds, load_data_rate, prepare_table
+from perfsplit import fit, split
 
 from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.common.loggers import ContinuousLogger
@@ -96,6 +107,8 @@ class FleetOptions:
     flush_interval: float = DEFAULT_FLUSH_INTERVALS[0]
     timeout: float = TIMEOUTS.query  # read, write and query time-outs of the loggers
     per_process: int = 1  # lab PCs (loggers, each with its connection and thread) per process
+    perf: str = ""  # a folder: perf record of the single server per run (--perf)
+    pin: bool = False  # the single server on CPU 0, the lab PCs on the others (--pin)
 
     def timeouts(self) -> Timeouts:
         return dataclasses.replace(TIMEOUTS, read=self.timeout, write=self.timeout, query=self.timeout)
@@ -116,6 +129,10 @@ class FleetResult:
     window: float = 0.0  # go to last commit, seconds
     batches: int = 0
     com_commit: int | None = None
+    #: The single server's SHOW GLOBAL STATUS deltas over the run (STATUS_KEYS).
+    status: dict[str, int] = field(default_factory=dict)
+    #: --perf: the single server's CPU by category (perfsplit.split), shares.
+    perf: dict[str, float] = field(default_factory=dict)
     server_cpu: float = 0.0
     load_data_cpu: float = 0.0
     load_data_rate: float = 0.0
@@ -137,6 +154,17 @@ class FleetResult:
 
     def cpu_per_1000(self, cpu: float) -> float:
         return cpu / self.sent * 1000 if self.sent else 0.0
+
+    @property
+    def cpu_per_commit(self) -> float | None:
+        """The single server's CPU µs per COMMIT it counted."""
+        return self.server_cpu / self.com_commit * 1e6 if self.com_commit else None
+
+    @property
+    def rows_per_commit(self) -> float | None:
+        """Rows the single server wrote per COMMIT (the points and the ledger row)."""
+        commits = self.status.get("Com_commit")
+        return self.status["Handler_write"] / commits if commits and "Handler_write" in self.status else None
 
 
 # -- a lab PC (child process) -----------------------------------------------------------
@@ -303,8 +331,29 @@ class ServerSampler:
             self.threads_connected.append(connected)
 
 
-def com_commit(node: MariaDBServer) -> int:
-    return int(node.query("SHOW GLOBAL STATUS LIKE 'Com_commit'")[0][1])
+#: Server counters printed per commit (single server): what each commit costs it.
+STATUS_KEYS = (
+    "Com_commit",
+    "Com_insert",
+    "Com_select",
+    "Com_set_option",
+    "Com_rollback",
+    "Com_delete",
+    "Questions",
+    "Handler_commit",
+    "Handler_write",
+    "Innodb_log_writes",
+    "Innodb_os_log_written",
+    "Innodb_data_fsyncs",
+    "Bytes_received",
+    "Connections",
+)
+
+
+def server_status(node: MariaDBServer) -> dict[str, int]:
+    """The counters of STATUS_KEYS now."""
+    rows = node.query("SHOW GLOBAL STATUS")
+    return {str(name): int(value) for name, value in rows if name in STATUS_KEYS}
 
 
 def quantiles(values: Sequence[float]) -> tuple[float, float, float]:
@@ -385,12 +434,13 @@ def run_fleet(
         for child in children:
             read_message(child)
         sampler = ServerSampler(target.nodes)
-        commits_before = com_commit(target.nodes[0]) if kill is None else None
+        status_before = server_status(target.nodes[0]) if kill is None else None
         start = time.time() + 0.2
         kill_at = start + options.seconds / 2 if kill else None
         for child in children:
             send(child, {"start": start, "seconds": options.seconds, "kill_at": kill_at})
         sampler.start()
+        profiler = start_perf(target.nodes[0], options.perf, table) if kill is None else None
         if kill is not None and kill_at is not None:
             time.sleep(max(0.0, kill_at - time.time()))
             sampler.cpu()  # the node's CPU up to its death
@@ -399,8 +449,14 @@ def run_fleet(
             read_message(child) for child, pcs in zip(children, groups(options), strict=True) for _ in pcs
         ]
         result.server_cpu = sampler.stop()
-        if commits_before is not None:
-            result.com_commit = com_commit(target.nodes[0]) - commits_before
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(30)
+            result.perf = split(str(Path(options.perf) / f"{table}.data"))
+        if status_before is not None:
+            after = server_status(target.nodes[0])
+            result.status = {k: after[k] - status_before[k] for k in status_before if k in after}
+            result.com_commit = result.status.get("Com_commit")
         result.threads_connected = sampler.threads_connected
     finally:
         for child in children:
@@ -412,6 +468,20 @@ def run_fleet(
     count_table(result, target, table, reports, ids)
     measure_load_data(result, target, table, reports, ids)
     return result
+
+
+def start_perf(node: MariaDBServer, folder: str, table: str) -> subprocess.Popen[bytes] | None:
+    """``perf record`` of the server's threads with call graphs into
+    ``folder/<table>.data`` while the fleet runs (nothing without a folder)."""
+    if not folder or node.pid is None:
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    command = ["perf", "record", "-q", "-F", "2000", "-g", "-p", str(node.pid)]
+    return subprocess.Popen(
+        [*command, "-o", str(Path(folder) / f"{table}.data")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def summarise(result: FleetResult, reports: list[dict[str, Any]], start: float) -> None:
@@ -510,16 +580,31 @@ def single_server(database: str, server_args: Sequence[str] = ()) -> MariaDBServ
     return server
 
 
+def pin_server(server: MariaDBServer, cpus: set[int]) -> None:
+    """Run every thread of ``server`` on ``cpus`` only (threads it starts later
+    inherit it)."""
+    for task in Path(f"/proc/{server.pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), cpus)
+
+
 def run_single(
-    options: FleetOptions, intervals: Sequence[float], database: str, server_args: Sequence[str] = ()
+    options: FleetOptions,
+    intervals: Sequence[float],
+    database: str,
+    server_args: Sequence[str] = (),
 ) -> list[FleetResult]:
+    """The fleet into one server, once per interval in the order given (an interval
+    may repeat: alternate them to compare within one server's run)."""
     ensure_mariadb_installed()
     server = single_server(database, server_args)
+    if options.pin:
+        pin_server(server, {0})
+        os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)))  # the lab PCs, started later
     try:
         target = Target([server], f"{server.host}:{server.port}", database)
         return [
-            run_fleet(target, label_of("single", interval), _with(options, interval))
-            for interval in intervals
+            run_fleet(target, label_of("single", interval), _with(options, interval), table=f"fleet_{number}")
+            for number, interval in enumerate(intervals)
         ]
     finally:
         server.cleanup()
@@ -569,6 +654,39 @@ def _ms(values: tuple[float, float, float]) -> str:
     return "/".join(f"{v * 1000:.0f}" for v in values)
 
 
+def _number(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _perf_per_commit(result: FleetResult, name: str) -> str:
+    cpu = result.cpu_per_commit
+    return "-" if cpu is None or name not in result.perf else f"{result.perf[name] * cpu:.0f}"
+
+
+def print_fit(results: Sequence[FleetResult]) -> None:
+    """Over runs with different batch sizes (flush intervals): server CPU per commit
+    as a fixed price per commit plus a price per row, fitted, in total and (--perf)
+    per category."""
+    runs = [r for r in results if r.cpu_per_commit is not None and r.rows_per_commit is not None]
+    if len({round(r.rows_per_commit or 0) for r in runs}) < 2:
+        return
+    series = {"server CPU": [(r.rows_per_commit or 0.0, r.cpu_per_commit or 0.0) for r in runs]}
+    for name in runs[0].perf:
+        series[f"  perf: {name}"] = [
+            (r.rows_per_commit or 0.0, r.perf.get(name, 0.0) * (r.cpu_per_commit or 0.0)) for r in runs
+        ]
+    print(f"fit over {len(runs)} runs (rows per commit include the ledger row):")
+    print(f"{'':40}{'us per commit':>15}{'us per row':>12}")
+    for name, points in series.items():
+        per_row, per_commit = fit(points)
+        print(f"{name:40}{per_commit:15.0f}{per_row:12.2f}")
+
+
+def _per_commit(result: FleetResult, key: str) -> str:
+    commits = result.status.get("Com_commit")
+    return f"{result.status[key] / commits:.2f}" if commits and key in result.status else "-"
+
+
 def print_results(results: Sequence[FleetResult]) -> None:
     """One column per run."""
     rows: list[tuple[str, Callable[[FleetResult], str]]] = [
@@ -581,6 +699,12 @@ def print_results(results: Sequence[FleetResult]) -> None:
         ),
         ("points per commit", lambda r: f"{r.sent / r.batches:.0f}" if r.batches else "-"),
         ("server CPU s / 1000 points", lambda r: f"{r.cpu_per_1000(r.server_cpu):.4f}"),
+        ("server CPU us / commit", lambda r: _number(r.cpu_per_commit, 0)),
+        *([("  of which (perf):", lambda r: "")] if results and results[0].perf else []),
+        *[
+            (f"    {name}", lambda r, name=name: _perf_per_commit(r, name))
+            for name in (results[0].perf if results else {})
+        ],
         ("LOAD DATA CPU s / 1000 rows", lambda r: f"{r.cpu_per_1000(r.load_data_cpu):.4f}"),
         (
             "ratio logger / LOAD DATA CPU",
@@ -588,6 +712,11 @@ def print_results(results: Sequence[FleetResult]) -> None:
         ),
         ("server CPU, % of one core", lambda r: f"{r.server_cpu / r.window * 100:.0f}" if r.window else "-"),
         ("LOAD DATA rows/s", lambda r: f"{r.load_data_rate:,.0f}"),
+        *[
+            (f"  {key} / commit", lambda r, key=key: _per_commit(r, key))
+            for key in STATUS_KEYS
+            if key != "Com_commit"
+        ],
         ("enqueue->commit ms p50/p99/max", lambda r: _ms(r.latency_point)),
         ("  per batch (status) ms", lambda r: _ms(r.latency_batch)),
         (
@@ -610,9 +739,10 @@ def print_results(results: Sequence[FleetResult]) -> None:
         ("all delivered (stop)", lambda r: f"{r.delivered_all}"),
     ]
     width = max(16, *(len(r.label) + 2 for r in results))
-    print(f"{'':32}" + "".join(f"{r.label:>{width}}" for r in results))
+    first = max(32, *(len(name) + 2 for name, _ in rows))
+    print(f"{'':{first}}" + "".join(f"{r.label:>{width}}" for r in results))
     for name, cell in rows:
-        print(f"{name:32}" + "".join(f"{cell(r):>{width}}" for r in results))
+        print(f"{name:{first}}" + "".join(f"{cell(r):>{width}}" for r in results))
     for r in results:
         for note in r.notes:
             print(f"{r.label}: {note}")
@@ -647,6 +777,16 @@ def main() -> None:
         default="",
         help="extra options of the single server, space-separated (e.g. --thread-handling=pool-of-threads)",
     )
+    parser.add_argument(
+        "--perf",
+        default="",
+        help="a folder: perf record of the single server per run, its CPU split by category",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the single server on CPU 0 and the lab PCs on the other CPUs (no shared caches)",
+    )
     parser.add_argument("--only", choices=["single", "galera"], help="one of the two servers")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 4 PCs, 5 s, one interval")
     args = parser.parse_args()
@@ -656,7 +796,14 @@ def main() -> None:
     began = time.monotonic()
     intervals = [float(x) for x in args.flush_intervals.split(",")]
     options = FleetOptions(
-        args.pcs, args.rate, args.codenames, args.seconds, timeout=args.timeout, per_process=args.per_process
+        args.pcs,
+        args.rate,
+        args.codenames,
+        args.seconds,
+        timeout=args.timeout,
+        per_process=args.per_process,
+        perf=args.perf,
+        pin=args.pin,
     )
     if args.quick:
         options = dataclasses.replace(options, pcs=4, seconds=5.0)
@@ -675,6 +822,7 @@ def main() -> None:
         results += galera
         print(f"Galera cluster start: {cluster_start:.1f} s")
     print_results(results)
+    print_fit([r for r in results if r.label.startswith("single")])
     print(f"wall time {time.monotonic() - began:.0f} s")
 
 
