@@ -30,6 +30,7 @@ from ..backends.base import (
     MayHeal,
     OutcomeUnknown,
     PipelinedBackend,
+    PreparingBackend,
 )
 from .buffer import PointBuffer
 from .deadletter import DeadLetterStore
@@ -186,7 +187,7 @@ class Drain:
         points = self.buffer.peek(self.limit * 2 if self._pipeline else self.limit)
         if not points:
             return False
-        batch, prepared = self._next_batch(points)
+        batch, prepared, following = self._next_batch(points)
         try:
             if not self.backend.connected:
                 self._connect()
@@ -194,7 +195,10 @@ class Drain:
                 self._reconcile(points)
                 return True
             if self._pipeline:
-                self.backend.insert_batch(self.buffer.head_seq(), batch, prepared)
+                preparing: PreparingBackend = self.backend  # type: ignore[assignment]  # declared by capabilities.prepare
+                preparing.insert_batch(
+                    self.buffer.head_seq(), batch, prepared, lambda: self._prepare_ahead(following)
+                )
             else:
                 self.backend.insert_batch(self.buffer.head_seq(), batch)
         except OutcomeUnknown as error:
@@ -240,12 +244,12 @@ class Drain:
             self._acknowledge(min(held - head, len(points)), points[0][1])
         return True
 
-    def _next_batch(self, points: list) -> tuple[list, object]:
+    def _next_batch(self, points: list) -> tuple[list, object, list]:
         """The batch to send now, with its prepared statement when the backend has one,
-        and the preparation of the following batch started in the background, so that
-        it is rendered while the server works on this one."""
+        and the points of the following batch, which :meth:`_prepare_ahead` has prepared
+        in the background while the server works on this one."""
         if not self._pipeline:
-            return points, None
+            return points, None, []
         ahead, self._ahead = self._ahead, None
         if (
             ahead is not None
@@ -257,10 +261,16 @@ class Drain:
         else:  # first batch, or the queue changed (failure, split): prepare it now
             batch = points[: self.limit]
             prepared = self.backend.prepare(batch)
-        following = points[len(batch) : len(batch) + self.limit]
+        return batch, prepared, points[len(batch) : len(batch) + self.limit]
+
+    def _prepare_ahead(self, following: list) -> None:
+        """Start preparing ``following`` in the background (the backend calls this when
+        the current batch has been sent: see :class:`~..backends.base.PreparingBackend`)."""
         if following and self._unknown is None and self._preparer is not None:
-            self._ahead = (following, self._preparer.submit(self.backend.prepare, following))
-        return batch, prepared
+            try:
+                self._ahead = (following, self._preparer.submit(self.backend.prepare, following))
+            except RuntimeError:  # the preparing thread is shut down (the drain closed)
+                self._ahead = None
 
     # -- pieces ---------------------------------------------------------------------------
 
