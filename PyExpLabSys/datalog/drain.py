@@ -45,6 +45,13 @@ LATENCY_WINDOW = 1000
 #: While a batch is held back (or the queue is empty), the drain looks this often
 #: whether it has filled up or a flush asks for it.
 LOOK_EVERY = 0.05
+#: With pipelining, the first batch of a backlog (more than a full batch waiting, none
+#: prepared) is this fraction of a full one: it is prepared while the server waits, so
+#: a short one gets the server going sooner. Each batch prepared ahead is then at most
+#: RAMP times the one in flight (preparing a row costs a third or less of what the
+#: server spends on it), up to a full batch.
+FIRST_OF_BACKLOG = 1 / 16
+RAMP = 4
 
 
 class Drain:
@@ -259,9 +266,13 @@ class Drain:
         ):
             batch, prepared = ahead[0], ahead[1].result()
         else:  # first batch, or the queue changed (failure, split): prepare it now
-            batch = points[: self.limit]
+            size = self.limit
+            if len(points) > self.limit == self.batch.max_points:  # a backlog (no split under way)
+                size = max(1, int(self.limit * FIRST_OF_BACKLOG))
+            batch = points[:size]
             prepared = self.backend.prepare(batch)
-        return batch, prepared, points[len(batch) : len(batch) + self.limit]
+        following = min(self.limit, RAMP * len(batch))
+        return batch, prepared, points[len(batch) : len(batch) + following]
 
     def _prepare_ahead(self, following: list) -> None:
         """Start preparing ``following`` in the background (the backend calls this when
