@@ -9,7 +9,7 @@ SQL text lives in :mod:`.sqltext`. A subclass only says how to connect, which pa
 marker its library uses, how to interrupt a blocked call and how to read the native
 error code out of the library's exceptions (the :class:`~.session.SQLClient` methods).
 
-Times are sent as UTC date-time literals in a session whose time zone is UTC, which
+Times are sent as numeric UTC date-time literals in a session whose time zone is UTC, which
 makes the conversion unambiguous (no daylight-saving overlap), rounded on the client
 side to the precision of the ``time`` column (MariaDB would truncate).
 """
