@@ -163,7 +163,7 @@ class BatchWriter:
                     if first_id:
                         self._watermark.row_id = first_id + len(points) - 1
         except Exception as error:
-            session.client.when_sent(conn, None)  # the batch did not go out: forget on_sent
+            session.client.when_sent(conn, None)  # on_sent not called yet: it never will be
             code = session.error_code(error)
             if in_ledger and code == ER.DUP_ENTRY:
                 session.rollback()

@@ -176,13 +176,13 @@ class MySQLBackend(SQLBackend):
         return int(cursor.lastrowid or 0)
 
     def quote(self, conn: Any, text: str) -> str:
-        return str(conn.escape(text))
+        return str(conn.escape(text))  # knows the server's NO_BACKSLASH_ESCAPES mode
 
     def when_sent(self, conn: Any, callback: Callable[[], None] | None) -> None:
         if isinstance(conn, SentCallbackConnection):
             conn.call_when_sent(callback)
         else:  # another connect function: before sending, as other libraries
-            super().when_sent(conn, callback)  # knows the server's NO_BACKSLASH_ESCAPES mode
+            super().when_sent(conn, callback)
 
     def discard_connection(self, conn: Any) -> None:
         shutdown_socket(conn)  # do not wait for a polite QUIT on a dead line

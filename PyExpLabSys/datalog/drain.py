@@ -253,8 +253,8 @@ class Drain:
 
     def _next_batch(self, points: list) -> tuple[list, object, list]:
         """The batch to send now, with its prepared statement when the backend has one,
-        and the points of the following batch, which :meth:`_prepare_ahead` has prepared
-        in the background while the server works on this one."""
+        and the points of the following batch, which :meth:`_prepare_ahead` prepares in
+        the background once this one is sent, while the server works on it."""
         if not self._pipeline:
             return points, None, []
         ahead, self._ahead = self._ahead, None
