@@ -10,9 +10,10 @@ The ways, all into the classic table with µs time stamps:
 * ``logger``: the logger's transaction today: ledger INSERT, data INSERT, COMMIT, each
   its own round trip;
 * ``no ledger``: data INSERT and COMMIT (what the ledger costs);
-* ``one trip``: ledger INSERT, data INSERT and COMMIT in one multi-statement packet;
-* ``e-notation``: as ``one trip``, the values written ``1.5e0`` (a DOUBLE literal,
-  not a DECIMAL one converted per row);
+* ``one trip``: ledger INSERT, data INSERT and COMMIT in one multi-statement packet,
+  the rows as the logger renders them (numeric date-time literals, DOUBLE literals);
+* ``quoted``: as ``one trip``, the rows as the logger rendered them before: quoted
+  date-time strings and plain numbers (``('2023-11-14 22:13:20.123457',1,1.5)``);
 * ``LOAD DATA``: LOAD DATA LOCAL INFILE of the batch, and COMMIT.
 
 The machine is shared: run it twice and compare the ways within one run.
@@ -69,10 +70,15 @@ def rows_of(batch: int, rows: int) -> list[tuple[int, float, float]]:
     return [(1 + i % 10, base + i * 1e-3, batch * rows + i + 0.123456789) for i in range(rows)]
 
 
-def e_notation(points: list[tuple[int, float, float]]) -> str:
-    text = render_rows(points, 6)
-    # the values end each row: "...,123.456)" -> "...,123.456e0)"
-    return text.replace("),(", "e0),(")[:-1] + "e0)"
+def quoted(points: list[tuple[int, float, float]]) -> str:
+    """The rows as quoted UTC date-time strings (µs) and plain ``repr`` numbers."""
+    rows = []
+    for type_id, stamp, value in points:
+        whole, fraction = divmod(round(stamp * 1e6), 10**6)
+        rows.append(
+            f"('{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(whole))}.{fraction:06d}',{type_id},{value!r})"
+        )
+    return ",".join(rows)
 
 
 def status(cursor: Any) -> dict[str, int]:
@@ -137,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50, help="points per batch")
     parser.add_argument("--batches", type=int, default=2000, help="batches per way")
-    parser.add_argument("--ways", default="logger,no ledger,one trip,e-notation,LOAD DATA")
+    parser.add_argument("--ways", default="logger,no ledger,one trip,quoted,LOAD DATA")
     parser.add_argument("--server-args", default="", help="extra mariadbd options, space-separated")
     args = parser.parse_args()
     rows, logger_id = args.rows, "servertime:bench:0123456789ab"
@@ -183,7 +189,7 @@ def main() -> None:
         "logger": logger,
         "no ledger": no_ledger,
         "one trip": one_trip("t_one_trip", lambda p: render_rows(p, 6)),
-        "e-notation": one_trip("t_e_notation", e_notation),
+        "quoted": one_trip("t_quoted", quoted),
         "LOAD DATA": load_data,
     }
     ensure_mariadb_installed()

@@ -3,7 +3,9 @@
 One thread enqueues N points as fast as it can; the benchmark reports the enqueue cost
 (µs/point), the rate at which they are committed (points/s, from the first enqueue until
 the last commit), and, in the same run on the same server, the rate of
-``LOAD DATA LOCAL INFILE`` for the same rows, with the ratio. The speed of this kind of
+``LOAD DATA LOCAL INFILE`` for the same rows, with the ratio; and for each the server's
+CPU time per point (mariadbd's utime + stime, which bounds the rate: one connection is
+served by one server thread). The speed of this kind of
 machine drifts by tens of per cent from minute to minute, so both are measured in
 several rounds, in alternating order, and the medians are reported. Prints figures,
 asserts nothing: see README.rst for the targets.
@@ -21,15 +23,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loaddata import DATABASE, load_data_rate
+from loaddata import DATABASE, cpu_seconds, load_data_rate
 
 from PyExpLabSys.backends.schema import create_tables
 from PyExpLabSys.common.loggers import ContinuousLogger
 from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
 
 
-def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, float, int]:
-    """Enqueue ``points`` from one thread; (µs per enqueue, committed points/s, batches)."""
+def server_cpu(server: MariaDBServer) -> float:
+    """CPU seconds the server process has used so far."""
+    assert server.pid is not None
+    used = cpu_seconds(server.pid)
+    assert used is not None
+    return used
+
+
+def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, float, int, float]:
+    """Enqueue ``points`` from one thread; (µs per enqueue, committed points/s, batches,
+    server CPU µs per point)."""
     logger = ContinuousLogger(
         table,
         server.user,
@@ -41,6 +52,7 @@ def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, f
     )
     logger.start()
     enqueue = logger.enqueue_point_now
+    cpu = server_cpu(server)
     started = time.perf_counter()
     for index in range(points):
         enqueue("bench_a" if index & 1 else "bench_b", 1.0 + index * 1e-3)
@@ -48,9 +60,22 @@ def logger_run(server: MariaDBServer, table: str, points: int) -> tuple[float, f
     while logger.status().queued:
         time.sleep(0.005)
     committed = time.perf_counter()
+    cpu = server_cpu(server) - cpu
     report = logger.stop(timeout=30)
     assert report.delivered_all, report
-    return ((enqueued - started) / points * 1e6, points / (committed - started), logger.status().batches)
+    return (
+        (enqueued - started) / points * 1e6,
+        points / (committed - started),
+        logger.status().batches,
+        cpu / points * 1e6,
+    )
+
+
+def load_run(server: MariaDBServer, table: str, rows: list) -> tuple[float, float]:
+    """LOAD DATA of ``rows``: (rows/s, server CPU µs per row)."""
+    cpu = server_cpu(server)
+    rate = load_data_rate(server, table, rows)
+    return rate, (server_cpu(server) - cpu) / len(rows) * 1e6
 
 
 def run(points: int, engine: str, rounds: int) -> None:
@@ -71,25 +96,30 @@ def run(points: int, engine: str, rounds: int) -> None:
         rows = [(now + i * 1e-3, 1 + (i & 1), 1.0 + i * 1e-3) for i in range(points)]
         for number in range(rounds):  # alternate the order: the machine's speed drifts
             if number % 2:
-                load = load_data_rate(server, f"dateplots_loaddata{number}", rows)
-                enqueue_us, rate, batches = logger_run(server, f"dateplots_bench{number}", points)
+                load, load_cpu = load_run(server, f"dateplots_loaddata{number}", rows)
+                enqueue_us, rate, batches, cpu = logger_run(server, f"dateplots_bench{number}", points)
             else:
-                enqueue_us, rate, batches = logger_run(server, f"dateplots_bench{number}", points)
-                load = load_data_rate(server, f"dateplots_loaddata{number}", rows)
-            results.append((enqueue_us, rate, load, rate / load))
+                enqueue_us, rate, batches, cpu = logger_run(server, f"dateplots_bench{number}", points)
+                load, load_cpu = load_run(server, f"dateplots_loaddata{number}", rows)
+            results.append((enqueue_us, rate, load, rate / load, cpu, load_cpu))
             print(
                 f"round {number + 1}: enqueue {enqueue_us:.2f} us/point, committed "
                 f"{rate:,.0f} points/s in {batches} batches, LOAD DATA {load:,.0f} rows/s, "
-                f"ratio {rate / load:.2f}"
+                f"ratio {rate / load:.2f}; server CPU {cpu:.2f} against {load_cpu:.2f} us/point"
             )
 
-    enqueue_us, rate, load, ratio = (statistics.median(column) for column in zip(*results, strict=True))
+    medians = [statistics.median(column) for column in zip(*results, strict=True)]
+    enqueue_us, rate, load, ratio, cpu, load_cpu = medians
     print(f"engine                      {engine}")
     print(f"points                      {points} per round, {rounds} rounds (medians below)")
     print(f"enqueue cost                {enqueue_us:.2f} us/point (target <= 1.5)")
     print(f"committed rate              {rate:,.0f} points/s")
     print(f"LOAD DATA LOCAL INFILE rate {load:,.0f} rows/s")
     print(f"ratio committed / LOAD DATA {ratio:.2f} (target >= 0.6, aim 0.8)")
+    print(
+        f"server CPU per point        {cpu:.2f} us logger, {load_cpu:.2f} us LOAD DATA "
+        f"(ratio {load_cpu / cpu:.2f})"
+    )
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ Errors are sorted by what the drain must do next, not by which driver raised the
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -37,6 +37,7 @@ __all__ = [
     "Contended",
     "MayHeal",
     "OutcomeUnknown",
+    "PreparingBackend",
     "SetupRejected",
 ]
 
@@ -113,7 +114,8 @@ class Capabilities:
     """What a backend can do beyond the interface's minimum, declared by the class."""
 
     #: :meth:`Backend.prepare` does real work: the drain prepares the next batch in a
-    #: helper thread while the current one is in flight (pipelining).
+    #: helper thread while the current one is in flight (pipelining); such a backend is
+    #: a :class:`PreparingBackend` too.
     prepare: bool = False
     #: How :meth:`Backend.reconcile` finds out what a batch with an unknown outcome
     #: stored ("none": it cannot, the batch is resent), for logs and status.
@@ -144,6 +146,28 @@ class PipelinedBackend(Protocol):
         after waiting up to ``wait`` seconds for news; OutcomeUnknown when the line
         broke or an acknowledgement is overdue (then closed: the next connection tells
         the position)."""
+
+
+class PreparingBackend(Protocol):
+    """What a backend declaring ``capabilities.prepare`` does besides the interface: it
+    says when a batch is on its way to the server, which is when the drain starts
+    preparing the next one. Preparing is Python work; started earlier it competes with
+    the sending of the current batch for the interpreter lock, and the server waits for
+    the rest of the batch meanwhile."""
+
+    def insert_batch(
+        self,
+        first_seq: int,
+        points: Sequence[Point],
+        prepared: Any = None,
+        on_sent: Callable[[], None] | None = None,
+    ) -> None:
+        """:meth:`Backend.insert_batch`; ``on_sent`` is called (once, in this thread) when
+        the batch has been handed to the server and the backend waits for its answer.
+        It is not called when the batch fails before that."""
+
+    def prepare(self, points: Sequence[Point]) -> Any:
+        """:meth:`Backend.prepare`."""
 
 
 class Backend(abc.ABC):

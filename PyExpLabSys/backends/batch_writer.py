@@ -12,7 +12,7 @@ the connection, the deadline and the translation of errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .base import BatchRejected, Contended, MayHeal, OutcomeUnknown, Point, describe_error
@@ -102,7 +102,11 @@ class BatchWriter:
         return precision, self.rows.render(points, precision)
 
     def insert(
-        self, first_seq: int, points: Sequence[Point], prepared: tuple[int, str] | None = None
+        self,
+        first_seq: int,
+        points: Sequence[Point],
+        prepared: tuple[int, str] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> None:
         """One multi-row INSERT; on InnoDB with its ledger row, in one transaction.
 
@@ -110,6 +114,8 @@ class BatchWriter:
         already committed cannot commit again (the duplicate key rolls it back), and
         after a lost COMMIT answer the ledger tells whether it committed. On MyISAM after
         a restart, what the last run may have stored is read back and not sent again.
+        ``on_sent`` is called once the statement with the rows is on its way (not at all
+        when the batch fails before that).
         """
         session = self.session
         conn = session.require()
@@ -136,6 +142,7 @@ class BatchWriter:
                         first_seq, len(points), session.client.quote(conn, self.ledger.logger_id)
                     )
                     sent = in_ledger = True
+                    session.client.when_sent(conn, on_sent)
                     cursor.execute(f"{ledger};{sql};COMMIT")  # the ledger row's answer
                     in_ledger = False
                     while cursor.nextset():  # the rows', then the COMMIT's
@@ -144,16 +151,19 @@ class BatchWriter:
                     in_ledger = True
                     session.execute(cursor, *self.ledger.record(first_seq, len(points)))
                     in_ledger = False
+                    session.client.when_sent(conn, on_sent)
                     cursor.execute(sql)
                     sent = True
                     conn.commit()
                 else:  # the INSERT itself is durable, possibly in part
                     sent = True
+                    session.client.when_sent(conn, on_sent)
                     cursor.execute(sql)
                     first_id = session.client.last_insert_id(cursor)
                     if first_id:
                         self._watermark.row_id = first_id + len(points) - 1
         except Exception as error:
+            session.client.when_sent(conn, None)  # on_sent not called yet: it never will be
             code = session.error_code(error)
             if in_ledger and code == ER.DUP_ENTRY:
                 session.rollback()

@@ -30,7 +30,7 @@ from .tls import TLSSettings, tls_of
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["MySQLBackend", "shutdown_socket"]
+__all__ = ["MySQLBackend", "SentCallbackConnection", "shutdown_socket"]
 
 _REJECTED_TYPES = (pymysql.err.DataError, pymysql.err.IntegrityError, pymysql.err.ProgrammingError)
 
@@ -51,6 +51,34 @@ def shutdown_socket(conn: Any) -> None:
             pass
 
 
+class SentCallbackConnection(pymysql.connections.Connection):
+    """PyMySQL's connection, which can call back once a statement has been sent.
+
+    PyMySQL sends a large packet in several pieces and takes the interpreter lock again
+    after each; while another thread runs Python code (the drain's rendering of the next
+    batch), each piece waits up to the interpreter's switch interval (5 ms) for it, and
+    the server waits for the rest of the statement. The drain therefore starts that
+    rendering only when the statement is out, which is when PyMySQL starts reading the
+    answer (the method overridden below, from PyMySQL 1.0 to 2.2 the one both query()
+    and the next result read through).
+    """
+
+    _on_sent: Callable[[], None] | None = None
+
+    def call_when_sent(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` once the next statement is sent (None: forget it)."""
+        self._on_sent = callback
+
+    def _read_query_result(self, unbuffered: bool = False) -> Any:
+        callback, self._on_sent = self._on_sent, None
+        if callback is not None:
+            try:
+                callback()
+            except Exception:  # the statement's answer must still be read
+                LOG.exception("callback after sending a statement failed")
+        return super()._read_query_result(unbuffered=unbuffered)  # type: ignore[misc]  # private to PyMySQL, not in its stubs
+
+
 class MySQLBackend(SQLBackend):
     """Writes points into ``table`` of a MySQL/MariaDB database through PyMySQL."""
 
@@ -68,7 +96,7 @@ class MySQLBackend(SQLBackend):
         database: str = DEFAULT_DATABASE,
         timeouts: Timeouts = Timeouts(),
         descriptions_table: str = DESCRIPTIONS_TABLE,
-        connect: Callable[..., Any] = pymysql.connect,
+        connect: Callable[..., Any] = SentCallbackConnection,
         logger_id: str | None = None,
         ledger_table: str = LEDGER_TABLE,
         tls: TLSSettings | None = None,
@@ -149,6 +177,12 @@ class MySQLBackend(SQLBackend):
 
     def quote(self, conn: Any, text: str) -> str:
         return str(conn.escape(text))  # knows the server's NO_BACKSLASH_ESCAPES mode
+
+    def when_sent(self, conn: Any, callback: Callable[[], None] | None) -> None:
+        if isinstance(conn, SentCallbackConnection):
+            conn.call_when_sent(callback)
+        else:  # another connect function: before sending, as other libraries
+            super().when_sent(conn, callback)
 
     def discard_connection(self, conn: Any) -> None:
         shutdown_socket(conn)  # do not wait for a polite QUIT on a dead line

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from ..values import Timeouts
@@ -72,6 +72,10 @@ class SQLClient(Protocol):
 
     def quote(self, conn: Any, text: str) -> str:
         """``text`` as a string literal, quoted the way ``conn``'s server reads it."""
+
+    def when_sent(self, conn: Any, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` (once, in this thread) when the next statement on ``conn``
+        has been sent and its answer is awaited; None forgets a callback not yet called."""
 
     def describe(self) -> str:
         """A human-readable name of the database (no secrets)."""

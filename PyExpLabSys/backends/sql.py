@@ -9,7 +9,7 @@ SQL text lives in :mod:`.sqltext`. A subclass only says how to connect, which pa
 marker its library uses, how to interrupt a blocked call and how to read the native
 error code out of the library's exceptions (the :class:`~.session.SQLClient` methods).
 
-Times are sent as UTC date-time literals in a session whose time zone is UTC, which
+Times are sent as numeric UTC date-time literals in a session whose time zone is UTC, which
 makes the conversion unambiguous (no daylight-saving overlap), rounded on the client
 side to the precision of the ``time`` column (MariaDB would truncate).
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..values import Timeouts
@@ -168,6 +168,13 @@ class SQLBackend(Backend):
         cursor.execute(LAST_INSERT_ID)
         return int(cursor.fetchone()[0])
 
+    def when_sent(self, conn: Any, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` once the next statement on ``conn`` has been sent (None:
+        forget a callback not yet called). Here: at once, before it is sent; a library
+        that sends without holding the interpreter lock (ODBC) needs no more."""
+        if callback is not None:
+            callback()
+
     def quote(self, conn: Any, text: str) -> str:
         """Only libraries that send a batch in one trip quote values themselves."""
         raise NotImplementedError(f"{type(self).__name__} binds its parameters")
@@ -264,10 +271,15 @@ class SQLBackend(Backend):
         self.writer.ledger.keep_from(seq)
 
     def insert_batch(
-        self, first_seq: int, points: Sequence[Point], prepared: tuple[int, str] | None = None
+        self,
+        first_seq: int,
+        points: Sequence[Point],
+        prepared: tuple[int, str] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> None:
-        """One multi-row INSERT, exactly once (see :meth:`.BatchWriter.insert`)."""
-        self.writer.insert(first_seq, points, prepared)
+        """One multi-row INSERT, exactly once (see :meth:`.BatchWriter.insert`);
+        ``on_sent`` is called once the batch is on its way (a :class:`.PreparingBackend`)."""
+        self.writer.insert(first_seq, points, prepared, on_sent)
 
     def reconcile(self, first_seq: int, points: Sequence[Point]) -> int:
         """How many leading ``points`` are stored (see :meth:`.BatchWriter.reconcile`)."""

@@ -1,0 +1,83 @@
+"""The drain's pipelining with a backend that prepares batches (as the SQL backends do):
+the next batch is prepared only once the current one is sent, a backlog starts with a
+short batch and grows, and every point is stored once, in order."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+from PyExpLabSys.backends.base import Capabilities
+from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
+from PyExpLabSys.datalog.buffer import RamBuffer
+from PyExpLabSys.datalog.drain import FIRST_OF_BACKLOG, RAMP, Drain
+from PyExpLabSys.datalog.policies import BatchPolicy
+
+FULL = 160
+
+
+class PreparingMemory(MemoryBackend):
+    """The memory backend declaring ``prepare``: it records what is prepared and sent,
+    and calls ``on_sent`` between sending and committing, as a SQL backend does."""
+
+    capabilities = Capabilities(prepare=True, reconcile="ledger")
+
+    def __init__(self, database: MemoryDatabase) -> None:
+        super().__init__(database)
+        self.events: list[tuple[str, float, int]] = []  # (what, first point's value, size)
+        self.lock = threading.Lock()  # prepare runs in the drain's helper thread
+
+    def prepare(self, points):
+        with self.lock:
+            self.events.append(("prepare", points[0][2], len(points)))
+        return ("prepared", points[0], len(points))
+
+    def insert_batch(self, first_seq, points, prepared=None, on_sent=None):
+        assert prepared == ("prepared", points[0], len(points))  # prepared for exactly these
+        with self.lock:
+            self.events.append(("sent", points[0][2], len(points)))
+        if on_sent is not None:
+            on_sent()
+        super().insert_batch(first_seq, points, prepared)
+
+
+def test_a_backlog_is_sent_once_in_order_growing_and_prepared_after_each_send():
+    database = MemoryDatabase(["a"])
+    backend = PreparingMemory(database)
+    backend.connect()
+    buffer = RamBuffer()
+    count = 3000
+    for index in range(count):
+        buffer.append((1, 1700000000.0 + index, float(index)))
+    drain = Drain(backend, buffer, BatchPolicy(max_points=FULL))
+    try:
+        drain.run(keep_going=lambda: False)  # until the buffer is empty
+    finally:
+        drain.close()
+
+    assert database.values("a") == [float(index) for index in range(count)]
+    sent = [(first, size) for what, first, size in backend.events if what == "sent"]
+    sizes = [size for _, size in sent]
+    assert sum(sizes) == count
+    first = int(FULL * FIRST_OF_BACKLOG)
+    assert sizes[:3] == [first, first * RAMP, min(FULL, first * RAMP * RAMP)]
+    assert set(sizes[3:-1]) == {FULL}
+    # each batch after the first was prepared after the batch before it was sent
+    for before, batch in itertools.pairwise(sent):
+        assert backend.events.index(("prepare", *batch)) > backend.events.index(("sent", *before))
+
+
+def test_batches_smaller_than_a_full_one_are_sent_whole():
+    database = MemoryDatabase(["a"])
+    backend = PreparingMemory(database)
+    backend.connect()
+    buffer = RamBuffer()
+    for index in range(FULL - 1):
+        buffer.append((1, 1700000000.0 + index, float(index)))
+    drain = Drain(backend, buffer, BatchPolicy(max_points=FULL))
+    try:
+        drain.run(keep_going=lambda: False)
+    finally:
+        drain.close()
+    assert [size for what, _, size in backend.events if what == "sent"] == [FULL - 1]
+    assert database.values("a") == [float(index) for index in range(FULL - 1)]
