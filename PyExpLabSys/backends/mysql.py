@@ -79,6 +79,13 @@ class SentCallbackConnection(pymysql.connections.Connection):
         return super()._read_query_result(unbuffered=unbuffered)  # type: ignore[misc]  # private to PyMySQL, not in its stubs
 
 
+#: Whether this PyMySQL reads answers through the method overridden above; if a future
+#: release does not, the callback is made before sending (slower, never missing).
+_READ_HOOK = callable(getattr(pymysql.connections.Connection, "_read_query_result", None))
+if not _READ_HOOK:
+    LOG.warning("PyMySQL %s has no _read_query_result: batches are prepared before sending", pymysql.VERSION)
+
+
 class MySQLBackend(SQLBackend):
     """Writes points into ``table`` of a MySQL/MariaDB database through PyMySQL."""
 
@@ -179,7 +186,7 @@ class MySQLBackend(SQLBackend):
         return str(conn.escape(text))  # knows the server's NO_BACKSLASH_ESCAPES mode
 
     def when_sent(self, conn: Any, callback: Callable[[], None] | None) -> None:
-        if isinstance(conn, SentCallbackConnection):
+        if isinstance(conn, SentCallbackConnection) and _READ_HOOK:
             conn.call_when_sent(callback)
         else:  # another connect function: before sending, as other libraries
             super().when_sent(conn, callback)

@@ -111,6 +111,9 @@ class Drain:
         # before this stream position are sent without waiting (a flush asked).
         self._holds = backend.capabilities.costly_commits
         self._hurry_until = 0
+        # Size of the last batch while batches follow each other (0 after a pause): a
+        # backlog starts short only after a pause.
+        self._streak = 0
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -123,9 +126,11 @@ class Drain:
                 return
             hold = self._hold() if self._holds and keep_going() and self._deadline is None else 0.0
             if hold > 0:
+                self._streak = 0
                 self.sleep(min(hold, LOOK_EVERY))
                 continue
             if not self.step():  # nothing to send (a spool may still be writing some)
+                self._streak = 0
                 if not keep_going() and not len(self.buffer):
                     return
                 self.sleep(min(self.batch.flush_interval, LOOK_EVERY))
@@ -267,10 +272,13 @@ class Drain:
             batch, prepared = ahead[0], ahead[1].result()
         else:  # first batch, or the queue changed (failure, split): prepare it now
             size = self.limit
-            if len(points) > self.limit == self.batch.max_points:  # a backlog (no split under way)
+            if self._streak:  # batches go on (nothing prepared ahead: the backend did not
+                size = min(self.limit, RAMP * self._streak)  # say when one was sent): grow on
+            elif len(points) > self.limit == self.batch.max_points:  # a backlog (no split)
                 size = max(1, int(self.limit * FIRST_OF_BACKLOG))
             batch = points[:size]
             prepared = self.backend.prepare(batch)
+        self._streak = len(batch)
         following = min(self.limit, RAMP * len(batch))
         return batch, prepared, points[len(batch) : len(batch) + following]
 

@@ -81,3 +81,31 @@ def test_batches_smaller_than_a_full_one_are_sent_whole():
         drain.close()
     assert [size for what, _, size in backend.events if what == "sent"] == [FULL - 1]
     assert database.values("a") == [float(index) for index in range(FULL - 1)]
+
+
+class SilentPreparingMemory(PreparingMemory):
+    """A backend that never says when a batch is sent (as PyMySQL would if the method
+    the MySQL backend hooks were renamed): nothing is prepared ahead."""
+
+    def insert_batch(self, first_seq, points, prepared=None, on_sent=None):
+        super().insert_batch(first_seq, points, prepared)
+
+
+def test_without_word_of_sending_a_backlog_still_grows_to_full_batches():
+    database = MemoryDatabase(["a"])
+    backend = SilentPreparingMemory(database)
+    backend.connect()
+    buffer = RamBuffer()
+    count = 3000
+    for index in range(count):
+        buffer.append((1, 1700000000.0 + index, float(index)))
+    drain = Drain(backend, buffer, BatchPolicy(max_points=FULL))
+    try:
+        drain.run(keep_going=lambda: False)
+    finally:
+        drain.close()
+    assert database.values("a") == [float(index) for index in range(count)]
+    sizes = [size for what, _, size in backend.events if what == "sent"]
+    first = int(FULL * FIRST_OF_BACKLOG)
+    assert sizes[:3] == [first, first * RAMP, min(FULL, first * RAMP * RAMP)]
+    assert set(sizes[3:-1]) == {FULL}
