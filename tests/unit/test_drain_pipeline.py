@@ -41,12 +41,12 @@ class PreparingMemory(MemoryBackend):
         super().insert_batch(first_seq, points, prepared)
 
 
-def test_a_backlog_is_sent_once_in_order_growing_and_prepared_after_each_send():
-    database = MemoryDatabase(["a"])
-    backend = PreparingMemory(database)
+def drain_backlog(backend: PreparingMemory, count: int = 3000) -> list[int]:
+    """Queue ``count`` points, drain them all into ``backend``; the batch sizes sent,
+    after checking that every point is stored once, in order, and that the backlog
+    started short and grew to full batches."""
     backend.connect()
     buffer = RamBuffer()
-    count = 3000
     for index in range(count):
         buffer.append((1, 1700000000.0 + index, float(index)))
     drain = Drain(backend, buffer, BatchPolicy(max_points=FULL))
@@ -54,14 +54,19 @@ def test_a_backlog_is_sent_once_in_order_growing_and_prepared_after_each_send():
         drain.run(keep_going=lambda: False)  # until the buffer is empty
     finally:
         drain.close()
-
-    assert database.values("a") == [float(index) for index in range(count)]
-    sent = [(first, size) for what, first, size in backend.events if what == "sent"]
-    sizes = [size for _, size in sent]
+    assert backend.database.values("a") == [float(index) for index in range(count)]
+    sizes = [size for what, _, size in backend.events if what == "sent"]
     assert sum(sizes) == count
     first = int(FULL * FIRST_OF_BACKLOG)
     assert sizes[:3] == [first, first * RAMP, min(FULL, first * RAMP * RAMP)]
     assert set(sizes[3:-1]) == {FULL}
+    return sizes
+
+
+def test_a_backlog_is_sent_once_in_order_growing_and_prepared_after_each_send():
+    backend = PreparingMemory(MemoryDatabase(["a"]))
+    drain_backlog(backend)
+    sent = [(first, size) for what, first, size in backend.events if what == "sent"]
     # each batch after the first was prepared after the batch before it was sent
     for before, batch in itertools.pairwise(sent):
         assert backend.events.index(("prepare", *batch)) > backend.events.index(("sent", *before))
@@ -92,20 +97,4 @@ class SilentPreparingMemory(PreparingMemory):
 
 
 def test_without_word_of_sending_a_backlog_still_grows_to_full_batches():
-    database = MemoryDatabase(["a"])
-    backend = SilentPreparingMemory(database)
-    backend.connect()
-    buffer = RamBuffer()
-    count = 3000
-    for index in range(count):
-        buffer.append((1, 1700000000.0 + index, float(index)))
-    drain = Drain(backend, buffer, BatchPolicy(max_points=FULL))
-    try:
-        drain.run(keep_going=lambda: False)
-    finally:
-        drain.close()
-    assert database.values("a") == [float(index) for index in range(count)]
-    sizes = [size for what, _, size in backend.events if what == "sent"]
-    first = int(FULL * FIRST_OF_BACKLOG)
-    assert sizes[:3] == [first, first * RAMP, min(FULL, first * RAMP * RAMP)]
-    assert set(sizes[3:-1]) == {FULL}
+    drain_backlog(SilentPreparingMemory(MemoryDatabase(["a"])))
