@@ -54,6 +54,24 @@ FIRST_OF_BACKLOG = 1 / 16
 RAMP = 4
 
 
+#: The first look during a hold comes this soon: how fast is the queue growing?
+FIRST_LOOK = 0.005
+
+
+def next_look(last: tuple[float, int] | None, now: float, waiting: int, full: int) -> float:
+    """Seconds until the drain looks again while it holds a batch back: when a full
+    batch (``full`` points) will wait at the rate the queue grew since the ``last`` look
+    ``(time, points waiting)``, and at the latest after :data:`LOOK_EVERY`; soon after
+    the first look, to learn that rate. A burst is then sent as soon as a batch fills,
+    and a slow stream is looked at no more often than before."""
+    if last is None:
+        return FIRST_LOOK
+    grown, spent = waiting - last[1], now - last[0]
+    if grown <= 0 or spent <= 0:
+        return LOOK_EVERY
+    return min(LOOK_EVERY, max(0.001, (full - waiting) * spent / grown))
+
+
 class Drain:
     """Delivers the buffer's points through ``backend``; owned by one thread."""
 
@@ -114,6 +132,12 @@ class Drain:
         # Size of the last batch while batches follow each other (0 after a pause): a
         # backlog starts short only after a pause.
         self._streak = 0
+        #: True while the drain waits because there was nothing to send: a producer
+        #: that appends then sets ``wake`` (the logger's enqueue without a spool), so a
+        #: burst after a quiet spell does not wait for the next look.
+        self.idle = False
+        # (monotonic time, points waiting) at the previous look during a hold.
+        self._last_look: tuple[float, int] | None = None
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -127,13 +151,18 @@ class Drain:
             hold = self._hold() if self._holds and keep_going() and self._deadline is None else 0.0
             if hold > 0:
                 self._streak = 0
-                self.sleep(min(hold, LOOK_EVERY))
+                now, waiting = time.monotonic(), len(self.buffer)
+                self.sleep(min(hold, next_look(self._last_look, now, waiting, self.limit)))
+                self._last_look = (now, waiting)
                 continue
+            self._last_look = None
             if not self.step():  # nothing to send (a spool may still be writing some)
                 self._streak = 0
                 if not keep_going() and not len(self.buffer):
                     return
+                self.idle = True
                 self.sleep(min(self.batch.flush_interval, LOOK_EVERY))
+                self.idle = False
 
     def _hold(self) -> float:
         """Seconds to keep the next batch back, so that it grows: until its oldest point

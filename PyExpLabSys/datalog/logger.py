@@ -141,6 +141,9 @@ class DataLogger(threading.Thread):
         self._drain = Drain(
             backend, self._buffer, batch, retry, self._wake, self.dead_letters, self._type_names
         )
+        # Without a spool, the first point after a quiet spell wakes the drain (with one,
+        # the spool's group commit does, once the point is on disk).
+        self._ring = self._spool_buffer is None
         self._stopping = False
         self._accepting = True
         self._report: StopReport | None = None
@@ -297,6 +300,8 @@ class DataLogger(threading.Thread):
             and self._accepting
         ):
             self._append((type_id, now, value))
+            if self._ring and self._drain.idle:
+                self._wake.set()
         else:
             self._enqueue_checked(codename, now, value)
         return now
@@ -315,6 +320,8 @@ class DataLogger(threading.Thread):
                 and self._accepting
             ):
                 self._append((type_id, unixtime, value))
+                if self._ring and self._drain.idle:
+                    self._wake.set()
                 return
         else:
             unixtime, value = PointValidator.unpack(point)
@@ -338,6 +345,8 @@ class DataLogger(threading.Thread):
         kept = [point for point in checked if point is not None]
         for point in kept:
             self._append(point)
+        if self._ring and self._drain.idle:
+            self._wake.set()
         return len(kept)
 
     def _enqueue_checked(self, codename: Any, unixtime: Any, value: Any) -> None:
@@ -346,6 +355,8 @@ class DataLogger(threading.Thread):
         point = self._validator.check(codename, unixtime, value)
         if point is not None:
             self._append(point)
+            if self._ring and self._drain.idle:
+                self._wake.set()
 
     # -- the thread -----------------------------------------------------------------------
 
