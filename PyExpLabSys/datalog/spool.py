@@ -531,9 +531,10 @@ class SpoolBuffer:
             self._started += 1
             sources = dict(self._sources)
             popleft = self._incoming.popleft
-            local = PointColumns.of([popleft() for _ in range(len(self._incoming))])
-            runs = [run for run in (*self._retry, local, *self._from_sources) if len(run)]
+            local = [popleft() for _ in range(len(self._incoming))]
+            retry, from_sources = self._retry, self._from_sources
             self._retry, self._from_sources = [], []
+        runs = [run for run in (*retry, PointColumns.of(local), *from_sources) if len(run)]
         spool = self.spool
         with self._lock:
             acked, checkpoint = self._acked, self._checkpoint
@@ -545,8 +546,8 @@ class SpoolBuffer:
         ):
             self._count_flush()
             return 0
-        runs = self._make_room(runs)
         try:
+            runs = self._make_room(runs)
             first = spool.write_group(runs, acked, checkpoint, sources)
         except BaseException:
             self._retry = runs  # nothing lost: written first by the next group commit

@@ -132,6 +132,26 @@ def test_drop_newest_keeps_new_points_again_once_the_spool_has_room(db, tmp_path
     assert stored == [float(v) for v in range(20_000 - dropped)] + [float(v) for v in range(20_000, 20_010)]
 
 
+def test_a_failing_size_check_keeps_the_points_for_the_next_group_commit(db, tmp_path, monkeypatch, caplog):
+    logger = make_logger(db, tmp_path / "spool.sqlite")
+    spool = logger._spool
+    measure = spool.used_bytes
+    failures = [sqlite3.OperationalError("disk I/O error")]
+
+    def used_bytes() -> int:  # the size check before the first group commit with points fails
+        if failures:
+            raise failures.pop()
+        return measure()
+
+    monkeypatch.setattr(spool, "used_bytes", used_bytes)
+    for value in range(100):
+        logger.enqueue_point_now("a", float(value))
+    logger.start()
+    assert logger.stop(timeout=10).delivered_all
+    assert not failures and "group commit failed" in caplog.text
+    assert db.values("a") == [float(value) for value in range(100)]
+
+
 def test_disk_full_is_logged_and_retried_nothing_lost(db, tmp_path, caplog):
     logger = make_logger(db, tmp_path / "spool.sqlite")
     spool = logger._spool
