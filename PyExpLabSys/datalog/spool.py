@@ -2,17 +2,19 @@
 
 An SQLite file in WAL mode holds every point that has been enqueued but not yet
 committed by the database, numbered by its stream position (``seq``), in runs of points
-packed into one row each (see :mod:`.chunks`). The enqueue path
-is unchanged (one ``deque.append``); a flusher thread moves the new points to disk in
-one transaction per ``group_commit_interval``, together with the deletion of the points
-acknowledged since the last one and a checkpoint of the acknowledgement (its stream
-position, and what the backend needs to reconcile after a restart).
+packed into one row each (see :mod:`.chunks`). The enqueue path is unchanged (one
+``deque.append``); a flusher thread moves the new points to disk in one transaction per
+``group_commit_interval``, together with the deletion of the points acknowledged since
+the last one and a checkpoint of the acknowledgement (its stream position, and what the
+backend needs to reconcile after a restart). Points of other streams (the points
+socket's clients wait for them to be on disk) start a group commit at once.
 
 :class:`SpoolBuffer` has the point buffer's interface (append, peek, ack), so the drain
 does not know whether a spool is there. It keeps the oldest waiting points in RAM, up to
 ``max_ram_points``; the rest wait on disk and are read back when the drain gets there,
 so memory stays bounded through an outage of any length. At the size limit the overflow
-policy drops the oldest or the newest points, counted and logged loudly.
+policy drops the oldest or the newest points (the newest until a tenth of the limit is
+free again), counted and logged loudly.
 
 Why not ``persist-queue``: it commits (or at least executes an INSERT) per item under a
 lock, which costs tens of microseconds per enqueue, and has no group commit; the stream
