@@ -22,12 +22,11 @@ import statistics
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loaddata import prepare_table
+from loaddata import prepare_table, stored_values
 
 from PyExpLabSys.common.loggers import ContinuousLogger
 from tests.support.galera_cluster import GaleraCluster, GaleraNode
@@ -153,13 +152,7 @@ def main() -> None:
             producer.join()
             report = logger.stop(timeout=60)
         cluster.sync_all()
-        conn = cluster.nodes[0].connect(DATABASE)
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(f"SELECT value FROM {TABLE}")
-                seen = Counter(int(value) for (value,) in cursor.fetchall())
-        finally:
-            conn.close()
+        seen = stored_values(cluster.nodes[0], DATABASE, TABLE)
     lost = len(set(range(sent)) - set(seen))
     duplicated = sum(n - 1 for n in seen.values() if n > 1)
     firsts = sorted(float(r["first commit"] or 0.0) for r in rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,19 @@ def prepare_table(conn: Any, table: str, descriptions: Mapping[str, str]) -> dic
     try:
         create_tables(conn, table, time_precision=6)
         return register_codenames(conn, dict(descriptions))
+    finally:
+        conn.close()
+
+
+def stored_values(node: Any, database: str, table: str) -> Counter[int]:
+    """How often each value is in ``table`` on ``node`` (a MariaDBServer or Galera node):
+    the benchmarks encode every point they send as a distinct integer value, so a count
+    of 0 is a lost point and more than 1 a duplicate."""
+    conn = node.connect(database, read_timeout=300)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT value FROM {table}")
+            return Counter(int(value) for (value,) in cursor.fetchall())
     finally:
         conn.close()
 

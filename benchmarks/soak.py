@@ -32,14 +32,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loaddata import prepare_table
+from loaddata import prepare_table, stored_values
 
 from tests.support.fault_proxy import FaultProxy
 from tests.support.mariadb_server import MariaDBServer, ensure_mariadb_installed
@@ -231,13 +230,7 @@ def main() -> None:
             actions[kind]()
         time.sleep(max(0.0, began + args.minutes * 60 - time.monotonic()))
         scripts[-1].stop()
-        conn = server.connect(DATABASE, read_timeout=300)
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(f"SELECT value FROM {TABLE}")
-                seen = Counter(int(value) for (value,) in cursor.fetchall())
-        finally:
-            conn.close()
+        seen = stored_values(server, DATABASE, TABLE)
     sent = lost = 0
     for script in scripts:
         mine = sorted(n - script.first for n in seen if script.first <= n < script.first + SPAN)

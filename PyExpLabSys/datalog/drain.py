@@ -84,6 +84,7 @@ class Drain:
         wake: threading.Event | None = None,
         dead_letters: DeadLetterStore | None = None,
         type_names: Mapping[int, str] | None = None,
+        rung_on_append: bool = False,
     ) -> None:
         self.backend = backend
         self.dead_letters = dead_letters or DeadLetterStore()
@@ -132,10 +133,12 @@ class Drain:
         # Size of the last batch while batches follow each other (0 after a pause): a
         # backlog starts short only after a pause.
         self._streak = 0
-        #: True while the drain waits because there was nothing to send: a producer
-        #: that appends then sets ``wake`` (the logger's enqueue without a spool), so a
-        #: burst after a quiet spell does not wait for the next look.
+        #: True while the drain waits because there was nothing to send, if producers
+        #: ring (``rung_on_append``: the logger's enqueue sets ``wake`` when it sees this,
+        #: so a burst after a quiet spell does not wait for the next look; a spool wakes
+        #: the drain itself once points are on disk, so it is not rung).
         self.idle = False
+        self._rung = rung_on_append
         # (monotonic time, points waiting) at the previous look during a hold.
         self._last_look: tuple[float, int] | None = None
 
@@ -160,7 +163,7 @@ class Drain:
                 self._streak = 0
                 if not keep_going() and not len(self.buffer):
                     return
-                self.idle = True
+                self.idle = self._rung
                 self.sleep(min(self.batch.flush_interval, LOOK_EVERY))
                 self.idle = False
 

@@ -138,12 +138,18 @@ class DataLogger(threading.Thread):
         self._buffer: PointBuffer = RamBuffer() if self._spool_buffer is None else self._spool_buffer
         self._append = self._buffer.append
         self.dead_letters = DeadLetterStore(dead_letter_path)
-        self._drain = Drain(
-            backend, self._buffer, batch, retry, self._wake, self.dead_letters, self._type_names
-        )
         # Without a spool, the first point after a quiet spell wakes the drain (with one,
         # the spool's group commit does, once the point is on disk).
-        self._ring = self._spool_buffer is None
+        self._drain = Drain(
+            backend,
+            self._buffer,
+            batch,
+            retry,
+            self._wake,
+            self.dead_letters,
+            self._type_names,
+            rung_on_append=self._spool_buffer is None,
+        )
         self._stopping = False
         self._accepting = True
         self._report: StopReport | None = None
@@ -300,7 +306,7 @@ class DataLogger(threading.Thread):
             and self._accepting
         ):
             self._append((type_id, now, value))
-            if self._ring and self._drain.idle:
+            if self._drain.idle:
                 self._wake.set()
         else:
             self._enqueue_checked(codename, now, value)
@@ -320,7 +326,7 @@ class DataLogger(threading.Thread):
                 and self._accepting
             ):
                 self._append((type_id, unixtime, value))
-                if self._ring and self._drain.idle:
+                if self._drain.idle:
                     self._wake.set()
                 return
         else:
@@ -345,7 +351,7 @@ class DataLogger(threading.Thread):
         kept = [point for point in checked if point is not None]
         for point in kept:
             self._append(point)
-        if self._ring and self._drain.idle:
+        if self._drain.idle:
             self._wake.set()
         return len(kept)
 
@@ -355,7 +361,7 @@ class DataLogger(threading.Thread):
         point = self._validator.check(codename, unixtime, value)
         if point is not None:
             self._append(point)
-            if self._ring and self._drain.idle:
+            if self._drain.idle:
                 self._wake.set()
 
     # -- the thread -----------------------------------------------------------------------

@@ -612,11 +612,10 @@ class SpoolBuffer:
             del self._points[keep : keep + len(seqs_in_ram)], self._seqs[keep : keep + len(seqs_in_ram)]
             doomed = list(seqs_in_ram)
             if len(doomed) < count and self._disk_from is not None:
-                rows = self.spool.read(self._disk_from, count - len(doomed))
-                rows = [row for row in rows if row[0] < self._published]
-                doomed += [row[0] for row in rows]
-                if rows:
-                    nxt = rows[-1][0] + 1
+                seqs, _ = self.spool.read_points(self._disk_from, count - len(doomed), below=self._published)
+                doomed += seqs
+                if seqs:
+                    nxt = seqs[-1] + 1
                     self._disk_from = nxt if nxt < self._published else None
             self._waiting -= len(doomed)
         if doomed:

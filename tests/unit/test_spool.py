@@ -28,6 +28,18 @@ def make_logger(db: MemoryDatabase, path, policy: SpoolPolicy = QUICK_SPOOL) -> 
     )
 
 
+def fill_during_outage(db: MemoryDatabase, path, policy: SpoolPolicy, count: int) -> DataLogger:
+    """A started logger that enqueued ``count`` points of "a" (0.0, 1.0, …) while the
+    database was unreachable, all of them through the spool's group commits."""
+    logger = make_logger(db, path, policy)
+    db.unreachable = True
+    logger.start()
+    for value in range(count):
+        logger.enqueue_point_now("a", float(value))
+    assert logger._buffer.wait_flushed(5)
+    return logger
+
+
 def wait_until(predicate, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -69,12 +81,7 @@ def test_points_wait_in_the_spool_across_a_restart(db, tmp_path):
 
 def test_ram_holds_at_most_max_ram_points(db, tmp_path):
     policy = SpoolPolicy(group_commit_interval=0.02, max_ram_points=100)
-    logger = make_logger(db, tmp_path / "spool.sqlite", policy)
-    db.unreachable = True
-    logger.start()
-    for value in range(5000):
-        logger.enqueue_point_now("a", float(value))
-    assert logger._buffer.wait_flushed(5)
+    logger = fill_during_outage(db, tmp_path / "spool.sqlite", policy, 5000)
     assert len(logger._buffer._points) <= 100 and logger.status().spooled == 5000
     db.unreachable = False
     assert logger.stop(timeout=10)
@@ -87,13 +94,8 @@ def test_full_spool_applies_the_overflow_policy(db, tmp_path, overflow, caplog):
         group_commit_interval=0.02, max_spool_bytes=64 * 1024, max_ram_points=50, overflow=overflow
     )
     path = tmp_path / "spool.sqlite"
-    logger = make_logger(db, path, policy)
-    db.unreachable = True
-    logger.start()
     total = 20_000
-    for value in range(total):
-        logger.enqueue_point_now("a", float(value))
-    assert logger._buffer.wait_flushed(5)
+    logger = fill_during_outage(db, path, policy, total)
     status = logger.status()
     assert status.overflowed > 0 and "OVERFLOWED" in status.summary()
     assert "SPOOL FULL" in caplog.text
@@ -113,12 +115,7 @@ def test_drop_newest_keeps_new_points_again_once_the_spool_has_room(db, tmp_path
     policy = SpoolPolicy(
         group_commit_interval=0.02, max_spool_bytes=64 * 1024, max_ram_points=50, overflow="drop_newest"
     )
-    logger = make_logger(db, tmp_path / "spool.sqlite", policy)
-    db.unreachable = True
-    logger.start()
-    for value in range(20_000):
-        logger.enqueue_point_now("a", float(value))
-    assert logger._buffer.wait_flushed(5)
+    logger = fill_during_outage(db, tmp_path / "spool.sqlite", policy, 20_000)
     dropped = logger.status().overflowed
     assert dropped > 0
     db.unreachable = False
