@@ -593,7 +593,9 @@ def test_half_received_frames_share_a_bounded_budget(tmp_path, db):
             assert "welcome" in hello(sock, f"hog{n}")
             sock.sendall(struct.pack(">I", 4_000_000) + b" " * 120_000)  # announced, not sent
         assert wait_until(lambda: service.server.refusals["buffers"] == 1)
-        assert service.server.snapshot()["connected"] == 2
+        # the refused client is told, then closed once the answer is out (not at once)
+        assert wait_until(lambda: service.server.snapshot()["connected"] == 2)
+        assert service.server.refusals["buffers"] == 1
         for sock in hogs:
             sock.close()
     finally:
