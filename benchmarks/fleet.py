@@ -14,11 +14,12 @@ Printed per run, all measured in that run: points committed per second, commits 
 second (the loggers' ``status().batches``; Com_commit of the single server next to it),
 the server's CPU time per 1,000 points (utime + stime of the mariadbd process(es) from
 /proc, summed over the three nodes of the cluster) next to LOAD DATA LOCAL INFILE's for
-the same rows, enqueue-to-commit time (p50/p99/max: per point from the children's own
-polling every 10 ms, and per batch from ``status()``), connections held (Threads_connected), and
-lost and duplicated points, counted exactly from the table: each value encodes
-(PC, sequence number). Stored time stamps are compared with the enqueue times.
-Asserts nothing.
+the same rows (in one transaction, the yardstick, and in pieces of the run's points per
+commit, each committed: LOAD DATA at the logger's cadence), enqueue-to-commit time
+(p50/p99/max: per point from the children's own polling every 10 ms, and per batch from
+``status()``), connections held (Threads_connected), and lost and duplicated points,
+counted exactly from the table: each value encodes (PC, sequence number). Stored time
+stamps are compared with the enqueue times. Asserts nothing.
 
 Of the single server also: its CPU per COMMIT and its SHOW GLOBAL STATUS counters per
 COMMIT (statements, handler calls, redo-log writes and syncs: what the loggers send it
@@ -136,6 +137,8 @@ class FleetResult:
     server_cpu: float = 0.0
     load_data_cpu: float = 0.0
     load_data_rate: float = 0.0
+    #: LOAD DATA in pieces of the run's points per commit, each committed
+    load_data_batched_cpu: float = 0.0
     latency_point: tuple[float, float, float] = (0.0, 0.0, 0.0)
     latency_batch: tuple[float, float, float] = (0.0, 0.0, 0.0)
     threads_connected: list[int] = field(default_factory=list)
@@ -543,8 +546,10 @@ def count_table(
 def measure_load_data(
     result: FleetResult, target: Target, table: str, reports: list[dict[str, Any]], ids: dict[str, int]
 ) -> None:
-    """LOAD DATA LOCAL INFILE of the same rows into a fresh table of the same layout:
-    its rate and the servers' CPU time for it."""
+    """LOAD DATA LOCAL INFILE of the same rows into fresh tables of the same layout: its
+    rate and the servers' CPU time for it, in one transaction (the issue's yardstick),
+    and in pieces of the run's points per commit, each committed (what LOAD DATA costs
+    at the logger's cadence; one connection, so without the fleet's concurrency)."""
     rows = []
     for report in reports:
         pc = report["done"]
@@ -552,18 +557,25 @@ def measure_load_data(
         for seq, offset in enumerate(report["times_us"]):
             rows.append((report["start"] + offset / 1e6, types[seq % len(types)], float(pc * SEQ_SPAN + seq)))
     node = next(n for n in target.nodes if n.running and not n.paused)
-    conn = node.connect(target.database)
-    try:
-        create_tables(conn, f"{table}_loaddata", time_precision=6)
-    finally:
-        conn.close()
-    target.sync()
-    sampler = ServerSampler(target.nodes)
-    sampler.cpu(new_processes_from_zero=False)
-    result.load_data_rate = load_data_rate(node, f"{table}_loaddata", rows, target.database)
-    target.sync()  # every node has applied the rows: their CPU counts too
-    sampler.cpu()
-    result.load_data_cpu = sampler.cpu_used()
+    per_commit = round(result.sent / result.batches) if result.batches else None
+    for suffix, batch in (("loaddata", None), ("loaddata_batched", per_commit)):
+        if suffix != "loaddata" and batch is None:
+            continue
+        conn = node.connect(target.database)
+        try:
+            create_tables(conn, f"{table}_{suffix}", time_precision=6)
+        finally:
+            conn.close()
+        target.sync()
+        sampler = ServerSampler(target.nodes)
+        sampler.cpu(new_processes_from_zero=False)
+        rate = load_data_rate(node, f"{table}_{suffix}", rows, target.database, batch=batch)
+        target.sync()  # every node has applied the rows: their CPU counts too
+        sampler.cpu()
+        if batch is None:
+            result.load_data_rate, result.load_data_cpu = rate, sampler.cpu_used()
+        else:
+            result.load_data_batched_cpu = sampler.cpu_used()
 
 
 # -- the two servers ------------------------------------------------------------------------
@@ -709,6 +721,14 @@ def print_results(results: Sequence[FleetResult]) -> None:
         (
             "ratio logger / LOAD DATA CPU",
             lambda r: f"{r.server_cpu / r.load_data_cpu:.1f}" if r.load_data_cpu else "-",
+        ),
+        (
+            "LOAD DATA in the run's batches CPU s / 1000",
+            lambda r: f"{r.cpu_per_1000(r.load_data_batched_cpu):.4f}" if r.load_data_batched_cpu else "-",
+        ),
+        (
+            "  ratio logger / LOAD DATA batched",
+            lambda r: f"{r.server_cpu / r.load_data_batched_cpu:.1f}" if r.load_data_batched_cpu else "-",
         ),
         ("server CPU, % of one core", lambda r: f"{r.server_cpu / r.window * 100:.0f}" if r.window else "-"),
         ("LOAD DATA rows/s", lambda r: f"{r.load_data_rate:,.0f}"),

@@ -44,29 +44,43 @@ def stored_values(node: Any, database: str, table: str) -> Counter[int]:
 
 
 def load_data_rate(
-    server: Any, table: str, rows: Sequence[tuple[float, int, float]], database: str = DATABASE
+    server: Any,
+    table: str,
+    rows: Sequence[tuple[float, int, float]],
+    database: str = DATABASE,
+    batch: int | None = None,
 ) -> float:
     """Rows per second for LOAD DATA LOCAL INFILE of ``rows`` (time, type, value) into
-    ``table`` of ``database`` on ``server`` (a MariaDBServer or Galera node)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
-        for stamp, type_id, value in rows:
-            handle.write(f"{stamp!r}\t{type_id}\t{value!r}\n")
-        path = handle.name
+    ``table`` of ``database`` on ``server`` (a MariaDBServer or Galera node): in one
+    statement and one transaction, or (``batch``) in pieces of that many rows, each
+    committed, one after the other on one connection, as a writer that must commit
+    within a latency budget would."""
+    size = batch or max(1, len(rows))
+    folder = tempfile.mkdtemp()
+    paths = []
+    for number, start in enumerate(range(0, len(rows), size)):
+        paths.append(os.path.join(folder, f"{number}.tsv"))
+        with open(paths[-1], "w") as handle:
+            for stamp, type_id, value in rows[start : start + size]:
+                handle.write(f"{stamp!r}\t{type_id}\t{value!r}\n")
     conn = server.connect(database, local_infile=True, read_timeout=600, write_timeout=600)
     try:
         with conn.cursor() as cursor:
             cursor.execute("SET time_zone = '+00:00'")
             started = time.perf_counter()
-            cursor.execute(
-                f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} (@t, type, value) "
-                "SET time = FROM_UNIXTIME(@t)",
-                (path,),
-            )
-            conn.commit()
+            for path in paths:
+                cursor.execute(
+                    f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} (@t, type, value) "
+                    "SET time = FROM_UNIXTIME(@t)",
+                    (path,),
+                )
+                conn.commit()
             elapsed = time.perf_counter() - started
     finally:
         conn.close()
-        os.unlink(path)
+        for path in paths:
+            os.unlink(path)
+        os.rmdir(folder)
     return len(rows) / elapsed
 
 

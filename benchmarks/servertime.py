@@ -14,7 +14,11 @@ The ways, all into the classic table with µs time stamps:
   the rows as the logger renders them (numeric date-time literals, DOUBLE literals);
 * ``quoted``: as ``one trip``, the rows as the logger rendered them before: quoted
   date-time strings and plain numbers (``('2023-11-14 22:13:20.123457',1,1.5)``);
-* ``LOAD DATA``: LOAD DATA LOCAL INFILE of the batch, and COMMIT.
+* ``LOAD DATA``: LOAD DATA LOCAL INFILE of the batch, and COMMIT;
+* ``bulk`` (only when asked for with ``--ways``; needs MariaDB's own connector,
+  ``pip install mariadb``, which builds against libmariadb-dev): ledger INSERT, then the
+  rows through the binary protocol's bulk execution (one prepared INSERT, the rows as
+  parameter arrays, ``executemany``), and COMMIT.
 
 The machine is shared: run it twice and compare the ways within one run.
 
@@ -185,12 +189,41 @@ def main() -> None:
         )
         conn.commit()
 
+    bulk_state: dict[str, Any] = {}
+
+    def bulk(conn: Any, cursor: Any, batch: int) -> None:
+        if "conn" not in bulk_state:  # a connection of MariaDB's own connector, once
+            import mariadb  # type: ignore[import-not-found,import-untyped,unused-ignore]  # optional, untyped: pip install mariadb (needs libmariadb-dev)
+
+            kwargs = server.connection_kwargs(DATABASE)
+            bulk_state["conn"] = mariadb.connect(
+                host=kwargs["host"],
+                port=kwargs["port"],
+                user=kwargs["user"],
+                password=kwargs["password"] or "",
+                database=DATABASE,
+                autocommit=False,
+            )
+            bulk_state["cursor"] = bulk_state["conn"].cursor()
+            bulk_state["cursor"].execute("SET time_zone = '+00:00'")
+        bulk_conn, bulk_cursor = bulk_state["conn"], bulk_state["cursor"]
+        bulk_cursor.execute(
+            "INSERT INTO ledger (logger_id, first_seq, points) VALUES (?, ?, ?)",
+            (logger_id, batch * rows, rows),
+        )
+        bulk_cursor.executemany(  # COM_STMT_BULK_EXECUTE: the rows as binary parameter arrays
+            "INSERT INTO t_bulk (time, type, value) VALUES (FROM_UNIXTIME(?), ?, ?)",
+            [(stamp, type_id, value) for type_id, stamp, value in rows_of(batch, rows)],
+        )
+        bulk_conn.commit()
+
     ways = {
         "logger": logger,
         "no ledger": no_ledger,
         "one trip": one_trip("t_one_trip", lambda p: render_rows(p, 6)),
         "quoted": one_trip("t_quoted", quoted),
         "LOAD DATA": load_data,
+        "bulk": bulk,
     }
     ensure_mariadb_installed()
     with MariaDBServer(extra_args=["--performance-schema=ON", *args.server_args.split()]) as server:
