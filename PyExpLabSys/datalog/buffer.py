@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any, Protocol
 
 from ..values import Point
@@ -34,6 +35,11 @@ class PointBuffer(Protocol):
 
     def peek(self, max_points: int) -> list[Point]:
         """Up to ``max_points`` oldest points, without removing them (consumer only)."""
+
+    def prefetch(self, max_points: int) -> None:
+        """Make the ``max_points`` oldest points ready for the next :meth:`peek`
+        (consumer only). The drain calls it while the database works on a batch, so
+        that moving points along is not done while the database waits for the next."""
 
     def ack(self, count: int, checkpoint: Any = None) -> None:
         """Remove the ``count`` oldest points: the database has committed them;
@@ -84,12 +90,15 @@ class RamBuffer:
 
     def peek(self, max_points: int) -> list[Point]:
         """Up to ``max_points`` oldest points, without removing them (consumer only)."""
-        inflight = self._inflight
-        take = min(max_points - len(inflight), len(self._incoming))
+        self.prefetch(max_points)
+        return self._inflight[:max_points]
+
+    def prefetch(self, max_points: int) -> None:
+        """Move points from the producers' queue to the consumer's list, up to
+        ``max_points`` there (consumer only)."""
+        take = min(max_points - len(self._inflight), len(self._incoming))
         if take > 0:  # producers only append on the right: these `take` are there
-            popleft = self._incoming.popleft
-            inflight.extend([popleft() for _ in range(take)])
-        return inflight[:max_points]
+            self._inflight.extend(map(deque.popleft, repeat(self._incoming, take)))
 
     def durable_seq(self) -> float:
         """No durability in RAM: nothing restarts from an older position."""

@@ -241,7 +241,10 @@ class Drain:
             if self._pipeline:
                 preparing: PreparingBackend = self.backend  # type: ignore[assignment]  # declared by capabilities.prepare
                 preparing.insert_batch(
-                    self.buffer.head_seq(), batch, prepared, lambda: self._prepare_ahead(following)
+                    self.buffer.head_seq(),
+                    batch,
+                    prepared,
+                    lambda: self._prepare_ahead(len(batch), following),
                 )
             else:
                 self.backend.insert_batch(self.buffer.head_seq(), batch)
@@ -314,14 +317,18 @@ class Drain:
         following = min(self.limit, RAMP * len(batch))
         return batch, prepared, points[len(batch) : len(batch) + following]
 
-    def _prepare_ahead(self, following: list) -> None:
+    def _prepare_ahead(self, sent: int, following: list) -> None:
         """Start preparing ``following`` in the background (the backend calls this when
-        the current batch has been sent: see :class:`~..backends.base.PreparingBackend`)."""
+        the current batch of ``sent`` points has been sent: see
+        :class:`~..backends.base.PreparingBackend`), and take the points of the next
+        step from the producers meanwhile."""
         if following and self._unknown is None and self._preparer is not None:
             try:
                 self._ahead = (following, self._preparer.submit(self.backend.prepare, following))
             except RuntimeError:  # the preparing thread is shut down (the drain closed)
                 self._ahead = None
+        # what the next step peeks, moved along while the server works on this batch
+        self.buffer.prefetch(sent + self.limit * 2)
 
     # -- pieces ---------------------------------------------------------------------------
 

@@ -451,10 +451,17 @@ class SpoolBuffer:
 
     def peek(self, max_points: int) -> list[Point]:
         with self._lock:
-            if len(self._points) < max_points and self._disk_from is not None:
-                self._refill()
+            self._prefetch(max_points)
             self._inflight = min(max_points, len(self._points))
             return self._points[:max_points]
+
+    def prefetch(self, max_points: int) -> None:
+        with self._lock:
+            self._prefetch(max_points)
+
+    def _prefetch(self, max_points: int) -> None:
+        if len(self._points) < max_points and self._disk_from is not None:
+            self._refill()
 
     def ack(self, count: int, checkpoint: dict[str, Any] | None = None) -> None:
         with self._lock:

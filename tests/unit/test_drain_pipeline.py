@@ -41,12 +41,11 @@ class PreparingMemory(MemoryBackend):
         super().insert_batch(first_seq, points, prepared)
 
 
-def drain_backlog(backend: PreparingMemory, count: int = 3000) -> list[int]:
-    """Queue ``count`` points, drain them all into ``backend``; the batch sizes sent,
-    after checking that every point is stored once, in order, and that the backlog
-    started short and grew to full batches."""
+def drain_all(backend: PreparingMemory, count: int, buffer: RamBuffer | None = None) -> None:
+    """Queue ``count`` points in ``buffer`` (a new one by default), drain them all into
+    ``backend`` and check that every point is stored once, in order."""
     backend.connect()
-    buffer = RamBuffer()
+    buffer = RamBuffer() if buffer is None else buffer
     for index in range(count):
         buffer.append((1, 1700000000.0 + index, float(index)))
     drain = Drain(backend, buffer, BatchPolicy(max_points=FULL))
@@ -55,6 +54,12 @@ def drain_backlog(backend: PreparingMemory, count: int = 3000) -> list[int]:
     finally:
         drain.close()
     assert backend.database.values("a") == [float(index) for index in range(count)]
+
+
+def drain_backlog(backend: PreparingMemory, count: int = 3000) -> list[int]:
+    """Drain a backlog of ``count`` points into ``backend``; the batch sizes sent, after
+    checking that the backlog started short and grew to full batches."""
+    drain_all(backend, count)
     sizes = [size for what, _, size in backend.events if what == "sent"]
     assert sum(sizes) == count
     first = int(FULL * FIRST_OF_BACKLOG)
@@ -73,19 +78,9 @@ def test_a_backlog_is_sent_once_in_order_growing_and_prepared_after_each_send():
 
 
 def test_batches_smaller_than_a_full_one_are_sent_whole():
-    database = MemoryDatabase(["a"])
-    backend = PreparingMemory(database)
-    backend.connect()
-    buffer = RamBuffer()
-    for index in range(FULL - 1):
-        buffer.append((1, 1700000000.0 + index, float(index)))
-    drain = Drain(backend, buffer, BatchPolicy(max_points=FULL))
-    try:
-        drain.run(keep_going=lambda: False)
-    finally:
-        drain.close()
+    backend = PreparingMemory(MemoryDatabase(["a"]))
+    drain_all(backend, FULL - 1)
     assert [size for what, _, size in backend.events if what == "sent"] == [FULL - 1]
-    assert database.values("a") == [float(index) for index in range(FULL - 1)]
 
 
 class SilentPreparingMemory(PreparingMemory):
@@ -98,3 +93,47 @@ class SilentPreparingMemory(PreparingMemory):
 
 def test_without_word_of_sending_a_backlog_still_grows_to_full_batches():
     drain_backlog(SilentPreparingMemory(MemoryDatabase(["a"])))
+
+
+def test_prefetch_readies_points_without_changing_what_peek_returns():
+    buffer = RamBuffer()
+    points = [(1, 1700000000.0 + index, float(index)) for index in range(12)]
+    for point in points[:10]:
+        buffer.append(point)
+    buffer.prefetch(4)
+    assert buffer.peek(4) == points[:4]
+    buffer.prefetch(100)
+    assert buffer.peek(100) == points[:10]
+    for point in points[10:]:
+        buffer.append(point)
+    assert buffer.peek(100) == points and len(buffer) == 12
+    buffer.ack(3)
+    assert buffer.peek(2) == points[3:5] and buffer.head_seq() == 3
+
+
+class WatchedPreparingMemory(PreparingMemory):
+    """Records, once each batch is sent, how many points the producers' queue of
+    ``buffer`` still holds beyond those the drain has taken."""
+
+    buffer: RamBuffer
+
+    def insert_batch(self, first_seq, points, prepared=None, on_sent=None):
+        def sent() -> None:
+            if on_sent is not None:
+                on_sent()
+            self.waiting_after_send.append(len(self.buffer._incoming))
+
+        super().insert_batch(first_seq, points, prepared, sent)
+
+
+def test_the_next_points_are_taken_while_the_server_works_on_a_batch():
+    backend = WatchedPreparingMemory(MemoryDatabase(["a"]))
+    backend.waiting_after_send = []
+    backend.buffer = RamBuffer()
+    drain_all(backend, 10 * FULL, backend.buffer)
+    # once a batch is sent, the points the next step peeks (two full batches after it)
+    # have been taken from the producers while the server works on it
+    sizes = [size for what, _, size in backend.events if what == "sent"]
+    ends = list(itertools.accumulate(sizes))
+    taken = [10 * FULL - waiting for waiting in backend.waiting_after_send]
+    assert taken == [min(10 * FULL, end + 2 * FULL) for end in ends]
