@@ -557,10 +557,10 @@ def measure_load_data(
         for seq, offset in enumerate(report["times_us"]):
             rows.append((report["start"] + offset / 1e6, types[seq % len(types)], float(pc * SEQ_SPAN + seq)))
     node = next(n for n in target.nodes if n.running and not n.paused)
-    per_commit = round(result.sent / result.batches) if result.batches else None
-    for suffix, batch in (("loaddata", None), ("loaddata_batched", per_commit)):
-        if suffix != "loaddata" and batch is None:
-            continue
+    ways: list[tuple[str, int | None]] = [("loaddata", None)]
+    if result.batches:
+        ways.append(("loaddata_batched", round(result.sent / result.batches)))
+    for suffix, batch in ways:
         conn = node.connect(target.database)
         try:
             create_tables(conn, f"{table}_{suffix}", time_precision=6)
