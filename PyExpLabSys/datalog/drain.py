@@ -52,6 +52,9 @@ LOOK_EVERY = 0.05
 #: server spends on it), up to a full batch.
 FIRST_OF_BACKLOG = 1 / 16
 RAMP = 4
+#: With pipelining, each step looks at this many full batches: the one to send and the
+#: one to prepare while the server works on it.
+LOOKAHEAD = 2
 
 
 #: The first look during a hold comes this soon: how fast is the queue growing?
@@ -228,7 +231,7 @@ class Drain:
         """One attempt to make progress; False when there was nothing to deliver."""
         if self._depth:
             return self._step_in_flight()
-        points = self.buffer.peek(self.limit * 2 if self._pipeline else self.limit)
+        points = self.buffer.peek(self.limit * (LOOKAHEAD if self._pipeline else 1))
         if not points:
             return False
         batch, prepared, following = self._next_batch(points)
@@ -328,7 +331,7 @@ class Drain:
             except RuntimeError:  # the preparing thread is shut down (the drain closed)
                 self._ahead = None
         # what the next step peeks, moved along while the server works on this batch
-        self.buffer.prefetch(sent + self.limit * 2)
+        self.buffer.prefetch(sent + self.limit * LOOKAHEAD)
 
     # -- pieces ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import threading
 from PyExpLabSys.backends.base import Capabilities
 from PyExpLabSys.backends.memory import MemoryBackend, MemoryDatabase
 from PyExpLabSys.datalog.buffer import RamBuffer
-from PyExpLabSys.datalog.drain import FIRST_OF_BACKLOG, RAMP, Drain
+from PyExpLabSys.datalog.drain import FIRST_OF_BACKLOG, LOOKAHEAD, RAMP, Drain
 from PyExpLabSys.datalog.policies import BatchPolicy
 
 FULL = 160
@@ -131,9 +131,9 @@ def test_the_next_points_are_taken_while_the_server_works_on_a_batch():
     backend.waiting_after_send = []
     backend.buffer = RamBuffer()
     drain_all(backend, 10 * FULL, backend.buffer)
-    # once a batch is sent, the points the next step peeks (two full batches after it)
+    # once a batch is sent, the points the next step peeks (LOOKAHEAD full batches)
     # have been taken from the producers while the server works on it
     sizes = [size for what, _, size in backend.events if what == "sent"]
     ends = list(itertools.accumulate(sizes))
     taken = [10 * FULL - waiting for waiting in backend.waiting_after_send]
-    assert taken == [min(10 * FULL, end + 2 * FULL) for end in ends]
+    assert taken == [min(10 * FULL, end + LOOKAHEAD * FULL) for end in ends]
