@@ -405,6 +405,10 @@ class SpoolBuffer:
         self._published = spool.next_seq
         self._acked = spool.acked_seq  # every seq below is acknowledged
         self._waiting = 0  # flushed, not acknowledged
+        # Taken by the group commit under way and not yet published (or put back for the
+        # next one): counted under ``_sources_lock``, where they are taken, so that the
+        # buffer's length never misses them (the drain ends on an empty buffer at stop).
+        self._writing = 0
         # Saved with the first group commit, before any point can have been delivered.
         self._checkpoint: dict[str, Any] = checkpoint if checkpoint is not None else spool.checkpoint
         self._sources: dict[str, int] = dict(spool.sources)
@@ -434,7 +438,8 @@ class SpoolBuffer:
     # -- the buffer interface -----------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._incoming) + self._unwritten() + self._waiting
+        with self._sources_lock:  # not while a group commit takes or publishes points
+            return len(self._incoming) + self._unwritten() + self._writing + self._waiting
 
     def _unwritten(self) -> int:
         """Points taken in from other streams or kept from a failed group commit, not
@@ -543,6 +548,7 @@ class SpoolBuffer:
             local = [popleft() for _ in range(len(self._incoming))]
             retry, from_sources = self._retry, self._from_sources
             self._retry, self._from_sources = [], []
+            self._writing = len(local) + sum(map(len, retry)) + sum(map(len, from_sources))
         runs = [run for run in (*retry, PointColumns.of(local), *from_sources) if len(run)]
         spool = self.spool
         with self._lock:
@@ -559,11 +565,14 @@ class SpoolBuffer:
             runs = self._make_room(runs)
             first = spool.write_group(runs, acked, checkpoint, sources)
         except BaseException:
-            self._retry = runs  # nothing lost: written first by the next group commit
+            with self._sources_lock:  # nothing lost: written first by the next group commit
+                self._retry, self._writing = runs, 0
             raise
         count = sum(map(len, runs))
         with self._lock:
-            self._waiting += count
+            with self._sources_lock:  # from taken to waiting in one step (see __len__)
+                self._waiting += count
+                self._writing = 0
             room = self.policy.max_ram_points - len(self._points) if self._disk_from is None else 0
             in_ram = 0
             for run in runs:  # tuples only for what the drain holds in RAM

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -274,3 +275,37 @@ def test_groups_are_numbered_on_after_the_table_was_emptied_and_reopened(tmp_pat
     assert spool.write_group([PointColumns.of([(7, 7.0, 7.0), (8, 8.0, None)])], 6, {}, {}) == 6
     assert spool.read(0, 10) == [(6, 7, 7.0, 7.0), (7, 8, 8.0, None)]
     spool.close()
+
+
+def test_points_being_written_by_a_group_commit_are_still_counted(tmp_path, monkeypatch):
+    """While a group commit writes points to disk they are neither new nor published:
+    the buffer's length counted them nowhere, so a stopping drain, seeing an empty
+    buffer, ended with them undelivered (``STOPPED False``) and a flush returned
+    before they were committed."""
+    from PyExpLabSys.datalog.spool import Spool, SpoolBuffer
+
+    spool = Spool(tmp_path / "spool.sqlite", SpoolPolicy(group_commit_interval=60))
+    buffer = SpoolBuffer(spool)
+    write_group = spool.write_group
+    writing, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def slow_write_group(*args, **kwargs):
+        writing.set()
+        assert release.wait(10)
+        return write_group(*args, **kwargs)
+
+    monkeypatch.setattr(spool, "write_group", slow_write_group)
+    for value in range(5):
+        buffer.append((1, 1.7e9, float(value)))
+    flusher = threading.Thread(target=buffer.flush)
+    flusher.start()
+    try:
+        assert writing.wait(10)
+        seen.append(len(buffer))  # taken, on its way to disk, not yet published
+    finally:
+        release.set()
+        flusher.join(10)
+    assert seen == [5] and len(buffer) == 5
+    assert [point[2] for point in buffer.peek(10)] == [float(value) for value in range(5)]
+    buffer.close()
