@@ -77,9 +77,11 @@ class Child:
         self._reader.join(10)
         return killed_at
 
-    def finish(self) -> None:
+    def finish(self) -> str:
+        """Wait for the child's end; its log (stderr)."""
         assert self.proc.wait(60) == 0, self.proc.stderr.read()
         self._reader.join(10)
+        return self.proc.stderr.read()
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +119,8 @@ def test_killed_logger_loses_nothing_and_stores_nothing_twice(mariadb, proxy, en
 
     second = Child(dict(config, first=100_000, count=50))
     second.wait_for(lambda: any(line.startswith("STOPPED") for line in second.lines), 60)
-    second.finish()
-    assert any(line == "STOPPED True 0" for line in second.lines), second.lines[-3:]
+    log = second.finish()
+    assert any(line == "STOPPED True 0" for line in second.lines), (second.lines[-3:], log[-3000:])
 
     stored = [int(value) for _, _, value in table.rows()]
     counts = Counter(stored)
